@@ -1,0 +1,79 @@
+// ovnet/bridge.hpp - Linux bridges with their ports, and veth peer correlation.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+#include "ovnet/json.hpp"
+#include "ovnet/types.hpp"
+
+namespace ovnet {
+class Handle;
+
+/// Where the other end of a veth lives: the seed's "16: eth0 <===> 17: veth4dd295a".
+struct PeerRef {
+    std::string netns;     ///< namespace name ("c1", "ingress_sbox", "root"), "" = same namespace
+    int ifindex = 0;
+    std::string ifname;    ///< "" when the namespace is not a named one we can open
+    std::string master;    ///< the peer's bridge, "" if none
+    json to_json() const;
+};
+
+struct BridgePort {
+    std::string name;
+    int ifindex = 0;
+    std::string kind;      ///< "veth", "vxlan", "" for a physical device, ...
+    Mac mac;
+    uint32_t mtu = 0;
+    bool up = false;
+    std::optional<PeerRef> peer;   ///< veth ports only
+    json to_json() const;
+};
+
+/// A bridge as shown; to_json() is also valid input for BridgeSpec::from_json.
+struct Bridge {
+    std::string netns;     ///< the -n argument it was read through ("" = current)
+    std::string name;
+    int ifindex = 0;
+    Mac mac;
+    uint32_t mtu = 0;
+    bool up = false;
+    std::vector<Prefix> addresses;
+    std::vector<BridgePort> ports;
+    json to_json() const;
+};
+
+/// A desired bridge. Ports listed must exist; they are attached, never detached by add.
+struct BridgeSpec {
+    std::string name;
+    std::optional<uint32_t> mtu;     ///< 68..65535
+    std::optional<Mac> mac;          ///< unicast
+    std::vector<Prefix> addresses;
+    std::vector<std::string> ports;
+    /// Accepts Bridge::to_json output (ports as objects) or {"name","mtu","mac","addresses","ports"}.
+    static BridgeSpec from_json(const json& j);
+    void validate() const;
+};
+
+/// Bridges of the handle's namespace (only `name` if not empty; Error(Input) if it is missing).
+std::vector<Bridge> bridge_show(Handle& h, const std::string& name = {});
+/// Creates the bridge or converges an existing one (MTU, MAC, addresses, ports). Idempotent.
+Changes bridge_add(Handle& h, const BridgeSpec& spec);
+/// add() for every spec, after all of them validated and their ports checked.
+Changes bridge_apply(Handle& h, const std::vector<BridgeSpec>& specs);
+Changes bridge_del(Handle& h, const std::string& name);
+Changes bridge_attach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports);
+Changes bridge_detach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports);
+
+/// Resolves IFLA_LINK_NETNSID of links seen through `h` to namespace names and opens them to
+/// read the peer's name. Used by bridge and sandbox views.
+class PeerResolver {
+public:
+    explicit PeerResolver(Handle& h);
+    ~PeerResolver();
+    PeerRef resolve(int link_netnsid, int peer_ifindex);
+private:
+    struct Impl;
+    Impl* impl_;
+};
+
+}  // namespace ovnet

@@ -1,0 +1,63 @@
+// ovnet/fdb.hpp - the peer table of an overlay: permanent neighbor + fdb entries on a VTEP.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+#include "ovnet/json.hpp"
+#include "ovnet/types.hpp"
+
+namespace ovnet {
+class Handle;
+
+/// One row of the joined fdb/neighbor view of a VTEP.
+struct PeerEntry {
+    /// "peer" (permanent neighbor + permanent fdb with dst), "fdb-only", "neigh-only",
+    /// "learned" (dynamic fdb entry) or "local" (the device's own or a bridge entry without dst).
+    std::string status;
+    IpAddr ip;                     ///< unset for fdb-only/learned/local
+    Mac mac;
+    IpAddr vtep;                   ///< the fdb entry's dst, unset when none
+    std::string fdb_state;         ///< "" when there is no fdb entry
+    std::string neigh_state;       ///< "" when there is no neighbor entry
+    std::vector<std::string> flags;
+    json to_json() const;
+};
+
+/// A desired entry. ip+mac+vtep is a peer, mac+vtep an fdb-only entry, ip+mac a neighbor only.
+struct PeerSpec {
+    std::optional<IpAddr> ip;
+    Mac mac;
+    std::optional<IpAddr> vtep;
+    std::string label() const;     ///< "peer 10.0.0.3 02:42:0a:00:00:03"
+};
+
+/// Parses a desired set: ovnet peer objects (`ovnet-fdb show -j` output, learned/local rows are
+/// skipped), iproute2 `bridge -j fdb show` objects (mac, ifname, dst, state, flags; entries without
+/// dst or not permanent are skipped), or `ovnet-fdb local -j` output. Entries lacking a vtep get
+/// `default_vtep`. Duplicate MACs or IPs, bad fields and mixed families raise Error(Input).
+std::vector<PeerSpec> peers_from_json(const std::vector<json>& docs,
+                                      const std::optional<IpAddr>& default_vtep);
+
+/// The joined view of a VTEP's fdb and neighbor tables.
+std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev);
+/// Programs one peer exactly as Docker's peerAdd does. Idempotent.
+Changes fdb_add(Handle& h, const std::string& dev, const PeerSpec& p);
+/// Removes a peer's entries (by mac, and ip if given). Idempotent.
+Changes fdb_del(Handle& h, const std::string& dev, const PeerSpec& p);
+
+struct ApplyStats {
+    size_t added = 0, replaced = 0, removed = 0, unchanged = 0, writes = 0;
+};
+/// Converges the VTEP to the desired set in one batched exchange: adds or replaces what differs,
+/// leaves equal entries untouched (no write at all when nothing differs), and with `prune`
+/// removes permanent peers missing from the set. Changes lists what changed (not the unchanged).
+Changes fdb_apply(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
+                  bool prune, ApplyStats* stats = nullptr);
+
+/// The local endpoints behind a VTEP, as peers other hosts should program: for every veth port
+/// of the VTEP's bridge, the sandbox end's IPv4 address(es) and MAC, with vtep = the VTEP's local
+/// address (or the first IPv4 address of its underlay device, or `vtep` when given). Status is
+/// "endpoint"; peers_from_json takes these as peers.
+std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::optional<IpAddr>& vtep = {});
+
+}  // namespace ovnet

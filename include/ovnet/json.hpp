@@ -1,0 +1,44 @@
+// ovnet/json.hpp - the JSON contract helpers shared by every object, and change reports.
+#pragma once
+#include <istream>
+#include <optional>
+#include <string>
+#include <vector>
+#include <nlohmann/json.hpp>
+#include "ovnet/types.hpp"
+
+namespace ovnet {
+using json = nlohmann::ordered_json;
+
+/// Reads every JSON document from a stream: one value, several concatenated values, or
+/// newline-delimited values. Top-level arrays are flattened, so `{...}{...}` and `[{...},{...}]`
+/// both yield two objects. Malformed input raises Error(Input) with the byte offset.
+std::vector<json> read_json_stream(std::istream& in, const std::string& what);
+
+/// Field readers that validate type and range and raise Error(Input) naming object and field.
+/// `get_*` require the key; `opt_*` return nullopt when it is missing or null.
+std::string get_string(const json& o, const char* key, const std::string& object);
+std::optional<std::string> opt_string(const json& o, const char* key, const std::string& object);
+std::optional<uint64_t> opt_uint(const json& o, const char* key, uint64_t min, uint64_t max,
+                                 const std::string& object);
+std::optional<bool> opt_bool(const json& o, const char* key, const std::string& object);
+std::optional<Mac> opt_mac(const json& o, const char* key, const std::string& object);
+std::optional<IpAddr> opt_ip(const json& o, const char* key, const std::string& object);
+std::optional<Prefix> opt_prefix(const json& o, const char* key, const std::string& object);
+/// Rejects keys not in `known` (typos must not be silently ignored).
+void check_keys(const json& o, std::initializer_list<const char*> known, const std::string& object);
+/// Throws unless o is an object.
+void require_object(const json& o, const std::string& object);
+
+/// One change a mutating call made, or "unchanged" when it found the state already right.
+struct Change {
+    std::string action;   ///< added, removed, replaced, set, attached, detached, unchanged
+    std::string object;   ///< "bridge ov-001001-7672d", "peer 10.0.0.3"
+    json detail = json::object();
+};
+using Changes = std::vector<Change>;
+/// True if any change is not "unchanged".
+bool any_change(const Changes& c);
+json to_json(const Changes& c);
+
+}  // namespace ovnet

@@ -1,0 +1,81 @@
+// ovnet/link.hpp - network interfaces (bridge, vxlan, veth; any other kind read-only).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+#include "ovnet/types.hpp"
+
+struct nlmsghdr;
+
+namespace ovnet {
+class Handle;
+
+/// VXLAN parameters (IFLA_VXLAN_*).
+struct VxlanInfo {
+    uint32_t vni = 0;          ///< 1..16777215
+    uint16_t port = 4789;      ///< UDP destination port
+    IpAddr local;              ///< source address of the tunnel, may be unset
+    IpAddr group;              ///< remote or multicast group, may be unset
+    int dev = 0;               ///< underlay device ifindex (IFLA_VXLAN_LINK), 0 = none
+    bool learning = false;
+    bool proxy = true;
+    bool l2miss = true;
+    bool l3miss = true;
+    uint8_t ttl = 0;           ///< 0 = inherit
+};
+
+/// A link as dumped by RTM_GETLINK.
+struct Link {
+    int ifindex = 0;
+    std::string name;
+    std::string kind;          ///< IFLA_INFO_KIND: "bridge", "vxlan", "veth", ... or "" (device)
+    Mac mac;
+    uint32_t mtu = 0;
+    int master = 0;            ///< ifindex of the bridge, 0 if none
+    bool up = false;           ///< IFF_UP
+    std::string operstate;     ///< "up", "down", "unknown", ...
+    int link = 0;              ///< IFLA_LINK: for veth the peer's ifindex
+    int link_netnsid = -1;     ///< IFLA_LINK_NETNSID: peer's namespace id, -1 = same namespace
+    std::optional<VxlanInfo> vxlan;
+
+    /// Fills a Link from an RTM_NEWLINK message. Returns false if it is not one.
+    static bool parse(const nlmsghdr* h, Link& out);
+};
+
+/// All links of the handle's namespace, by ifindex.
+std::vector<Link> link_list(Handle& h);
+/// One link by name, or nullopt.
+std::optional<Link> link_get(Handle& h, const std::string& name);
+/// One link by index, or nullopt.
+std::optional<Link> link_get(Handle& h, int ifindex);
+
+/// What to create with link_add().
+struct LinkSpec {
+    std::string name;
+    std::string kind;               ///< "bridge", "vxlan" or "veth"
+    std::optional<uint32_t> mtu;
+    std::optional<Mac> mac;
+    int master = 0;
+    bool up = false;
+    std::optional<VxlanInfo> vxlan; ///< for kind "vxlan"
+    std::string peer_name;          ///< for kind "veth"
+    int peer_netns_fd = -1;         ///< for kind "veth": namespace of the peer, -1 = same
+    std::optional<Mac> peer_mac;
+    std::optional<uint32_t> peer_mtu;
+};
+/// Creates a link (NLM_F_CREATE|NLM_F_EXCL). Throws Error(Runtime) with the kernel's message.
+void link_add(Handle& h, const LinkSpec& spec);
+
+/// Changes to an existing link; unset fields are left alone.
+struct LinkChange {
+    std::optional<uint32_t> mtu;
+    std::optional<Mac> mac;
+    std::optional<int> master;      ///< 0 detaches
+    std::optional<bool> up;
+    std::optional<std::string> name;
+};
+void link_set(Handle& h, int ifindex, const LinkChange& c, const std::string& object);
+void link_del(Handle& h, int ifindex, const std::string& object);
+
+}  // namespace ovnet

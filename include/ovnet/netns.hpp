@@ -1,0 +1,60 @@
+// ovnet/netns.hpp - network namespaces: resolving names, entering, creating, listing.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace ovnet {
+
+/// Where named namespaces live: ip-netns style, and Docker's own directory.
+inline constexpr const char* kNetnsDir = "/run/netns";
+inline constexpr const char* kDockerNetnsDir = "/var/run/docker/netns";
+
+/// Resolves a -n argument to a namespace file.
+///
+/// "" means the caller's current namespace (returns ""). An absolute path is taken as is. A plain
+/// name is looked up in /run/netns, then /var/run/docker/netns (ingress_sbox, 1-<id>, lb_<id>).
+/// Names holding '/' or "..", and names that exist nowhere, raise Error(Input).
+std::string netns_resolve(const std::string& name);
+
+/// RAII: enters a namespace on construction and always returns to the original one on
+/// destruction. An empty path is a no-op guard.
+class NetnsGuard {
+public:
+    explicit NetnsGuard(const std::string& path);
+    ~NetnsGuard();
+    NetnsGuard(const NetnsGuard&) = delete;
+    NetnsGuard& operator=(const NetnsGuard&) = delete;
+
+private:
+    int saved_ = -1;
+};
+
+/// A named namespace as listed by netns_list().
+struct NetnsInfo {
+    std::string name;    ///< file name ("h1", "ingress_sbox") or "root" for PID 1's namespace
+    std::string path;    ///< the bind-mounted file, or /proc/1/ns/net
+    std::string source;  ///< "netns" (/run/netns), "docker", or "root"
+};
+
+/// Namespaces in /run/netns and /var/run/docker/netns, sorted by name (Docker's after ours).
+/// With include_root, PID 1's namespace is added as "root" (used to name veth peers there).
+std::vector<NetnsInfo> netns_list(bool include_root = false);
+
+/// Creates /run/netns/NAME the way `ip netns add` does (shared bind mount of a fresh namespace,
+/// loopback left down as the kernel creates it). Returns false if it already exists.
+bool netns_add(const std::string& name);
+
+/// Deletes /run/netns/NAME like `ip netns del`. Returns false if it did not exist.
+bool netns_del(const std::string& name);
+
+/// Validates a namespace name for creation (1..255 bytes, no '/', not "." or "..").
+void validate_netns_name(const std::string& name);
+
+/// Reads a sysctl ("net.ipv4.ip_forward") as seen from inside the namespace at `path`.
+std::string sysctl_get(const std::string& netns_path, const std::string& key);
+/// Writes a sysctl inside the namespace. Returns false if it already had that value.
+bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value);
+/// Throws Error(Input) unless key is a well-formed net.* sysctl name.
+void validate_sysctl_key(const std::string& key);
+
+}  // namespace ovnet

@@ -1,0 +1,346 @@
+#include "ovnet/bridge.hpp"
+
+#include <fcntl.h>
+#include <linux/net_namespace.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fmt/format.h>
+#include <map>
+#include <memory>
+
+#include "ovnet/addr.hpp"
+#include "ovnet/error.hpp"
+#include "ovnet/link.hpp"
+#include "ovnet/netlink.hpp"
+#include "ovnet/netns.hpp"
+
+namespace ovnet {
+
+// ---- peer resolution -------------------------------------------------------------------------
+
+struct PeerResolver::Impl {
+    Handle& h;
+    bool loaded = false;
+    std::map<int, NetnsInfo> by_nsid;
+    std::map<std::string, std::unique_ptr<Handle>> handles;
+    explicit Impl(Handle& hh) : h(hh) {}
+
+    int nsid_of(const std::string& path) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        void* hdr;
+        NlMsg m = nl_new(RTM_GETNSID, 0, NLMSG_ALIGN(sizeof(rtgenmsg)), &hdr);
+        static_cast<rtgenmsg*>(hdr)->rtgen_family = AF_UNSPEC;
+        nla_put_u32(m.get(), NETNSA_FD, uint32_t(fd));
+        int id = -1;
+        h.get(std::move(m), [&](const nlmsghdr* r) {
+            if (r->nlmsg_type != RTM_NEWNSID) return;
+            nlattr* tb[NETNSA_MAX + 1];
+            if (nlmsg_parse(const_cast<nlmsghdr*>(r), NLMSG_ALIGN(sizeof(rtgenmsg)), tb, NETNSA_MAX, nullptr) < 0) return;
+            if (tb[NETNSA_NSID]) id = nla_get_s32(tb[NETNSA_NSID]);
+        });
+        ::close(fd);
+        return id;
+    }
+
+    void load() {
+        if (loaded) return;
+        loaded = true;
+        for (auto& ns : netns_list(true)) {
+            int id = nsid_of(ns.path);
+            if (id >= 0 && !by_nsid.count(id)) by_nsid[id] = ns;
+        }
+    }
+};
+
+PeerResolver::PeerResolver(Handle& h) : impl_(new Impl(h)) {}
+PeerResolver::~PeerResolver() { delete impl_; }
+
+PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
+    PeerRef ref;
+    ref.ifindex = peer_ifindex;
+    if (link_netnsid < 0) {
+        // Same namespace.
+        if (auto l = link_get(impl_->h, peer_ifindex)) {
+            ref.ifname = l->name;
+            if (auto m = link_get(impl_->h, l->master)) ref.master = m->name;
+        }
+        return ref;
+    }
+    impl_->load();
+    auto it = impl_->by_nsid.find(link_netnsid);
+    if (it == impl_->by_nsid.end()) {
+        ref.netns = fmt::format("nsid:{}", link_netnsid);
+        return ref;
+    }
+    ref.netns = it->second.name;
+    try {
+        auto& hp = impl_->handles[it->second.path];
+        if (!hp) hp = std::make_unique<Handle>(it->second.path);
+        if (auto l = link_get(*hp, peer_ifindex)) {
+            ref.ifname = l->name;
+            if (auto m = link_get(*hp, l->master)) ref.master = m->name;
+        }
+    } catch (const Error&) {
+        // The namespace vanished between listing and opening: report what we know.
+    }
+    return ref;
+}
+
+// ---- JSON ------------------------------------------------------------------------------------
+
+json PeerRef::to_json() const {
+    json j = {{"netns", netns}, {"ifindex", ifindex}, {"ifname", ifname}};
+    if (!master.empty()) j["master"] = master;
+    return j;
+}
+
+json BridgePort::to_json() const {
+    json j = {{"name", name}, {"ifindex", ifindex}, {"kind", kind}, {"mac", mac.str()},
+              {"mtu", mtu}, {"state", up ? "up" : "down"}};
+    if (peer) j["peer"] = peer->to_json();
+    return j;
+}
+
+json Bridge::to_json() const {
+    json j = {{"netns", netns}, {"name", name}, {"ifindex", ifindex}, {"mac", mac.str()}, {"mtu", mtu},
+              {"state", up ? "up" : "down"}};
+    json a = json::array();
+    for (auto& p : addresses) a.push_back(p.str());
+    j["addresses"] = a;
+    json ports_j = json::array();
+    for (auto& p : ports) ports_j.push_back(p.to_json());
+    j["ports"] = ports_j;
+    return j;
+}
+
+BridgeSpec BridgeSpec::from_json(const json& j) {
+    std::string obj = "bridge";
+    require_object(j, obj);
+    if (auto n = opt_string(j, "name", obj)) obj = "bridge " + *n;
+    check_keys(j, {"netns", "name", "ifindex", "mac", "mtu", "state", "addresses", "ports", "kind"}, obj);
+    if (auto k = opt_string(j, "kind", obj); k && *k != "bridge")
+        throw_input(obj, "kind", *k, "not a bridge object");
+    BridgeSpec s;
+    s.name = get_string(j, "name", obj);
+    if (auto v = opt_uint(j, "mtu", 68, 65535, obj)) s.mtu = uint32_t(*v);
+    s.mac = opt_mac(j, "mac", obj);
+    if (auto it = j.find("addresses"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) throw_input(obj, "addresses", it->dump(), "must be an array of CIDR strings");
+        for (auto& a : *it) {
+            if (!a.is_string()) throw_input(obj, "addresses", a.dump(), "must be a CIDR string");
+            try {
+                s.addresses.push_back(Prefix::parse(a.get<std::string>()));
+            } catch (const Error&) {
+                throw_input(obj, "addresses", a.get<std::string>(), "not an address with a prefix length (10.0.0.1/24)");
+            }
+        }
+    }
+    if (auto it = j.find("ports"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) throw_input(obj, "ports", it->dump(), "must be an array");
+        for (auto& p : *it) {
+            if (p.is_string()) s.ports.push_back(p.get<std::string>());
+            else if (p.is_object() && p.contains("name") && p["name"].is_string()) s.ports.push_back(p["name"].get<std::string>());
+            else throw_input(obj, "ports", p.dump(), "a port is a name or an object with a name");
+        }
+    }
+    s.validate();
+    return s;
+}
+
+void BridgeSpec::validate() const {
+    std::string obj = "bridge " + name;
+    validate_ifname(name, obj, "name");
+    if (mtu && (*mtu < 68 || *mtu > 65535)) throw_input(obj, "mtu", std::to_string(*mtu), "must be in 68..65535");
+    if (mac && (mac->is_multicast() || mac->is_zero()))
+        throw_input(obj, "mac", mac->str(), "must be a unicast, non-zero MAC address");
+    for (auto& p : ports) {
+        validate_ifname(p, obj, "ports");
+        if (p == name) throw_input(obj, "ports", p, "a bridge cannot be its own port");
+    }
+}
+
+// ---- show ------------------------------------------------------------------------------------
+
+std::vector<Bridge> bridge_show(Handle& h, const std::string& name) {
+    if (!name.empty()) validate_ifname(name, "bridge " + name, "name");
+    auto links = link_list(h);
+    auto addrs = addr_list(h);
+    PeerResolver resolver(h);
+    std::vector<Bridge> out;
+    for (auto& l : links) {
+        if (l.kind != "bridge" || (!name.empty() && l.name != name)) continue;
+        Bridge b;
+        b.netns = h.netns_name();
+        b.name = l.name;
+        b.ifindex = l.ifindex;
+        b.mac = l.mac;
+        b.mtu = l.mtu;
+        b.up = l.up;
+        for (auto& a : addrs)
+            if (a.ifindex == l.ifindex) b.addresses.push_back(a.prefix);
+        for (auto& p : links) {
+            if (p.master != l.ifindex) continue;
+            BridgePort bp;
+            bp.name = p.name;
+            bp.ifindex = p.ifindex;
+            bp.kind = p.kind;
+            bp.mac = p.mac;
+            bp.mtu = p.mtu;
+            bp.up = p.up;
+            if (p.kind == "veth" && p.link) bp.peer = resolver.resolve(p.link_netnsid, p.link);
+            b.ports.push_back(std::move(bp));
+        }
+        out.push_back(std::move(b));
+    }
+    if (!name.empty() && out.empty()) {
+        bool exists = std::any_of(links.begin(), links.end(), [&](auto& l) { return l.name == name; });
+        throw_input("bridge " + name, "name", name, exists ? "is not a bridge" : "no such bridge");
+    }
+    return out;
+}
+
+// ---- mutations -------------------------------------------------------------------------------
+
+namespace {
+// Checks everything add() needs before the first write.
+std::optional<Link> precheck(Handle& h, const BridgeSpec& s, std::map<std::string, Link>& ports) {
+    s.validate();
+    std::string obj = "bridge " + s.name;
+    auto br = link_get(h, s.name);
+    if (br && br->kind != "bridge")
+        throw_sys(EEXIST, fmt::format("an interface named {} exists and is a {}, not a bridge", s.name,
+                                      br->kind.empty() ? "device" : br->kind), {}, obj);
+    for (auto& p : s.ports) {
+        auto l = link_get(h, p);
+        if (!l) throw_input(obj, "ports", p, "no such interface");
+        if (l->kind == "bridge") throw_input(obj, "ports", p, "is a bridge");
+        ports[p] = *l;
+    }
+    return br;
+}
+
+Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std::map<std::string, Link>& ports) {
+    Changes ch;
+    std::string obj = "bridge " + s.name;
+    if (!br) {
+        LinkSpec ls;
+        ls.name = s.name;
+        ls.kind = "bridge";
+        ls.mtu = s.mtu;
+        ls.mac = s.mac;
+        ls.up = true;
+        link_add(h, ls);
+        ch.push_back({"added", obj});
+        br = link_get(h, s.name);
+        if (!br) throw_sys(ENODEV, "bridge vanished right after creation", {}, obj);
+    } else {
+        LinkChange c;
+        json d = json::object();
+        if (s.mtu && br->mtu != *s.mtu) { c.mtu = s.mtu; d["mtu"] = *s.mtu; }
+        if (s.mac && br->mac != *s.mac) { c.mac = s.mac; d["mac"] = s.mac->str(); }
+        if (!br->up) { c.up = true; d["state"] = "up"; }
+        if (!d.empty()) {
+            link_set(h, br->ifindex, c, obj);
+            ch.push_back({"set", obj, d});
+        }
+    }
+    for (auto& a : s.addresses)
+        if (addr_add(h, br->ifindex, a, obj)) ch.push_back({"added", obj + " address " + a.str()});
+    for (auto& p : s.ports) {
+        auto& l = ports[p];
+        if (l.master == br->ifindex) continue;
+        LinkChange c;
+        c.master = br->ifindex;
+        if (!l.up) c.up = true;
+        link_set(h, l.ifindex, c, obj + " port " + p);
+        ch.push_back({"attached", obj + " port " + p});
+    }
+    if (ch.empty()) ch.push_back({"unchanged", obj});
+    return ch;
+}
+}  // namespace
+
+Changes bridge_add(Handle& h, const BridgeSpec& s) {
+    std::map<std::string, Link> ports;
+    auto br = precheck(h, s, ports);
+    return add_checked(h, s, br, ports);
+}
+
+Changes bridge_apply(Handle& h, const std::vector<BridgeSpec>& specs) {
+    std::map<std::string, int> seen;
+    std::vector<std::pair<std::optional<Link>, std::map<std::string, Link>>> pre;
+    for (auto& s : specs) {
+        if (seen[s.name]++) throw_input("bridge " + s.name, "name", s.name, "appears twice in the set");
+        std::map<std::string, Link> ports;
+        auto br = precheck(h, s, ports);
+        pre.emplace_back(br, std::move(ports));
+    }
+    Changes all;
+    for (size_t i = 0; i < specs.size(); i++) {
+        auto c = add_checked(h, specs[i], pre[i].first, pre[i].second);
+        all.insert(all.end(), c.begin(), c.end());
+    }
+    return all;
+}
+
+Changes bridge_del(Handle& h, const std::string& name) {
+    std::string obj = "bridge " + name;
+    validate_ifname(name, obj, "name");
+    auto br = link_get(h, name);
+    if (!br) return {{"unchanged", obj, {{"reason", "no such bridge"}}}};
+    if (br->kind != "bridge") throw_input(obj, "name", name, "is not a bridge");
+    link_del(h, br->ifindex, obj);
+    return {{"removed", obj}};
+}
+
+namespace {
+Changes set_ports(Handle& h, const std::string& bridge, const std::vector<std::string>& ports, bool attach) {
+    std::string obj = "bridge " + bridge;
+    validate_ifname(bridge, obj, "name");
+    for (auto& p : ports) validate_ifname(p, obj, "ports");
+    auto br = link_get(h, bridge);
+    if (!br) throw_input(obj, "name", bridge, "no such bridge");
+    if (br->kind != "bridge") throw_input(obj, "name", bridge, "is not a bridge");
+    std::vector<Link> ls;
+    for (auto& p : ports) {
+        auto l = link_get(h, p);
+        if (!l) throw_input(obj, "ports", p, "no such interface");
+        if (l->ifindex == br->ifindex || l->kind == "bridge") throw_input(obj, "ports", p, "is a bridge");
+        ls.push_back(*l);
+    }
+    Changes ch;
+    for (auto& l : ls) {
+        std::string po = obj + " port " + l.name;
+        if (attach) {
+            if (l.master == br->ifindex) { ch.push_back({"unchanged", po}); continue; }
+            LinkChange c;
+            c.master = br->ifindex;
+            c.up = true;
+            link_set(h, l.ifindex, c, po);
+            ch.push_back({"attached", po});
+        } else {
+            if (l.master != br->ifindex) { ch.push_back({"unchanged", po, {{"reason", "not a port of this bridge"}}}); continue; }
+            LinkChange c;
+            c.master = 0;
+            link_set(h, l.ifindex, c, po);
+            ch.push_back({"detached", po});
+        }
+    }
+    return ch;
+}
+}  // namespace
+
+Changes bridge_attach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports) {
+    return set_ports(h, bridge, ports, true);
+}
+Changes bridge_detach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports) {
+    return set_ports(h, bridge, ports, false);
+}
+
+}  // namespace ovnet

@@ -1,0 +1,248 @@
+#include "ovnet/netlink.hpp"
+
+#include <linux/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "ovnet/error.hpp"
+#include "ovnet/netns.hpp"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+namespace ovnet {
+
+void NlSockDeleter::operator()(nl_sock* s) const noexcept { nl_socket_free(s); }
+void NlMsgDeleter::operator()(nl_msg* m) const noexcept { nlmsg_free(m); }
+
+NlMsg nl_new(int type, int flags, size_t hdrlen, void** hdr, size_t size) {
+    NlMsg m(size ? nlmsg_alloc_size(size) : nlmsg_alloc());
+    if (!m || !nlmsg_put(m.get(), 0, 0, type, 0, flags | NLM_F_REQUEST)) throw_sys(ENOMEM, "allocate netlink message");
+    void* p = nlmsg_reserve(m.get(), hdrlen, NLMSG_ALIGNTO);
+    if (!p) throw_sys(ENOMEM, "allocate netlink message");
+    std::memset(p, 0, hdrlen);
+    if (hdr) *hdr = p;
+    return m;
+}
+
+namespace {
+
+constexpr size_t kRecvBuf = 1 << 20;
+constexpr size_t kSendBytes = 1 << 16;
+
+// Returns the errno of an NLMSG_ERROR (0 for an ack) and its extended-ack text.
+int parse_error(const nlmsghdr* h, std::string* extack) {
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return EBADMSG;
+    auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+    if (extack && (h->nlmsg_flags & NLM_F_ACK_TLVS)) {
+        size_t off = NLMSG_LENGTH(sizeof(nlmsgerr));
+        if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+        const char* base = reinterpret_cast<const char*>(h);
+        while (off + NLA_HDRLEN <= h->nlmsg_len) {
+            auto* a = reinterpret_cast<const nlattr*>(base + off);
+            if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
+            if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG && a->nla_len > NLA_HDRLEN) {
+                const char* s = base + off + NLA_HDRLEN;
+                *extack = std::string(s, strnlen(s, a->nla_len - NLA_HDRLEN));
+                while (!extack->empty() && extack->back() == '\n') extack->pop_back();
+            }
+            off += NLA_ALIGN(a->nla_len);
+        }
+    }
+    return -e->error;
+}
+
+}  // namespace
+
+Handle::Handle(const std::string& netns) : name_(netns), path_(netns_resolve(netns)) {
+    NetnsGuard guard(path_);
+    sk_.reset(nl_socket_alloc());
+    if (!sk_) throw_sys(ENOMEM, "allocate netlink socket");
+    nl_socket_disable_seq_check(sk_.get());
+    nl_socket_disable_auto_ack(sk_.get());
+    int err = nl_connect(sk_.get(), NETLINK_ROUTE);
+    if (err < 0) throw_sys(EPROTONOSUPPORT, std::string("connect rtnetlink: ") + nl_geterror(err));
+    int fd = nl_socket_get_fd(sk_.get());
+    int one = 1;
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    // Bulk dumps and error bursts must not overflow the receive queue (root may force it).
+    int rcv = 32 << 20, snd = 4 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+    rbuf_.resize(kRecvBuf);
+}
+
+Handle::~Handle() = default;
+Handle::Handle(Handle&&) noexcept = default;
+Handle& Handle::operator=(Handle&&) noexcept = default;
+
+uint32_t Handle::next_seq() { return ++seq_; }
+
+void Handle::send_raw(const void* buf, size_t len) {
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    int fd = nl_socket_get_fd(sk_.get());
+    for (;;) {
+        ssize_t n = ::sendto(fd, buf, len, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        if (n >= 0) return;
+        if (errno == EINTR) continue;
+        throw_sys(errno, "netlink send");
+    }
+}
+
+namespace {
+// Reads one datagram; returns its length.
+size_t recv_some(int fd, std::vector<char>& buf) {
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n >= 0) return size_t(n);
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS) throw_sys(ENOBUFS, "netlink receive queue overflowed");
+        throw_sys(errno, "netlink receive");
+    }
+}
+}  // namespace
+
+int Handle::request_errno(NlMsg msg, std::string* extack) {
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    h->nlmsg_flags |= NLM_F_ACK;
+    h->nlmsg_seq = next_seq();
+    send_raw(h, h->nlmsg_len);
+    int fd = nl_socket_get_fd(sk_.get());
+    for (;;) {
+        size_t n = recv_some(fd, rbuf_);
+        int len = int(n);
+        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+            if (r->nlmsg_seq != h->nlmsg_seq) continue;
+            if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
+        }
+    }
+}
+
+void Handle::request(NlMsg msg, const std::string& object) {
+    std::string ext;
+    int type = nlmsg_hdr(msg.get())->nlmsg_type;
+    int err = request_errno(std::move(msg), &ext);
+    if (err) {
+        const char* what = type == RTM_NEWLINK ? "create/change link" : type == RTM_DELLINK ? "delete link"
+                         : type == RTM_NEWADDR ? "add address" : type == RTM_DELADDR ? "delete address"
+                         : type == RTM_NEWROUTE ? "add route" : type == RTM_NEWNEIGH ? "add neighbor"
+                         : type == RTM_DELNEIGH ? "delete neighbor" : "netlink request";
+        throw_sys(err, what, ext, object);
+    }
+}
+
+int Handle::get(NlMsg msg, const std::function<void(const nlmsghdr*)>& cb, std::string* extack) {
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    h->nlmsg_seq = next_seq();
+    send_raw(h, h->nlmsg_len);
+    int fd = nl_socket_get_fd(sk_.get());
+    for (;;) {
+        size_t n = recv_some(fd, rbuf_);
+        int len = int(n);
+        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+            if (r->nlmsg_seq != h->nlmsg_seq) continue;
+            if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
+            cb(r);
+            return 0;
+        }
+    }
+}
+
+void Handle::dump(const NlMsg& msg, const std::function<void(const nlmsghdr*)>& cb,
+                  const std::function<void()>& restart) {
+    nlmsghdr* h = nlmsg_hdr(msg.get());
+    h->nlmsg_flags |= NLM_F_DUMP;
+    int fd = nl_socket_get_fd(sk_.get());
+    for (int attempt = 0;; attempt++) {
+        h->nlmsg_seq = next_seq();
+        send_raw(h, h->nlmsg_len);
+        bool done = false, intr = false;
+        while (!done) {
+            size_t n = recv_some(fd, rbuf_);
+            int len = int(n);
+            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+                if (r->nlmsg_seq != h->nlmsg_seq) continue;
+                if (r->nlmsg_flags & NLM_F_DUMP_INTR) intr = true;
+                if (r->nlmsg_type == NLMSG_DONE) { done = true; break; }
+                if (r->nlmsg_type == NLMSG_ERROR) {
+                    std::string ext;
+                    int err = parse_error(r, &ext);
+                    if (err) throw_sys(err, "netlink dump", ext);
+                    done = true;
+                    break;
+                }
+                cb(r);
+            }
+        }
+        if (!intr) return;
+        if (attempt >= 10) throw_sys(EINTR, "netlink dump kept being interrupted by concurrent changes");
+        restart();
+    }
+}
+
+std::vector<BatchError> Handle::batch(std::vector<NlMsg>& msgs) {
+    return batch(msgs.size(), [&](size_t i) { return std::move(msgs[i]); });
+}
+
+std::vector<BatchError> Handle::batch(size_t total, const std::function<NlMsg(size_t)>& build) {
+    std::vector<BatchError> errors;
+    std::vector<NlMsg> msgs(total);
+    std::vector<char> buf;
+    buf.reserve(kSendBytes + 4096);
+    int fd = nl_socket_get_fd(sk_.get());
+    size_t i = 0;
+    while (i < msgs.size()) {
+        // Pack a chunk: up to kBatchChunk messages or kSendBytes bytes.
+        size_t start = i, last_off = 0;
+        uint32_t base = seq_ + 1;
+        buf.clear();
+        while (i < msgs.size() && i - start < kBatchChunk) {
+            if (!msgs[i]) msgs[i] = build(i);
+            nlmsghdr* h = nlmsg_hdr(msgs[i].get());
+            if (!buf.empty() && buf.size() + NLMSG_ALIGN(h->nlmsg_len) > kSendBytes) break;
+            h->nlmsg_seq = base + uint32_t(i - start);
+            h->nlmsg_flags &= ~NLM_F_ACK;
+            size_t off = buf.size();
+            last_off = off;
+            buf.resize(off + NLMSG_ALIGN(h->nlmsg_len));
+            std::memcpy(buf.data() + off, h, h->nlmsg_len);
+            i++;
+        }
+        size_t count = i - start;
+        uint32_t last = base + uint32_t(count - 1);
+        seq_ = last;
+        // Only the last message asks for an ack; failures before it report themselves.
+        reinterpret_cast<nlmsghdr*>(buf.data() + last_off)->nlmsg_flags |= NLM_F_ACK;
+        for (size_t k = start; k < i; k++) msgs[k].reset();
+        send_raw(buf.data(), buf.size());
+        bool done = false;
+        while (!done) {
+            size_t n = recv_some(fd, rbuf_);
+            int len = int(n);
+            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+                if (r->nlmsg_type != NLMSG_ERROR || r->nlmsg_seq < base || r->nlmsg_seq > last) continue;
+                std::string ext;
+                int err = parse_error(r, &ext);
+                if (err) errors.push_back({start + (r->nlmsg_seq - base), err, std::move(ext)});
+                if (r->nlmsg_seq == last) done = true;
+            }
+        }
+    }
+    return errors;
+}
+
+}  // namespace ovnet

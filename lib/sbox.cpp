@@ -1,0 +1,314 @@
+#include "ovnet/sbox.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <set>
+
+#include "ovnet/bridge.hpp"
+#include "ovnet/error.hpp"
+#include "ovnet/link.hpp"
+#include "ovnet/netlink.hpp"
+#include "ovnet/netns.hpp"
+
+namespace ovnet {
+
+json Endpoint::to_json() const {
+    json a = json::array();
+    for (auto& p : addresses) a.push_back(p.str());
+    json j = {{"ifname", ifname}, {"ifindex", ifindex}, {"kind", kind}, {"mac", mac.str()}, {"mtu", mtu},
+              {"state", up ? "up" : "down"}, {"addresses", a}};
+    if (!host_ifname.empty() || host_ifindex)
+        j["peer"] = {{"netns", host_netns}, {"ifindex", host_ifindex}, {"ifname", host_ifname}, {"bridge", bridge}};
+    return j;
+}
+
+json Sandbox::to_json() const {
+    json ifs = json::array();
+    for (auto& e : interfaces) ifs.push_back(e.to_json());
+    json rs = json::array();
+    for (auto& r : routes) {
+        json o = {{"dst", r.dst.len == 0 ? "default" : r.dst.network().str()}};
+        if (r.gateway.valid()) o["gateway"] = r.gateway.str();
+        for (auto& e : interfaces)
+            if (e.ifindex == r.oif) o["dev"] = e.ifname;
+        rs.push_back(o);
+    }
+    return {{"name", name}, {"path", path}, {"source", source}, {"interfaces", ifs}, {"routes", rs}};
+}
+
+ConnectSpec ConnectSpec::from_json(const json& j) {
+    std::string obj = "endpoint";
+    require_object(j, obj);
+    check_keys(j, {"sandbox", "bridge", "ip", "mac", "ifname", "host_ifname", "gateway", "mtu", "sysctls"}, obj);
+    ConnectSpec s;
+    s.sandbox = get_string(j, "sandbox", obj);
+    obj = "sandbox " + s.sandbox;
+    s.bridge = get_string(j, "bridge", obj);
+    s.ip = opt_prefix(j, "ip", obj);
+    s.mac = opt_mac(j, "mac", obj);
+    if (auto v = opt_string(j, "ifname", obj)) s.ifname = *v;
+    if (auto v = opt_string(j, "host_ifname", obj)) s.host_ifname = *v;
+    s.gateway = opt_ip(j, "gateway", obj);
+    if (auto v = opt_uint(j, "mtu", 68, 65535, obj)) s.mtu = uint32_t(*v);
+    if (auto it = j.find("sysctls"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) throw_input(obj, "sysctls", it->dump(), "must be an object of key: value");
+        for (auto& [k, v] : it->items()) {
+            if (!v.is_string() && !v.is_number_integer()) throw_input(obj, "sysctls", k, "value must be a string or integer");
+            s.sysctls.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+        }
+    }
+    s.validate();
+    return s;
+}
+
+void ConnectSpec::validate() const {
+    validate_netns_name(sandbox);
+    std::string obj = "sandbox " + sandbox;
+    validate_ifname(bridge, obj, "bridge");
+    if (!ifname.empty()) validate_ifname(ifname, obj, "ifname");
+    if (!host_ifname.empty()) validate_ifname(host_ifname, obj, "host_ifname");
+    if (mac && (mac->is_multicast() || mac->is_zero())) throw_input(obj, "mac", mac->str(), "must be a unicast, non-zero MAC address");
+    if (!mac && (!ip || ip->addr.family != AF_INET))
+        throw_input(obj, "mac", "", "required unless ip is IPv4 (then Docker's 02:42:<ip> is used)");
+    if (gateway && ip && gateway->family != ip->addr.family)
+        throw_input(obj, "gateway", gateway->str(), "is not of the same address family as ip");
+    if (gateway && !ip) throw_input(obj, "gateway", gateway->str(), "needs an ip on the interface");
+    if (mtu && (*mtu < 68 || *mtu > 65535)) throw_input(obj, "mtu", std::to_string(*mtu), "must be in 68..65535");
+    for (auto& [k, v] : sysctls) {
+        validate_sysctl_key(k);
+        if (v.empty() || v.find('\n') != std::string::npos) throw_input(obj, "sysctls", k + "=" + v, "value must be one non-empty line");
+    }
+}
+
+namespace {
+
+std::string default_host_ifname(const std::string& sandbox, const std::string& bridge) {
+    // Docker picks "veth" + 7 random hex digits; a hash keeps reruns idempotent.
+    uint32_t h = 2166136261u;
+    for (char c : sandbox + "\n" + bridge) h = (h ^ uint8_t(c)) * 16777619u;
+    return fmt::format("veth{:07x}", h & 0xfffffff);
+}
+
+void lo_up(Handle& sh) {
+    auto lo = link_get(sh, "lo");
+    if (lo && !lo->up) {
+        LinkChange c;
+        c.up = true;
+        link_set(sh, lo->ifindex, c, "lo");
+    }
+}
+
+Changes apply_sysctls(const std::string& name, const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& sysctls) {
+    Changes ch;
+    for (auto& [k, v] : sysctls)
+        if (sysctl_set(path, k, v)) ch.push_back({"set", "sandbox " + name + " sysctl " + k, {{"value", v}}});
+    return ch;
+}
+
+struct Fd {
+    int fd;
+    ~Fd() { if (fd >= 0) ::close(fd); }
+};
+
+}  // namespace
+
+Changes sbox_add(const std::string& name, const std::vector<std::pair<std::string, std::string>>& sysctls) {
+    validate_netns_name(name);
+    for (auto& [k, v] : sysctls) validate_sysctl_key(k);
+    Changes ch;
+    std::string obj = "sandbox " + name;
+    if (netns_add(name)) ch.push_back({"added", obj});
+    Handle sh(name);
+    lo_up(sh);
+    auto s = apply_sysctls(name, sh.netns_path(), sysctls);
+    ch.insert(ch.end(), s.begin(), s.end());
+    if (ch.empty()) ch.push_back({"unchanged", obj});
+    return ch;
+}
+
+Changes sbox_connect(Handle& host, const ConnectSpec& spec) {
+    spec.validate();
+    std::string obj = "sandbox " + spec.sandbox;
+    auto br = link_get(host, spec.bridge);
+    if (!br) throw_input(obj, "bridge", spec.bridge, "no such bridge");
+    if (br->kind != "bridge") throw_input(obj, "bridge", spec.bridge, "is not a bridge");
+    std::string host_ifname = spec.host_ifname.empty() ? default_host_ifname(spec.sandbox, spec.bridge) : spec.host_ifname;
+    Mac mac = spec.mac ? *spec.mac : docker_mac(spec.ip->addr);
+    uint32_t mtu = spec.mtu ? *spec.mtu : br->mtu;
+
+    Changes ch;
+    std::string path;
+    try {
+        path = netns_resolve(spec.sandbox);
+    } catch (const Error&) {
+        path.clear();
+    }
+    auto existing = link_get(host, host_ifname);
+    if (existing && (existing->kind != "veth" || existing->master != br->ifindex))
+        throw_sys(EEXIST, fmt::format("host interface {} exists and is not this sandbox's port of {}", host_ifname,
+                                      spec.bridge), {}, obj);
+    if (path.empty()) {
+        if (existing) throw_sys(EEXIST, "host interface " + host_ifname + " exists but the sandbox does not", {}, obj);
+        auto c = sbox_add(spec.sandbox);
+        ch.insert(ch.end(), c.begin(), c.end());
+        path = netns_resolve(spec.sandbox);
+    }
+    Handle sh(path);
+    lo_up(sh);
+
+    std::optional<Link> inner;
+    if (existing) {
+        // Already connected: find our end by the peer index and converge it.
+        inner = link_get(sh, existing->link);
+        if (!inner) throw_sys(EEXIST, "host interface " + host_ifname + " exists but its peer is not in the sandbox", {}, obj);
+        if (!spec.ifname.empty() && inner->name != spec.ifname)
+            throw_sys(EEXIST, fmt::format("already connected to {} as {}, not {}", spec.bridge, inner->name, spec.ifname), {}, obj);
+    } else {
+        std::string ifname = spec.ifname;
+        auto links = link_list(sh);
+        std::set<std::string> names;
+        for (auto& l : links) names.insert(l.name);
+        if (ifname.empty())
+            for (int i = 0; ifname.empty(); i++)
+                if (!names.count("eth" + std::to_string(i))) ifname = "eth" + std::to_string(i);
+        if (names.count(ifname)) throw_sys(EEXIST, "interface " + ifname + " already exists in the sandbox", {}, obj);
+        Fd nsfd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+        if (nsfd.fd < 0) throw_sys(errno, "open " + path, {}, obj);
+        LinkSpec ls;
+        ls.name = host_ifname;
+        ls.kind = "veth";
+        ls.mtu = mtu;
+        ls.master = br->ifindex;
+        ls.up = true;
+        ls.peer_name = ifname;
+        ls.peer_netns_fd = nsfd.fd;
+        ls.peer_mac = mac;
+        ls.peer_mtu = mtu;
+        link_add(host, ls);
+        inner = link_get(sh, ifname);
+        if (!inner) throw_sys(ENODEV, "the sandbox end " + ifname + " did not appear", {}, obj);
+        json d = {{"ifname", ifname}, {"host_ifname", host_ifname}, {"bridge", spec.bridge}, {"mac", mac.str()}};
+        ch.push_back({"added", obj + " endpoint " + ifname, d});
+    }
+    std::string eobj = obj + " endpoint " + inner->name;
+    LinkChange c;
+    json d = json::object();
+    if (inner->mac != mac && (spec.mac || spec.ip)) { c.mac = mac; d["mac"] = mac.str(); }
+    if (inner->mtu != mtu) { c.mtu = mtu; d["mtu"] = mtu; }
+    if (!inner->up) { c.up = true; d["state"] = "up"; }
+    if (!d.empty()) {
+        link_set(sh, inner->ifindex, c, eobj);
+        ch.push_back({"set", eobj, d});
+    }
+    if (existing && existing->mtu != mtu) {
+        LinkChange hc;
+        hc.mtu = mtu;
+        link_set(host, existing->ifindex, hc, obj + " host end " + host_ifname);
+    }
+    if (spec.ip && addr_add(sh, inner->ifindex, *spec.ip, eobj)) ch.push_back({"added", eobj + " address " + spec.ip->str()});
+    if (spec.gateway) {
+        Route r;
+        r.dst.addr.family = spec.gateway->family;
+        r.dst.len = 0;
+        r.gateway = *spec.gateway;
+        r.oif = inner->ifindex;
+        if (route_replace(sh, r, eobj + " default route"))
+            ch.push_back({"added", obj + " default route via " + spec.gateway->str()});
+    }
+    auto s = apply_sysctls(spec.sandbox, path, spec.sysctls);
+    ch.insert(ch.end(), s.begin(), s.end());
+    if (ch.empty()) ch.push_back({"unchanged", eobj});
+    return ch;
+}
+
+Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::string& bridge) {
+    validate_netns_name(sandbox);
+    std::string obj = "sandbox " + sandbox;
+    validate_ifname(bridge, obj, "bridge");
+    auto bs = bridge_show(host, bridge);
+    Changes ch;
+    for (auto& p : bs.at(0).ports) {
+        if (!p.peer || p.peer->netns != sandbox) continue;
+        link_del(host, p.ifindex, obj + " port " + p.name);
+        ch.push_back({"removed", obj + " endpoint " + p.peer->ifname, {{"host_ifname", p.name}, {"bridge", bridge}}});
+    }
+    if (ch.empty()) ch.push_back({"unchanged", obj, {{"reason", "not connected to " + bridge}}});
+    return ch;
+}
+
+Changes sbox_del(const std::string& name) {
+    validate_netns_name(name);
+    std::string obj = "sandbox " + name;
+    std::string path = std::string(kNetnsDir) + "/" + name;
+    if (::access(path.c_str(), F_OK) != 0) return {{"unchanged", obj, {{"reason", "no such sandbox"}}}};
+    Changes ch;
+    {
+        // Delete the veth ends first so the host side disappears now, not when the kernel
+        // gets round to destroying the namespace (which waits for every process in it).
+        Handle sh(path);
+        for (auto& l : link_list(sh))
+            if (l.kind == "veth") {
+                link_del(sh, l.ifindex, obj + " endpoint " + l.name);
+                ch.push_back({"removed", obj + " endpoint " + l.name});
+            }
+    }
+    netns_del(name);
+    ch.push_back({"removed", obj});
+    return ch;
+}
+
+std::vector<Sandbox> sbox_show(const std::string& name) {
+    std::vector<NetnsInfo> list;
+    if (!name.empty()) {
+        std::string path = netns_resolve(name);
+        std::string src = path.rfind(kDockerNetnsDir, 0) == 0 ? "docker" : path.rfind(kNetnsDir, 0) == 0 ? "netns" : "path";
+        list.push_back({name, path, src});
+    } else {
+        list = netns_list(false);
+    }
+    std::vector<Sandbox> out;
+    for (auto& ns : list) {
+        Sandbox sb;
+        sb.name = ns.name;
+        sb.path = ns.path;
+        sb.source = ns.source;
+        std::optional<Handle> sh;
+        try {
+            sh.emplace(ns.path);
+        } catch (const Error&) {
+            if (!name.empty()) throw;
+            continue;  // vanished or not a namespace: skip it in a listing
+        }
+        PeerResolver pr(*sh);
+        auto addrs = addr_list(*sh);
+        for (auto& l : link_list(*sh)) {
+            if (l.kind == "loopback") continue;
+            Endpoint e;
+            e.ifname = l.name;
+            e.ifindex = l.ifindex;
+            e.kind = l.kind;
+            e.mac = l.mac;
+            e.mtu = l.mtu;
+            e.up = l.up;
+            for (auto& a : addrs)
+                if (a.ifindex == l.ifindex) e.addresses.push_back(a.prefix);
+            if (l.kind == "veth" && l.link) {
+                auto ref = pr.resolve(l.link_netnsid, l.link);
+                e.host_netns = ref.netns;
+                e.host_ifindex = ref.ifindex;
+                e.host_ifname = ref.ifname;
+                e.bridge = ref.master;
+            }
+            sb.interfaces.push_back(std::move(e));
+        }
+        sb.routes = route_list(*sh, AF_INET);
+        out.push_back(std::move(sb));
+    }
+    return out;
+}
+
+}  // namespace ovnet

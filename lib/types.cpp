@@ -1,0 +1,133 @@
+#include "ovnet/types.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "ovnet/error.hpp"
+
+namespace ovnet {
+
+namespace {
+int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+}  // namespace
+
+bool Mac::try_parse(std::string_view s, Mac& out) {
+    if (s.size() != 17) return false;
+    for (int i = 0; i < 6; i++) {
+        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+        if (hi < 0 || lo < 0) return false;
+        if (i < 5 && s[i * 3 + 2] != ':') return false;
+        out.b[i] = uint8_t(hi << 4 | lo);
+    }
+    return true;
+}
+
+Mac Mac::parse(std::string_view s) {
+    Mac m;
+    if (!try_parse(s, m)) throw_input({}, "mac", std::string(s), "not a MAC address (aa:bb:cc:dd:ee:ff)");
+    return m;
+}
+
+std::string Mac::str() const {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+bool Mac::is_zero() const {
+    for (auto x : b)
+        if (x) return false;
+    return true;
+}
+
+bool IpAddr::try_parse(std::string_view s, IpAddr& out) {
+    if (s.empty() || s.size() > 45) return false;
+    char buf[64];
+    std::memcpy(buf, s.data(), s.size());
+    buf[s.size()] = 0;
+    IpAddr a;
+    if (s.find(':') != std::string_view::npos) {
+        if (inet_pton(AF_INET6, buf, a.b.data()) != 1) return false;
+        a.family = AF_INET6;
+    } else {
+        if (inet_pton(AF_INET, buf, a.b.data()) != 1) return false;
+        a.family = AF_INET;
+    }
+    out = a;
+    return true;
+}
+
+IpAddr IpAddr::parse(std::string_view s) {
+    IpAddr a;
+    if (!try_parse(s, a)) throw_input({}, "ip", std::string(s), "not an IPv4 or IPv6 address");
+    return a;
+}
+
+IpAddr IpAddr::from_bytes(int family, const void* data) {
+    IpAddr a;
+    a.family = family;
+    std::memcpy(a.b.data(), data, family == AF_INET6 ? 16 : 4);
+    return a;
+}
+
+std::string IpAddr::str() const {
+    if (!family) return {};
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(family, b.data(), buf, sizeof buf);
+    return buf;
+}
+
+Prefix Prefix::parse(std::string_view s) {
+    auto slash = s.find('/');
+    if (slash == std::string_view::npos)
+        throw_input({}, "cidr", std::string(s), "not an address with a prefix length (10.0.0.2/24)");
+    Prefix p;
+    if (!IpAddr::try_parse(s.substr(0, slash), p.addr))
+        throw_input({}, "cidr", std::string(s), "not an address with a prefix length (10.0.0.2/24)");
+    auto len = s.substr(slash + 1);
+    int v = -1;
+    auto [ptr, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+    int max = p.addr.family == AF_INET ? 32 : 128;
+    if (len.empty() || ec != std::errc() || ptr != len.data() + len.size() || v < 0 || v > max)
+        throw_input({}, "cidr", std::string(s), fmt::format("prefix length must be 0..{}", max));
+    p.len = v;
+    return p;
+}
+
+std::string Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
+
+Prefix Prefix::network() const {
+    Prefix p = *this;
+    size_t n = addr.size();
+    for (size_t i = 0; i < n; i++) {
+        int bits = std::max(0, std::min(8, len - int(i) * 8));
+        p.addr.b[i] &= uint8_t(0xff00 >> bits);
+    }
+    return p;
+}
+
+void validate_ifname(std::string_view name, const std::string& object, const std::string& field) {
+    if (name.empty()) throw_input(object, field, std::string(name), "interface name is empty");
+    if (name.size() > 15)
+        throw_input(object, field, std::string(name),
+                    fmt::format("interface name is {} bytes, the limit is 15", name.size()));
+    if (name == "." || name == "..")
+        throw_input(object, field, std::string(name), "not a valid interface name");
+    for (char c : name)
+        if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
+            throw_input(object, field, std::string(name), "interface names cannot hold '/', ':' or spaces");
+}
+
+Mac docker_mac(const IpAddr& ip) {
+    Mac m;
+    m.b = {0x02, 0x42, ip.b[0], ip.b[1], ip.b[2], ip.b[3]};
+    return m;
+}
+
+}  // namespace ovnet

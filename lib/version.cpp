@@ -1,0 +1,3 @@
+#include "ovnet/ovnet.hpp"
+
+const char* ovnet::version() { return OVNET_VERSION; }

@@ -1,0 +1,239 @@
+#include "ovnet/vtep.hpp"
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <map>
+
+#include "ovnet/error.hpp"
+#include "ovnet/link.hpp"
+#include "ovnet/netlink.hpp"
+
+namespace ovnet {
+
+json Vtep::to_json() const {
+    json j = {{"netns", netns}, {"name", name}, {"kind", "vxlan"}, {"ifindex", ifindex}, {"mac", mac.str()},
+              {"mtu", mtu}, {"state", up ? "up" : "down"}, {"master", master}, {"vni", vxlan.vni},
+              {"port", vxlan.port}, {"local", vxlan.local.str()}, {"dev", dev},
+              {"learning", vxlan.learning}, {"proxy", vxlan.proxy}, {"l2miss", vxlan.l2miss},
+              {"l3miss", vxlan.l3miss}, {"ttl", vxlan.ttl}};
+    if (vxlan.group.valid()) j["group"] = vxlan.group.str();
+    return j;
+}
+
+VtepSpec VtepSpec::from_json(const json& j) {
+    std::string obj = "vtep";
+    require_object(j, obj);
+    if (auto n = opt_string(j, "name", obj)) obj = "vtep " + *n;
+    check_keys(j, {"netns", "name", "kind", "ifindex", "mac", "mtu", "state", "master", "vni", "port", "local",
+                   "dev", "learning", "proxy", "l2miss", "l3miss", "ttl", "group"}, obj);
+    if (auto k = opt_string(j, "kind", obj); k && *k != "vxlan") throw_input(obj, "kind", *k, "not a vxlan object");
+    if (j.contains("group") && !j["group"].is_null())
+        throw_input(obj, "group", j["group"].dump(), "multicast groups are not supported: peers are programmed by ovnet-fdb");
+    VtepSpec s;
+    s.name = get_string(j, "name", obj);
+    auto vni = opt_uint(j, "vni", 1, kVniMax, obj);
+    if (!vni) throw_input(obj, "vni", "", "required field is missing");
+    s.vni = uint32_t(*vni);
+    if (auto v = opt_uint(j, "port", 1, 65535, obj)) s.port = uint16_t(*v);
+    if (auto v = opt_string(j, "local", obj); v && !v->empty()) {
+        if (!IpAddr::try_parse(*v, s.local)) throw_input(obj, "local", *v, "not an IPv4 or IPv6 address");
+    }
+    if (auto v = opt_string(j, "dev", obj)) s.dev = *v;
+    if (auto v = opt_string(j, "master", obj)) s.master = *v;
+    if (auto v = opt_bool(j, "learning", obj)) s.learning = *v;
+    if (auto v = opt_bool(j, "proxy", obj)) s.proxy = *v;
+    if (auto v = opt_bool(j, "l2miss", obj)) s.l2miss = *v;
+    if (auto v = opt_bool(j, "l3miss", obj)) s.l3miss = *v;
+    if (auto v = opt_uint(j, "ttl", 0, 255, obj)) s.ttl = uint8_t(*v);
+    if (auto v = opt_uint(j, "mtu", 68, 65535, obj)) s.mtu = uint32_t(*v);
+    s.validate();
+    return s;
+}
+
+void VtepSpec::validate() const {
+    std::string obj = "vtep " + name;
+    validate_ifname(name, obj, "name");
+    if (vni < 1 || vni > kVniMax) throw_input(obj, "vni", std::to_string(vni), "must be in 1..16777215");
+    if (port == 0) throw_input(obj, "port", "0", "must be in 1..65535");
+    if (mtu < 68 || mtu > 65535) throw_input(obj, "mtu", std::to_string(mtu), "must be in 68..65535");
+    if (!dev.empty()) validate_ifname(dev, obj, "dev");
+    if (!master.empty()) validate_ifname(master, obj, "master");
+    if (local.valid()) {
+        bool zero = local.b == std::array<uint8_t, 16>{};
+        bool mcast = local.family == AF_INET ? (local.b[0] & 0xf0) == 0xe0 : local.b[0] == 0xff;
+        if (zero || mcast) throw_input(obj, "local", local.str(), "must be a unicast address");
+    }
+}
+
+namespace {
+void check_netid(const std::string& netid) {
+    if (netid.empty()) throw_input({}, "netid", netid, "network id is empty");
+    for (char c : netid)
+        if (!isalnum((unsigned char)c)) throw_input({}, "netid", netid, "network ids are letters and digits");
+}
+}  // namespace
+
+std::string docker_vxlan_name(uint32_t vni, const std::string& netid) {
+    check_netid(netid);
+    if (vni < 1 || vni > kVniMax) throw_input({}, "vni", std::to_string(vni), "must be in 1..16777215");
+    return fmt::format("vx-{:06x}-{}", vni, netid.substr(0, 5));
+}
+
+std::string docker_bridge_name(uint32_t vni, const std::string& netid) {
+    check_netid(netid);
+    if (vni < 1 || vni > kVniMax) throw_input({}, "vni", std::to_string(vni), "must be in 1..16777215");
+    return fmt::format("ov-{:06x}-{}", vni, netid.substr(0, 5));
+}
+
+std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
+    if (!name.empty()) validate_ifname(name, "vtep " + name, "name");
+    auto links = link_list(h);
+    auto name_of = [&](int idx) -> std::string {
+        for (auto& l : links)
+            if (l.ifindex == idx) return l.name;
+        return idx ? std::to_string(idx) : "";
+    };
+    std::vector<Vtep> out;
+    for (auto& l : links) {
+        if (l.kind != "vxlan" || !l.vxlan || (!name.empty() && l.name != name)) continue;
+        Vtep v;
+        v.netns = h.netns_name();
+        v.name = l.name;
+        v.ifindex = l.ifindex;
+        v.mac = l.mac;
+        v.mtu = l.mtu;
+        v.up = l.up;
+        v.master = name_of(l.master);
+        v.dev = name_of(l.vxlan->dev);
+        v.vxlan = *l.vxlan;
+        out.push_back(std::move(v));
+    }
+    if (!name.empty() && out.empty()) {
+        bool exists = false;
+        for (auto& l : links) exists |= l.name == name;
+        throw_input("vtep " + name, "name", name, exists ? "is not a vxlan device" : "no such vtep");
+    }
+    return out;
+}
+
+namespace {
+struct Pre {
+    std::optional<Link> cur;
+    int dev = 0, master = 0;
+};
+
+Pre precheck(Handle& h, const VtepSpec& s) {
+    s.validate();
+    std::string obj = "vtep " + s.name;
+    Pre p;
+    if (!s.dev.empty()) {
+        auto d = link_get(h, s.dev);
+        if (!d) throw_input(obj, "dev", s.dev, "no such device");
+        p.dev = d->ifindex;
+    }
+    if (!s.master.empty()) {
+        auto m = link_get(h, s.master);
+        if (!m) throw_input(obj, "master", s.master, "no such bridge");
+        if (m->kind != "bridge") throw_input(obj, "master", s.master, "is not a bridge");
+        p.master = m->ifindex;
+    }
+    p.cur = link_get(h, s.name);
+    if (p.cur) {
+        if (p.cur->kind != "vxlan" || !p.cur->vxlan)
+            throw_sys(EEXIST, fmt::format("an interface named {} exists and is not a vxlan device", s.name), {}, obj);
+        auto& v = *p.cur->vxlan;
+        std::vector<std::string> diff;
+        auto cmp = [&](const char* f, auto have, auto want) {
+            if (have != want) diff.push_back(fmt::format("{} is {}, wanted {}", f, have, want));
+        };
+        cmp("vni", v.vni, s.vni);
+        cmp("port", v.port, s.port);
+        cmp("local", v.local.str().empty() ? "none" : v.local.str(), s.local.str().empty() ? "none" : s.local.str());
+        cmp("dev", v.dev, p.dev);
+        cmp("learning", v.learning, s.learning);
+        cmp("proxy", v.proxy, s.proxy);
+        cmp("l2miss", v.l2miss, s.l2miss);
+        cmp("l3miss", v.l3miss, s.l3miss);
+        cmp("ttl", int(v.ttl), int(s.ttl));
+        if (!diff.empty()) {
+            std::string all;
+            for (auto& d : diff) all += (all.empty() ? "" : ", ") + d;
+            throw_sys(EEXIST, "exists with other settings (" + all + "); delete it first", {}, obj);
+        }
+    }
+    return p;
+}
+
+Changes add_checked(Handle& h, const VtepSpec& s, const Pre& p) {
+    std::string obj = "vtep " + s.name;
+    Changes ch;
+    if (!p.cur) {
+        LinkSpec ls;
+        ls.name = s.name;
+        ls.kind = "vxlan";
+        ls.mtu = s.mtu;
+        ls.master = p.master;
+        ls.up = true;
+        VxlanInfo v;
+        v.vni = s.vni;
+        v.port = s.port;
+        v.local = s.local;
+        v.dev = p.dev;
+        v.learning = s.learning;
+        v.proxy = s.proxy;
+        v.l2miss = s.l2miss;
+        v.l3miss = s.l3miss;
+        v.ttl = s.ttl;
+        ls.vxlan = v;
+        link_add(h, ls);
+        json d = {{"vni", s.vni}};
+        if (!s.master.empty()) d["master"] = s.master;
+        ch.push_back({"added", obj, d});
+        return ch;
+    }
+    LinkChange c;
+    json d = json::object();
+    if (p.cur->mtu != s.mtu) { c.mtu = s.mtu; d["mtu"] = s.mtu; }
+    if (p.master && p.cur->master != p.master) { c.master = p.master; d["master"] = s.master; }
+    if (!p.cur->up) { c.up = true; d["state"] = "up"; }
+    if (!d.empty()) {
+        link_set(h, p.cur->ifindex, c, obj);
+        ch.push_back({"set", obj, d});
+    } else {
+        ch.push_back({"unchanged", obj});
+    }
+    return ch;
+}
+}  // namespace
+
+Changes vtep_add(Handle& h, const VtepSpec& s) { return add_checked(h, s, precheck(h, s)); }
+
+Changes vtep_apply(Handle& h, const std::vector<VtepSpec>& specs) {
+    std::vector<Pre> pre;
+    std::map<std::string, int> seen;
+    std::map<uint32_t, std::string> vnis;
+    for (auto& s : specs) {
+        if (seen[s.name]++) throw_input("vtep " + s.name, "name", s.name, "appears twice in the set");
+        if (vnis.count(s.vni)) throw_input("vtep " + s.name, "vni", std::to_string(s.vni), "also used by " + vnis[s.vni]);
+        vnis[s.vni] = s.name;
+        pre.push_back(precheck(h, s));
+    }
+    Changes all;
+    for (size_t i = 0; i < specs.size(); i++) {
+        auto c = add_checked(h, specs[i], pre[i]);
+        all.insert(all.end(), c.begin(), c.end());
+    }
+    return all;
+}
+
+Changes vtep_del(Handle& h, const std::string& name) {
+    std::string obj = "vtep " + name;
+    validate_ifname(name, obj, "name");
+    auto l = link_get(h, name);
+    if (!l) return {{"unchanged", obj, {{"reason", "no such vtep"}}}};
+    if (l->kind != "vxlan") throw_input(obj, "name", name, "is not a vxlan device");
+    link_del(h, l->ifindex, obj);
+    return {{"removed", obj}};
+}
+
+}  // namespace ovnet

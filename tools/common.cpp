@@ -1,0 +1,141 @@
+#include "common.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace ovnet::tool {
+
+bool Global::json_out() const { return json || pretty || !::isatty(STDOUT_FILENO); }
+
+void Table::print(std::FILE* out) const {
+    std::vector<size_t> w(headers_.size());
+    for (size_t i = 0; i < headers_.size(); i++) w[i] = headers_[i].size();
+    for (auto& r : rows_)
+        for (size_t i = 0; i < r.size() && i < w.size(); i++) w[i] = std::max(w[i], r[i].size());
+    auto line = [&](const std::vector<std::string>& cells) {
+        std::string s;
+        for (size_t i = 0; i < w.size(); i++) {
+            const std::string& c = i < cells.size() ? cells[i] : std::string();
+            s += i + 1 == w.size() ? c : fmt::format("{:<{}}  ", c, w[i]);
+        }
+        while (!s.empty() && s.back() == ' ') s.pop_back();
+        fmt::print(out, "{}\n", s);
+    };
+    line(headers_);
+    for (auto& r : rows_) line(r);
+}
+
+App::App(const std::string& name, const std::string& description) : cli(description, name) {
+    g.name = name;
+    cli.set_version_flag("-V,--version", std::string(name) + " (ovnet) " + ovnet::version());
+    cli.add_option("-n,--netns", g.netns,
+                   "Network namespace: a name in /run/netns or /var/run/docker/netns, or a path")
+        ->type_name("NETNS");
+    cli.add_flag("-j,--json", g.json, "JSON output (the default when stdout is not a terminal)");
+    cli.add_flag("-p,--pretty", g.pretty, "Pretty-printed JSON output");
+    cli.add_flag("-q,--quiet", g.quiet, "No change summary on stderr");
+    cli.require_subcommand(1);
+    cli.fallthrough();
+}
+
+CLI::App* App::verb(const std::string& name, const std::string& description) {
+    auto* v = cli.add_subcommand(name, description);
+    v->fallthrough();
+    return v;
+}
+
+int App::run(int argc, char** argv) {
+    try {
+        cli.parse(argc, argv);
+        return 0;
+    } catch (const CLI::CallForHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return cli.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string msg = e.what();
+        fmt::print(stderr, "{}: {}\n", g.name, msg.empty() ? "bad usage" : msg);
+        fmt::print(stderr, "Run with --help for more information.\n");
+        return 2;
+    } catch (const ovnet::Error& e) {
+        fmt::print(stderr, "{}: {}\n", g.name, e.what());
+        return e.exit_code();
+    } catch (const nlohmann::json::exception& e) {
+        fmt::print(stderr, "{}: bad input: {}\n", g.name, e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}: {}\n", g.name, e.what());
+        return 1;
+    }
+}
+
+void emit(const Global& g, const json& doc, const std::function<void(const json&)>& to_table) {
+    if (g.json_out()) {
+        std::string s = doc.dump(g.pretty ? 2 : -1);
+        s += '\n';
+        std::fwrite(s.data(), 1, s.size(), stdout);
+    } else {
+        to_table(doc);
+    }
+    std::fflush(stdout);
+}
+
+void print_changes(std::FILE* out, const Changes& ch) {
+    for (auto& c : ch) {
+        if (c.action == "unchanged") {
+            std::string why = c.detail.contains("reason") ? c.detail["reason"].get<std::string>() : "";
+            fmt::print(out, "{}: unchanged{}, nothing to do\n", c.object, why.empty() ? "" : " (" + why + ")");
+        } else {
+            fmt::print(out, "{} {}\n", c.action, c.object);
+        }
+    }
+}
+
+void report(const Global& g, const Changes& ch, const json& doc) {
+    if (g.json_out()) {
+        emit(g, doc, nullptr);
+        if (!g.quiet) {
+            size_t changed = 0;
+            for (auto& c : ch) changed += c.action != "unchanged";
+            if (changed == 0) fmt::print(stderr, "{}: nothing changed\n", g.name);
+            else if (ch.size() <= 10) print_changes(stderr, ch);
+            else fmt::print(stderr, "{}: {} changes\n", g.name, changed);
+        }
+    } else if (!g.quiet || any_change(ch)) {
+        print_changes(stdout, ch);
+    }
+}
+
+bool stdin_has_data() {
+    struct stat st;
+    if (::isatty(STDIN_FILENO) || ::fstat(STDIN_FILENO, &st) < 0) return false;
+    return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
+std::vector<json> read_stdin(const std::string& what) { return read_json_stream(std::cin, what); }
+
+std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std::string>& in, const std::string& field) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& s : in) {
+        auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) throw_input({}, field, s, "expected KEY=VALUE");
+        out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+        validate_sysctl_key(out.back().first);
+    }
+    return out;
+}
+
+std::string cell(const json& v) {
+    if (v.is_null()) return "-";
+    if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
+    if (v.is_boolean()) return v.get<bool>() ? "on" : "off";
+    return v.dump();
+}
+
+}  // namespace ovnet::tool

@@ -1,0 +1,64 @@
+// Shared plumbing of the ovnet-* tools: global options, one output path for tables and JSON,
+// error reporting and exit codes. Tools stay thin: parse arguments, call the library, emit.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ovnet/ovnet.hpp"
+
+namespace ovnet::tool {
+
+struct Global {
+    std::string netns;
+    bool json = false;
+    bool pretty = false;
+    bool quiet = false;
+    std::string name;   ///< tool name, for messages
+    bool json_out() const;  ///< -j, -p, or stdout is not a terminal
+};
+
+/// A table built from the same JSON document that -j would print.
+class Table {
+public:
+    explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+    void row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+    void print(std::FILE* out) const;
+private:
+    std::vector<std::string> headers_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+/// The tool's command table entry: a verb, its setup, and what it does.
+struct App {
+    CLI::App cli;
+    Global g;
+    App(const std::string& name, const std::string& description);
+    /// Adds -n/-j/-p/-q to the app (and, through fallthrough, to every verb).
+    CLI::App* verb(const std::string& name, const std::string& description);
+    /// Parses, runs the selected verb's callback, maps errors to exit codes. Returns the exit code.
+    int run(int argc, char** argv);
+};
+
+/// Prints a JSON document (-j/-p or not a terminal) or the table `to_table` builds from it.
+void emit(const Global& g, const json& doc, const std::function<void(const json&)>& to_table);
+/// Reports the changes of a mutating verb: on a terminal one line per change; in JSON mode the
+/// document `doc` goes to stdout and a one-line summary to stderr (unless -q).
+void report(const Global& g, const Changes& ch, const json& doc);
+/// Prints changes as lines ("added bridge x", "bridge x: unchanged, nothing to do").
+void print_changes(std::FILE* out, const Changes& ch);
+
+/// True when stdin is a pipe or a file (not a terminal, not /dev/null).
+bool stdin_has_data();
+/// Reads every JSON object on stdin (see read_json_stream).
+std::vector<json> read_stdin(const std::string& what);
+
+/// "K=V" pairs for --sysctl.
+std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std::string>& in,
+                                                          const std::string& field);
+/// A cell for an optional string value: "-" when empty or null.
+std::string cell(const json& v);
+
+}  // namespace ovnet::tool
