@@ -257,9 +257,27 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
         if (l.master == br->ifindex) continue;
         LinkChange c;
         c.master = br->ifindex;
-        if (!l.up) c.up = true;
         link_set(h, l.ifindex, c, obj + " port " + p);
+        // Up only once enslaved: in one request the kernel sets IFF_UP before it tries the master,
+        // so a refused port (lo) would be left up.
+        if (!l.up) {
+            LinkChange u;
+            u.up = true;
+            link_set(h, l.ifindex, u, obj + " port " + p);
+        }
         ch.push_back({"attached", obj + " port " + p});
+    }
+    // Enslaving a port moves the bridge's MTU to the smallest port MTU unless the MTU was set
+    // after creation (an IFLA_MTU given at creation does not count): set it again if it moved.
+    if (s.mtu) {
+        auto now = link_get(h, br->ifindex);
+        if (now && now->mtu != *s.mtu) {
+            LinkChange c;
+            c.mtu = s.mtu;
+            link_set(h, br->ifindex, c, obj);
+            bool noted = std::any_of(ch.begin(), ch.end(), [&](auto& x) { return x.object == obj; });
+            if (!noted) ch.push_back({"set", obj, {{"mtu", *s.mtu}}});
+        }
     }
     if (ch.empty()) ch.push_back({"unchanged", obj});
     return ch;
@@ -321,8 +339,12 @@ Changes set_ports(Handle& h, const std::string& bridge, const std::vector<std::s
             if (l.master == br->ifindex) { ch.push_back({"unchanged", po}); continue; }
             LinkChange c;
             c.master = br->ifindex;
-            c.up = true;
             link_set(h, l.ifindex, c, po);
+            if (!l.up) {   // separately, see add_checked
+                LinkChange u;
+                u.up = true;
+                link_set(h, l.ifindex, u, po);
+            }
             ch.push_back({"attached", po});
         } else {
             if (l.master != br->ifindex) { ch.push_back({"unchanged", po, {{"reason", "not a port of this bridge"}}}); continue; }

@@ -8,9 +8,15 @@
 
 namespace ovnet {
 
-std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
-    std::string s(std::istreambuf_iterator<char>(in), {});
-    std::vector<json> out;
+void for_each_json_span(std::istream& in, const std::string& what,
+                        const std::function<void(std::string_view, size_t)>& fn) {
+    // Read in large blocks: character-wise stream iteration costs more than parsing.
+    std::string s;
+    {
+        char buf[1 << 16];
+        auto* sb = in.rdbuf();
+        for (std::streamsize n; (n = sb->sgetn(buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+    }
     size_t i = 0, n = s.size();
     auto ws = [&](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
     while (true) {
@@ -34,18 +40,24 @@ std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
                 if (--depth <= 0) { i++; break; }
             } else if (depth == 0 && ws(c)) break;
         }
-        json j;
+        if (i > n) i = n;
         try {
-            j = json::parse(s.begin() + long(start), s.begin() + long(i));
+            fn(std::string_view(s.data() + start, i - start), start);
         } catch (const json::parse_error& e) {
-            throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what,
-                                    start + (e.byte ? e.byte - 1 : 0), e.what()));
+            throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, start + (e.byte ? e.byte - 1 : 0), e.what()));
         }
+    }
+}
+
+std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
+    std::vector<json> out;
+    for_each_json_span(in, what, [&](std::string_view span, size_t) {
+        json j = json::parse(span.begin(), span.end());
         if (j.is_array())
             for (auto& x : j) out.push_back(std::move(x));
         else
             out.push_back(std::move(j));
-    }
+    });
     return out;
 }
 

@@ -121,16 +121,23 @@ Changes sbox_add(const std::string& name, const std::vector<std::pair<std::strin
     for (auto& [k, v] : sysctls) validate_sysctl_key(k);
     Changes ch;
     std::string obj = "sandbox " + name;
-    if (netns_add(name)) ch.push_back({"added", obj});
-    Handle sh(name);
-    lo_up(sh);
-    auto s = apply_sysctls(name, sh.netns_path(), sysctls);
-    ch.insert(ch.end(), s.begin(), s.end());
+    bool created = netns_add(name);
+    if (created) ch.push_back({"added", obj});
+    try {
+        Handle sh(name);
+        lo_up(sh);
+        auto s = apply_sysctls(name, sh.netns_path(), sysctls);
+        ch.insert(ch.end(), s.begin(), s.end());
+    } catch (...) {
+        if (created) netns_del(name);  // a failed add leaves nothing behind
+        throw;
+    }
     if (ch.empty()) ch.push_back({"unchanged", obj});
     return ch;
 }
 
-Changes sbox_connect(Handle& host, const ConnectSpec& spec) {
+namespace {
+Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     spec.validate();
     std::string obj = "sandbox " + spec.sandbox;
     auto br = link_get(host, spec.bridge);
@@ -154,6 +161,7 @@ Changes sbox_connect(Handle& host, const ConnectSpec& spec) {
     if (path.empty()) {
         if (existing) throw_sys(EEXIST, "host interface " + host_ifname + " exists but the sandbox does not", {}, obj);
         auto c = sbox_add(spec.sandbox);
+        created = true;
         ch.insert(ch.end(), c.begin(), c.end());
         path = netns_resolve(spec.sandbox);
     }
@@ -224,6 +232,18 @@ Changes sbox_connect(Handle& host, const ConnectSpec& spec) {
     if (ch.empty()) ch.push_back({"unchanged", eobj});
     return ch;
 }
+}  // namespace
+
+Changes sbox_connect(Handle& host, const ConnectSpec& spec) {
+    bool created = false;
+    try {
+        return connect_impl(host, spec, created);
+    } catch (...) {
+        // A sandbox this call created goes again (with its veth), so a failed connect leaves nothing.
+        if (created) try { sbox_del(spec.sandbox); } catch (...) {}
+        throw;
+    }
+}
 
 Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::string& bridge) {
     validate_netns_name(sandbox);
@@ -252,7 +272,13 @@ Changes sbox_del(const std::string& name) {
         Handle sh(path);
         for (auto& l : link_list(sh))
             if (l.kind == "veth") {
-                link_del(sh, l.ifindex, obj + " endpoint " + l.name);
+                // Both ends of a pair may be in the sandbox: deleting one took the other along.
+                try {
+                    link_del(sh, l.ifindex, obj + " endpoint " + l.name);
+                } catch (const Error& e) {
+                    if (e.err() != ENODEV) throw;
+                    continue;
+                }
                 ch.push_back({"removed", obj + " endpoint " + l.name});
             }
     }

@@ -37,7 +37,13 @@ Mac Mac::parse(std::string_view s) {
 }
 
 std::string Mac::str() const {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5]);
+    static const char hex[] = "0123456789abcdef";
+    std::string s(17, ':');
+    for (int i = 0; i < 6; i++) {
+        s[i * 3] = hex[b[i] >> 4];
+        s[i * 3 + 1] = hex[b[i] & 15];
+    }
+    return s;
 }
 
 bool Mac::is_zero() const {
@@ -78,6 +84,15 @@ IpAddr IpAddr::from_bytes(int family, const void* data) {
 
 std::string IpAddr::str() const {
     if (!family) return {};
+    if (family == AF_INET) {  // inet_ntop formats IPv4 through sprintf: too slow for bulk output
+        char buf[16], *p = buf;
+        for (int i = 0; i < 4; i++) {
+            auto [end, ec] = std::to_chars(p, buf + sizeof buf, unsigned(b[i]));
+            p = end;
+            if (i < 3) *p++ = '.';
+        }
+        return std::string(buf, size_t(p - buf));
+    }
     char buf[INET6_ADDRSTRLEN];
     inet_ntop(family, b.data(), buf, sizeof buf);
     return buf;

@@ -60,8 +60,8 @@ int App::run(int argc, char** argv) {
         return cli.exit(e);
     } catch (const CLI::ParseError& e) {
         std::string msg = e.what();
-        fmt::print(stderr, "{}: {}\n", g.name, msg.empty() ? "bad usage" : msg);
-        fmt::print(stderr, "Run with --help for more information.\n");
+        // One line, like every other input error.
+        fmt::print(stderr, "{}: {} (run with --help for more information)\n", g.name, msg.empty() ? "bad usage" : msg);
         return 2;
     } catch (const ovnet::Error& e) {
         fmt::print(stderr, "{}: {}\n", g.name, e.what());

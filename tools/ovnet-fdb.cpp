@@ -1,4 +1,6 @@
 // ovnet-fdb: the peer table of an overlay (what Docker's peerAdd programs on a VTEP).
+#include <iostream>
+
 #include "common.hpp"
 
 using namespace ovnet;
@@ -28,20 +30,27 @@ std::string pick_dev(Handle& h, const std::string& dev) {
     throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
 }
 
-json changes_json(const std::string& dev, const Changes& ch, const ApplyStats& s) {
-    json a = json::array();
-    for (auto& c : ch) {
-        json o = {{"action", c.action}};
-        if (c.detail.is_object())
-            for (auto& [k, v] : c.detail.items()) o[k] = v;
-        else
-            o["object"] = c.object;
-        a.push_back(std::move(o));
+// The apply report can list 100,000 changes: written straight out rather than through a DOM.
+void write_changes(const Global& g, const std::string& dev, const std::vector<PeerChange>& ch, const ApplyStats& s) {
+    static const char* names[] = {"added", "replaced", "removed"};
+    auto q = [](const std::optional<IpAddr>& a) { return a ? "\"" + a->str() + "\"" : std::string("null"); };
+    const char* nl = g.pretty ? "\n" : "";
+    const char* in1 = g.pretty ? "  " : "";
+    const char* in2 = g.pretty ? "    " : "";
+    const char* sp = g.pretty ? " " : "";
+    std::string out = fmt::format(
+        "{{{}{}\"dev\":{}{},{}{}\"summary\":{}{{\"added\":{},\"replaced\":{},\"removed\":{},\"unchanged\":{},"
+        "\"writes\":{}}},{}{}\"changes\":{}[",
+        nl, in1, sp, json(dev).dump(), nl, in1, sp, s.added, s.replaced, s.removed, s.unchanged, s.writes, nl, in1, sp);
+    out.reserve(out.size() + ch.size() * 96);
+    for (size_t i = 0; i < ch.size(); i++) {
+        auto& c = ch[i];
+        out += fmt::format("{}{}{}{{\"action\":\"{}\",\"ip\":{},\"mac\":\"{}\",\"vtep\":{}}}", i ? "," : "", nl, in2,
+                           names[c.action], q(c.ip), c.mac.str(), q(c.vtep));
     }
-    return {{"dev", dev},
-            {"summary", {{"added", s.added}, {"replaced", s.replaced}, {"removed", s.removed},
-                         {"unchanged", s.unchanged}, {"writes", s.writes}}},
-            {"changes", std::move(a)}};
+    out += ch.empty() ? "]" : fmt::format("{}{}]", nl, in1);
+    out += fmt::format("{}}}\n", nl);
+    std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
 }  // namespace
@@ -118,19 +127,19 @@ int main(int argc, char** argv) {
             if (!IpAddr::try_parse(vtep, a)) throw_input("apply", "vtep", vtep, "not an IPv4 or IPv6 address");
             dv = a;
         }
-        auto specs = peers_from_json(read_stdin("stdin"), dv);
+        auto specs = peers_read(std::cin, dv);
         Handle h(g.netns);
         std::string d = pick_dev(h, dev);
         ApplyStats st;
-        auto ch = fdb_apply(h, d, specs, prune, &st);
-        json doc = changes_json(d, ch, st);
+        auto ch = fdb_apply_set(h, d, specs, prune, &st);
         if (g.json_out()) {
-            emit(g, doc, nullptr);
+            write_changes(g, d, ch, st);
             if (!g.quiet)
                 fmt::print(stderr, "ovnet-fdb: {}: {} added, {} replaced, {} removed, {} unchanged{}\n", d, st.added,
                            st.replaced, st.removed, st.unchanged, st.writes ? "" : " (no write issued)");
         } else {
-            print_changes(stdout, ch);
+            static const char* names[] = {"added", "replaced", "removed"};
+            for (auto& c : ch) fmt::print("{} {}\n", names[c.action], c.label());
             fmt::print("{}: {} added, {} replaced, {} removed, {} unchanged{}\n", d, st.added, st.replaced, st.removed,
                        st.unchanged, st.writes ? "" : " (nothing changed, no write issued)");
         }

@@ -38,6 +38,11 @@ struct PeerSpec {
 std::vector<PeerSpec> peers_from_json(const std::vector<json>& docs,
                                       const std::optional<IpAddr>& default_vtep);
 
+/// The same rules, parsing a stream (one or more JSON documents) without building a DOM: what
+/// `ovnet-fdb apply` uses for sets of 100,000 peers.
+std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& default_vtep,
+                                 const std::string& what = "stdin");
+
 /// The joined view of a VTEP's fdb and neighbor tables.
 std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev);
 /// Programs one peer exactly as Docker's peerAdd does. Idempotent.
@@ -48,6 +53,18 @@ Changes fdb_del(Handle& h, const std::string& dev, const PeerSpec& p);
 struct ApplyStats {
     size_t added = 0, replaced = 0, removed = 0, unchanged = 0, writes = 0;
 };
+/// One entry fdb_apply_set() changed.
+struct PeerChange {
+    enum Action : uint8_t { Added, Replaced, Removed } action;
+    std::optional<IpAddr> ip;      ///< unset for a removed fdb entry
+    Mac mac;
+    std::optional<IpAddr> vtep;    ///< unset for a removed neighbor
+    std::string label() const;
+};
+/// fdb_apply() without building a Change per entry: what bulk callers use.
+std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
+                                      bool prune, ApplyStats* stats = nullptr);
+
 /// Converges the VTEP to the desired set in one batched exchange: adds or replaces what differs,
 /// leaves equal entries untouched (no write at all when nothing differs), and with `prune`
 /// removes permanent peers missing from the set. Changes lists what changed (not the unchanged).

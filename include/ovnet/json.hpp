@@ -1,6 +1,8 @@
 // ovnet/json.hpp - the JSON contract helpers shared by every object, and change reports.
 #pragma once
+#include <functional>
 #include <istream>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,10 @@ using json = nlohmann::ordered_json;
 /// newline-delimited values. Top-level arrays are flattened, so `{...}{...}` and `[{...},{...}]`
 /// both yield two objects. Malformed input raises Error(Input) with the byte offset.
 std::vector<json> read_json_stream(std::istream& in, const std::string& what);
+/// The splitter behind read_json_stream: calls fn with the text of each top-level value and its
+/// byte offset; json::parse_error thrown by fn becomes Error(Input) with the offset.
+void for_each_json_span(std::istream& in, const std::string& what,
+                        const std::function<void(std::string_view, size_t)>& fn);
 
 /// Field readers that validate type and range and raise Error(Input) naming object and field.
 /// `get_*` require the key; `opt_*` return nullopt when it is missing or null.

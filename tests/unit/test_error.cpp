@@ -9,7 +9,7 @@ using namespace ovnet;
 using ovnet_test::catch_error;
 using Catch::Matchers::Contains;
 
-TEST_CASE("throw_sys carries errno, extack and object; exit status 1", "[error]") {
+TEST_CASE("throw_sys carries errno extack and object with exit status 1", "[error]") {
     Error e = catch_error([] { throw_sys(ENOENT, "x", "ext msg", "obj"); });
     CHECK(e.kind() == ErrorKind::Runtime);
     CHECK(e.err() == ENOENT);
@@ -36,7 +36,7 @@ TEST_CASE("throw_sys without extack or object", "[error]") {
     CHECK_THAT(std::string(e.what()), !Contains("kernel:"));
 }
 
-TEST_CASE("throw_input names object, field and value; exit status 2", "[error]") {
+TEST_CASE("throw_input names object field and value with exit status 2", "[error]") {
     Error e = catch_error([] { throw_input("peer 10.0.0.3", "mac", "zz", "not a MAC"); });
     CHECK(e.kind() == ErrorKind::Input);
     CHECK(e.exit_code() == 2);

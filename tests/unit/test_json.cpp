@@ -76,7 +76,7 @@ TEST_CASE("read_json_stream: empty and whitespace-only input yield nothing", "[j
     CHECK(read("\n\r\n\t \n").empty());
 }
 
-TEST_CASE("read_json_stream: braces, brackets and quotes inside strings", "[json][stream]") {
+TEST_CASE("read_json_stream: braces and brackets and quotes inside strings", "[json][stream]") {
     auto v = read(R"({"a":"}{"}{"b":"]["}{"c":"\"}"}{"d":"\\"}{"e":"{[\"]}"})");
     REQUIRE(v.size() == 5);
     CHECK(v[0]["a"] == "}{");

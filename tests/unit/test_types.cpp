@@ -124,7 +124,7 @@ TEST_CASE("Prefix parses CIDR and keeps host bits", "[types][prefix]") {
     CHECK(Prefix::parse("2001:DB8::1/48").str() == "2001:db8::1/48");
 }
 
-TEST_CASE("Prefix rejects a missing, empty or out-of-range prefix length", "[types][prefix]") {
+TEST_CASE("Prefix rejects a missing or empty or out-of-range prefix length", "[types][prefix]") {
     const char* bad[] = {
         "10.0.0.1",         // no prefix
         "10.0.0.1/33",      // > 32 for IPv4
@@ -176,7 +176,7 @@ TEST_CASE("Prefix::network clears the host bits", "[types][prefix]") {
     CHECK(p.str() == "10.0.0.2/24");
 }
 
-TEST_CASE("validate_ifname enforces 1..15 bytes without '/', ':' or spaces", "[types][ifname]") {
+TEST_CASE("validate_ifname enforces 1..15 bytes without slash or colon or spaces", "[types][ifname]") {
     CHECK_NOTHROW(validate_ifname("eth0"));
     CHECK_NOTHROW(validate_ifname("vx-001001-7672d"));  // exactly 15 bytes
     CHECK(std::string("vx-001001-7672d").size() == 15);

@@ -1,0 +1,71 @@
+# Shared helpers for the netns tests. Source it first thing:  . "$(dirname "$0")/lib.sh"
+#
+# Every namespace a test creates must be named with `ns NAME` ("$P-NAME"): $P is unique per run,
+# so parallel runs never collide, and the EXIT trap removes every namespace carrying it, even when
+# the test fails or is interrupted. Nothing is ever added to the root namespace.
+set -uo pipefail
+OVNET_BIN=${OVNET_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tools}
+export PATH="$OVNET_BIN:$PATH"
+TEST_NAME=$(basename "$0" .test.sh)
+P="ot$$${RANDOM}"
+PASSED=0 FAILED=0
+TMP=$(mktemp -d "/tmp/ovnet-$TEST_NAME.XXXXXX")
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v ovnet-bridge >/dev/null || { echo "ovnet tools not found in $OVNET_BIN"; exit 1; }
+unshare -n true 2>/dev/null || skip "cannot create network namespaces here"
+
+ns() { echo "$P-$1"; }
+
+_cleanup() {
+  local n
+  for n in $(ls /run/netns 2>/dev/null | grep "^$P-" || true); do
+    for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ovnet-sbox -q del "$n" >/dev/null 2>&1 || ip netns del "$n" 2>/dev/null || true
+  done
+  rm -rf "$TMP"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { PASSED=$((PASSED+1)); echo "ok - $*"; }
+fail() { FAILED=$((FAILED+1)); echo "FAIL - $*"; }
+
+# run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR and the exit status in $RC.
+run() { "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err"); }
+
+# expect_rc CODE DESCRIPTION CMD...
+expect_rc() {
+  local want=$1 what=$2; shift 2
+  run "$@"
+  if [ "$RC" = "$want" ]; then pass "$what"; else fail "$what: exit $RC, wanted $want; stderr: $ERR"; fi
+}
+assert_eq() { if [ "$1" == "$2" ]; then pass "$3"; else fail "$3: got '$1', wanted '$2'"; fi; }
+assert_contains() { if [[ "$1" == *"$2"* ]]; then pass "$3"; else fail "$3: '$2' not in: $1"; fi; }
+assert_not_contains() { if [[ "$1" != *"$2"* ]]; then pass "$3"; else fail "$3: '$2' unexpectedly in: $1"; fi; }
+# assert_one_line TEXT DESCRIPTION: errors are one line on stderr.
+assert_one_line() { local n; n=$(printf '%s' "$1" | grep -c '^'); if [ "$n" = 1 ]; then pass "$2"; else fail "$2: $n lines: $1"; fi; }
+
+# snapshot NS: the kernel state of a namespace as iproute2 reports it, stable across reads.
+snapshot() {
+  { ip -n "$1" -d -j link show | jq -S 'map(del(.operstate, .linkinfo.info_slave_data.forward_delay_timer,
+        .linkinfo.info_slave_data.hold_timer, .linkinfo.info_slave_data.message_age_timer,
+        .linkinfo.info_data.hello_timer, .linkinfo.info_data.tcn_timer, .linkinfo.info_data.topology_change_timer,
+        .linkinfo.info_data.gc_timer))'
+    ip -n "$1" -j addr show | jq -S 'map(del(.operstate) | .addr_info |= map(del(.valid_life_time, .preferred_life_time)))'
+    ip -n "$1" -j route show table all | jq -S .
+    bridge -n "$1" -j fdb show | jq -S 'map(select(.state == "permanent" or .dst != null))'
+    ip -n "$1" -j neigh show nud permanent | jq -S .
+  } 2>&1
+}
+# unchanged_since FILE NS DESCRIPTION: the namespace still matches an earlier snapshot.
+unchanged_since() {
+  if diff <(cat "$1") <(snapshot "$2") >"$TMP/diff"; then pass "$3"; else fail "$3: state changed:"; cat "$TMP/diff"; fi
+}
+
+# done_testing: prints the closing line ctest's log shows and sets the exit status.
+done_testing() {
+  echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
+}
