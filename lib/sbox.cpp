@@ -197,6 +197,13 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         ls.peer_mac = mac;
         ls.peer_mtu = mtu;
         link_add(host, ls);
+        // A port with a smaller MTU drags an unpinned bridge's MTU down with it (the kernel's
+        // auto-adjust): put the bridge back, which also pins it, so --mtu stays per endpoint.
+        if (auto now = link_get(host, br->ifindex); now && now->mtu != br->mtu) {
+            LinkChange bc;
+            bc.mtu = br->mtu;
+            link_set(host, br->ifindex, bc, "bridge " + spec.bridge);
+        }
         inner = link_get(sh, ifname);
         if (!inner) throw_sys(ENODEV, "the sandbox end " + ifname + " did not appear", {}, obj);
         json d = {{"ifname", ifname}, {"host_ifname", host_ifname}, {"bridge", spec.bridge}, {"mac", mac.str()}};
@@ -287,6 +294,36 @@ Changes sbox_del(const std::string& name) {
     return ch;
 }
 
+namespace {
+void read_sandbox(const NetnsInfo& ns, Sandbox& sb) {
+    std::optional<Handle> sh;
+    sh.emplace(ns.path);
+    PeerResolver pr(*sh);
+    auto addrs = addr_list(*sh);
+    for (auto& l : link_list(*sh)) {
+        if (l.kind == "loopback") continue;
+        Endpoint e;
+        e.ifname = l.name;
+        e.ifindex = l.ifindex;
+        e.kind = l.kind;
+        e.mac = l.mac;
+        e.mtu = l.mtu;
+        e.up = l.up;
+        for (auto& a : addrs)
+            if (a.ifindex == l.ifindex) e.addresses.push_back(a.prefix);
+        if (l.kind == "veth" && l.link) {
+            auto ref = pr.resolve(l.link_netnsid, l.link);
+            e.host_netns = ref.netns;
+            e.host_ifindex = ref.ifindex;
+            e.host_ifname = ref.ifname;
+            e.bridge = ref.master;
+        }
+        sb.interfaces.push_back(std::move(e));
+    }
+    sb.routes = route_list(*sh, AF_INET);
+}
+}  // namespace
+
 std::vector<Sandbox> sbox_show(const std::string& name) {
     std::vector<NetnsInfo> list;
     if (!name.empty()) {
@@ -302,36 +339,12 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
         sb.name = ns.name;
         sb.path = ns.path;
         sb.source = ns.source;
-        std::optional<Handle> sh;
         try {
-            sh.emplace(ns.path);
+            read_sandbox(ns, sb);
         } catch (const Error&) {
             if (!name.empty()) throw;
-            continue;  // vanished or not a namespace: skip it in a listing
+            continue;  // vanished while we read it, or not a namespace: skip it in a listing
         }
-        PeerResolver pr(*sh);
-        auto addrs = addr_list(*sh);
-        for (auto& l : link_list(*sh)) {
-            if (l.kind == "loopback") continue;
-            Endpoint e;
-            e.ifname = l.name;
-            e.ifindex = l.ifindex;
-            e.kind = l.kind;
-            e.mac = l.mac;
-            e.mtu = l.mtu;
-            e.up = l.up;
-            for (auto& a : addrs)
-                if (a.ifindex == l.ifindex) e.addresses.push_back(a.prefix);
-            if (l.kind == "veth" && l.link) {
-                auto ref = pr.resolve(l.link_netnsid, l.link);
-                e.host_netns = ref.netns;
-                e.host_ifindex = ref.ifindex;
-                e.host_ifname = ref.ifname;
-                e.bridge = ref.master;
-            }
-            sb.interfaces.push_back(std::move(e));
-        }
-        sb.routes = route_list(*sh, AF_INET);
         out.push_back(std::move(sb));
     }
     return out;

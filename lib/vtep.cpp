@@ -130,6 +130,14 @@ Pre precheck(Handle& h, const VtepSpec& s) {
         auto d = link_get(h, s.dev);
         if (!d) throw_input(obj, "dev", s.dev, "no such device");
         p.dev = d->ifindex;
+        // Over an underlay device the kernel silently clamps the MTU to the device's less the
+        // VXLAN headroom (50 bytes over IPv4, 70 over IPv6): refuse instead of creating another MTU.
+        uint32_t headroom = s.local.family == AF_INET6 ? 70 : 50;
+        uint32_t max = d->mtu > headroom + 68 ? d->mtu - headroom : 68;
+        if (s.mtu > max)
+            throw_input(obj, "mtu", std::to_string(s.mtu),
+                        fmt::format("must be at most {}: dev {} has MTU {}, less {} bytes of VXLAN headroom",
+                                    max, s.dev, d->mtu, headroom));
     }
     if (!s.master.empty()) {
         auto m = link_get(h, s.master);
