@@ -4,10 +4,14 @@
 # container per host, peers distributed by piping each host's endpoints into the others.
 #
 #   examples/three-hosts.sh [BINDIR]      builds it, shows it, pings across, removes it
-#   KEEP=1 examples/three-hosts.sh        leaves it in place (remove with: examples/three-hosts.sh --clean PREFIX)
+#   KEEP=1 examples/three-hosts.sh        leaves it in place (remove with: examples/three-hosts.sh --clean PREFIX [BINDIR])
 set -euo pipefail
 BIN=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/tools}
-case "$BIN" in --clean) P=$2; for n in c1 c2 c3 h1 h2 h3 ul; do "$(dirname "$0")/../build/tools/ovnet-sbox" del "$P-$n" >/dev/null 2>&1 || true; done; exit 0;; esac
+if [ "$BIN" = --clean ]; then
+  P=$2 BIN=${3:-$(cd "$(dirname "$0")/.." && pwd)/build/tools}
+  for n in c1 c2 c3 h1 h2 h3 ul; do "$BIN/ovnet-sbox" -q del "$P-$n" >/dev/null 2>&1 || true; done
+  exit 0
+fi
 export PATH="$BIN:$PATH"
 P=${OVNET_PREFIX:-ov3h$$}                    # per-run prefix: parallel runs never collide
 UL=$P-ul BR=ov-001001-7672d VX=vx-001001-7672d
@@ -18,7 +22,7 @@ trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 
 say "underlay: bridge ul0 in $UL, hosts h1..h3 on 192.0.2.0/24"
-ovnet-sbox -q add "$UL"
+ovnet-sbox -q add "$UL" >/dev/null
 ovnet-bridge -q -n "$UL" add ul0 >/dev/null
 for i in 1 2 3; do
   ovnet-sbox -q -n "$UL" connect "$P-h$i" --bridge ul0 --ip 192.0.2.1$i/24 >/dev/null
@@ -39,10 +43,12 @@ sync_peers() {
 }
 sync_peers 1 2 3
 
-say "brctl show (on h1)";            ovnet-bridge -n "$P-h1" show | cat; ovnet-bridge -n "$P-h1" show -p > /dev/null
-say "ip -d link show $VX (on h1)";   ovnet-vtep -n "$P-h1" show $VX -p
-say "bridge fdb show dev $VX (h1)";  ovnet-fdb -n "$P-h1" show -d $VX -p
-say "veth correlation: c1";          ovnet-sbox show "$P-c1" -p
+# -t: the human views even when this script's output goes to a file or a pipe.
+say "brctl show (on h1)";            ovnet-bridge -t -n "$P-h1" show
+say "ip -d link show $VX (on h1)";   ovnet-vtep -t -n "$P-h1" show $VX
+say "bridge fdb show dev $VX (h1)";  ovnet-fdb -t -n "$P-h1" show -d $VX
+say "veth correlation (containers)"; ovnet-sbox -t show "$P-c1"; ovnet-sbox -t show "$P-c2"
+say "the same, as JSON for scripts"; ovnet-sbox show "$P-c1" -p
 
 say "c1 pings c2 and c3 across VXLAN"
 ovnet-sbox exec "$P-c1" -- ping -c 2 -W 2 10.0.0.3

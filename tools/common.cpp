@@ -9,7 +9,7 @@
 
 namespace ovnet::tool {
 
-bool Global::json_out() const { return json || pretty || !::isatty(STDOUT_FILENO); }
+bool Global::json_out() const { return json || pretty || (!table && !::isatty(STDOUT_FILENO)); }
 
 void Table::print(std::FILE* out) const {
     std::vector<size_t> w(headers_.size());
@@ -38,6 +38,7 @@ App::App(const std::string& name, const std::string& description) : cli(descript
     cli.add_flag("-j,--json", g.json, "JSON output (the default when stdout is not a terminal)");
     cli.add_flag("-p,--pretty", g.pretty, "Pretty-printed JSON output");
     cli.add_flag("-q,--quiet", g.quiet, "No change summary on stderr");
+    cli.add_flag("-t,--table", g.table, "Table output even when stdout is not a terminal");
     cli.require_subcommand(1);
     cli.fallthrough();
 }

@@ -16,8 +16,9 @@ struct Global {
     bool json = false;
     bool pretty = false;
     bool quiet = false;
+    bool table = false;  ///< -t: a table even when stdout is not a terminal
     std::string name;   ///< tool name, for messages
-    bool json_out() const;  ///< -j, -p, or stdout is not a terminal
+    bool json_out() const;  ///< -j, -p, or stdout is not a terminal (and no -t)
 };
 
 /// A table built from the same JSON document that -j would print.

@@ -89,6 +89,14 @@ int main(int argc, char** argv) {
         } else {
             throw_input("peer", "mac", "", "give --mac or --ip");
         }
+        if (for_del && !o.contains("ip") && !o.contains("vtep")) {
+            // del --mac alone: every entry of that MAC (no set entry can say "mac only").
+            PeerSpec p;
+            p.mac = *opt_mac(o, "mac", "peer");
+            if (p.mac.is_zero() || p.mac.is_multicast())
+                throw_input("peer", "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
+            return p;
+        }
         if (for_del) o["status"] = o.contains("vtep") ? (o.contains("ip") ? "peer" : "fdb-only") : "neigh-only";
         auto v = peers_from_json({o}, std::nullopt);
         return v.at(0);

@@ -103,6 +103,7 @@ HL=$(link "$H" vhost8)
 assert_eq "$(echo "$HL" | jq -c '[.master, .mtu, .link_index]')" "[\"$OV\",1400,$(echo "$L" | jq .ifindex)]" \
   "vhost8: port of $OV, MTU 1400, peer of ov0"
 assert_eq "$(addrs "$C2" ov0)" '["10.0.0.8/24"]' "ov0 has 10.0.0.8/24"
+assert_eq "$(link "$H" "$OV" | jq .mtu)" 1450 "$OV keeps its MTU 1450 after a --mtu 1400 port joined"
 
 echo "# show -j: the veth correlation matches the kernel's view (the seed's eth0 <===> vethX (bridge))"
 expect_rc 0 "show $C1 -j" ovnet-sbox show "$C1" -j
@@ -139,6 +140,9 @@ unchanged_since "$TMP/c1.snap" "$C1" "sandbox identical after the rerun"
 expect_rc 0 "connect $C2 again with every option" ovnet-sbox -n "$H" connect "$C2" --bridge "$OV" --ip 10.0.0.8/24 \
   --ifname ov0 --host-ifname vhost8 --mac 06:00:00:00:00:08 --mtu 1400
 assert_contains "$ERR" "nothing changed" "second connect with options: nothing changed"
+# On a terminal the rerun says so per object ("...: unchanged, nothing to do").
+TTY_OUT=$(script -qec "ovnet-sbox -n $H connect $C1 --bridge $OV --ip 10.0.0.7/24 --gw 10.0.0.1" /dev/null | tr -d '\r')
+assert_contains "$TTY_OUT" "sandbox $C1 endpoint eth0: unchanged" "second connect on a terminal: unchanged"
 unchanged_since "$TMP/h.snap" "$H" "host namespace identical after the second rerun"
 
 echo "# exec: runs inside, exit status propagates"

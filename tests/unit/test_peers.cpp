@@ -196,10 +196,9 @@ TEST_CASE("peers_from_json: iproute2 bridge -j fdb show rows", "[peers][iproute2
                         "unknown field");
 }
 
-// BUG (lib/fdb.cpp peers_from_json, iproute2 key list): iproute2 prints NDA_IFINDEX as "viaIf"
-// (or "viaIfIndex" with a link-netnsid), never "via", so rows of entries added with
-// `bridge fdb add ... via DEV` are refused as "unknown field".
-TEST_CASE("peers_from_json: iproute2 rows with a via device (viaIf / viaIfIndex)", "[peers][iproute2][!mayfail]") {
+// iproute2 prints NDA_IFINDEX as "viaIf" (or "viaIfIndex" with a link-netnsid), never "via":
+// rows of entries added with `bridge fdb add ... via DEV` must be accepted.
+TEST_CASE("peers_from_json: iproute2 rows with a via device (viaIf and viaIfIndex)", "[peers][iproute2]") {
     auto v = peers(R"({"mac":"02:42:0a:00:00:06","ifname":"vx0","dst":"192.0.2.12","viaIf":"eth1","flags":["self"],"state":"permanent"}
                       {"mac":"02:42:0a:00:00:07","ifname":"vx0","dst":"192.0.2.13","viaIfIndex":3,"linkNetNsId":0,"flags":["self"],"state":"permanent"})");
     CHECK(v.size() == 2);
@@ -256,13 +255,31 @@ TEST_CASE("peers_from_json: peer MACs must be unicast and non-zero and VTEPs uni
     CHECK(peers(R"({"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"223.255.255.254"})").size() == 1);
 }
 
-// The header promises "mixed families raise Error(Input)"; a VXLAN device has one underlay family
+// The header promises "mixed families raise Error(Input)": a VXLAN device has one underlay family
 // (the kernel answers EAFNOSUPPORT for an fdb dst of the other family), so a set whose VTEPs mix
-// IPv4 and IPv6 should be refused before anything is written. BUG: not implemented in
-// lib/fdb.cpp peers_from_json.
-TEST_CASE("peers_from_json: VTEPs of mixed address families are refused", "[peers][!mayfail]") {
-    require_input_error([] {
+// IPv4 and IPv6 is refused before anything is written. Overlay IPs may mix (dual-stack overlay).
+TEST_CASE("peers_from_json: VTEPs of mixed address families are refused", "[peers]") {
+    Error e = require_input_error([] {
         peers(R"({"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"}
                  {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"2001:db8::13"})");
+    }, "2001:db8::13");
+    CHECK(e.field() == "vtep");
+    // The default VTEP counts too.
+    require_input_error([] {
+        peers(R"({"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"2001:db8::12"}
+                 {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04"})", IpAddr::parse("192.0.2.1"));
     }, "vtep");
+    // iproute2 rows as well.
+    require_input_error([] {
+        peers(R"({"mac":"02:42:0a:00:00:06","dst":"192.0.2.12","flags":["self"],"state":"permanent"}
+                 {"mac":"02:42:0a:00:00:07","dst":"2001:db8::13","flags":["self"],"state":"permanent"})");
+    }, "vtep");
+    // IPv6 overlay over an IPv4 underlay, and IPv4 and IPv6 overlay addresses side by side, are fine.
+    auto v = peers(R"({"ip":"fd00::3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"}
+                      {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}
+                      {"status":"neigh-only","ip":"fd00::5","mac":"02:42:0a:00:00:05"})");
+    CHECK(v.size() == 3);
+    // Skipped rows do not fix the family.
+    CHECK(peers(R"({"status":"learned","mac":"02:42:0a:00:00:09","vtep":"2001:db8::99"}
+                   {"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"})").size() == 1);
 }
