@@ -159,6 +159,8 @@ void BridgeSpec::validate() const {
     if (mtu && (*mtu < 68 || *mtu > 65535)) throw_input(obj, "mtu", std::to_string(*mtu), "must be in 68..65535");
     if (mac && (mac->is_multicast() || mac->is_zero()))
         throw_input(obj, "mac", mac->str(), "must be a unicast, non-zero MAC address");
+    for (auto& a : addresses)
+        if (!is_unicast_host(a.addr)) throw_input(obj, "addresses", a.str(), "must be a unicast address");
     for (auto& p : ports) {
         validate_ifname(p, obj, "ports");
         if (p == name) throw_input(obj, "ports", p, "a bridge cannot be its own port");

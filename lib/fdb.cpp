@@ -590,6 +590,24 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
     if (ops.empty()) return ch;
     auto errs = h.batch(ops.size(), [&](size_t i) { return ops[i].n.msg(ops[i].del); });
     if (!errs.empty()) {
+        // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
+        // a peer this call added, take the other half back out rather than leave it half-made.
+        std::vector<bool> failed_op(ops.size());
+        std::vector<bool> failed_change(ch.size() + 1);
+        for (auto& e : errs) {
+            failed_op[e.index] = true;
+            failed_change[ops[e.index].change] = true;
+        }
+        std::vector<Neigh> undo;
+        for (size_t i = 0; i < ops.size(); i++) {
+            auto c = ops[i].change;
+            if (failed_op[i] || ops[i].del || !failed_change[c] || c >= ch.size() || ch[c].action != PeerChange::Added)
+                continue;
+            Neigh d = ops[i].n;
+            if (d.family != AF_BRIDGE) d.has_lladdr = false;
+            undo.push_back(d);
+        }
+        if (!undo.empty()) h.batch(undo.size(), [&](size_t i) { return undo[i].msg(true); });
         auto& e = errs.front();
         auto& op = ops[e.index];
         std::string what = op.del ? "delete" : "program";

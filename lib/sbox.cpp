@@ -71,6 +71,8 @@ void ConnectSpec::validate() const {
     if (!ifname.empty()) validate_ifname(ifname, obj, "ifname");
     if (!host_ifname.empty()) validate_ifname(host_ifname, obj, "host_ifname");
     if (mac && (mac->is_multicast() || mac->is_zero())) throw_input(obj, "mac", mac->str(), "must be a unicast, non-zero MAC address");
+    if (ip && !is_unicast_host(ip->addr)) throw_input(obj, "ip", ip->str(), "must be a unicast address");
+    if (gateway && !is_unicast_host(*gateway)) throw_input(obj, "gateway", gateway->str(), "must be a unicast address");
     if (!mac && (!ip || ip->addr.family != AF_INET))
         throw_input(obj, "mac", "", "required unless ip is IPv4 (then Docker's 02:42:<ip> is used)");
     if (gateway && ip && gateway->family != ip->addr.family)

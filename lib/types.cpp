@@ -139,6 +139,11 @@ void validate_ifname(std::string_view name, const std::string& object, const std
             throw_input(object, field, std::string(name), "interface names cannot hold '/', ':' or spaces");
 }
 
+bool is_unicast_host(const IpAddr& a) {
+    if (a.b == std::array<uint8_t, 16>{}) return false;
+    return a.family == AF_INET ? (a.b[0] & 0xf0) != 0xe0 && a.b[0] != 255 : a.b[0] != 0xff;
+}
+
 Mac docker_mac(const IpAddr& ip) {
     Mac m;
     m.b = {0x02, 0x42, ip.b[0], ip.b[1], ip.b[2], ip.b[3]};

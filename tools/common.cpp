@@ -50,6 +50,24 @@ CLI::App* App::verb(const std::string& name, const std::string& description) {
 }
 
 int App::run(int argc, char** argv) {
+    // CLI11 reports an unknown verb as "a subcommand is required": name it instead.
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "--") break;
+        if (a == "-n" || a == "--netns") { i++; continue; }
+        if (a.empty() || a[0] == '-') continue;
+        bool known = false;
+        std::string verbs;
+        for (auto* sc : cli.get_subcommands({})) {
+            known |= sc->get_name() == a;
+            verbs += (verbs.empty() ? "" : ", ") + sc->get_name();
+        }
+        if (!known) {
+            fmt::print(stderr, "{}: unknown verb \"{}\" (verbs: {})\n", g.name, a, verbs);
+            return 2;
+        }
+        break;
+    }
     try {
         cli.parse(argc, argv);
         return 0;
@@ -120,6 +138,21 @@ bool stdin_has_data() {
 }
 
 std::vector<json> read_stdin(const std::string& what) { return read_json_stream(std::cin, what); }
+
+std::string netns_for(const Global& g, const std::vector<json>& objs) {
+    if (!g.netns.empty()) return g.netns;
+    std::string ns;
+    bool first = true;
+    for (auto& o : objs) {
+        std::string n = o.is_object() && o.contains("netns") && o["netns"].is_string() ? o["netns"].get<std::string>() : "";
+        if (!first && n != ns)
+            throw_input({}, "netns", n.empty() ? "(none)" : n,
+                        fmt::format("objects name several namespaces (\"{}\" too): choose one with -n", ns));
+        ns = n;
+        first = false;
+    }
+    return ns;
+}
 
 std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std::string>& in, const std::string& field) {
     std::vector<std::pair<std::string, std::string>> out;

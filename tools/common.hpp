@@ -56,6 +56,11 @@ bool stdin_has_data();
 /// Reads every JSON object on stdin (see read_json_stream).
 std::vector<json> read_stdin(const std::string& what);
 
+/// The namespace to work in: -n if given, else the one named by the objects' "netns" fields (what
+/// `show -j` wrote), so that `ovnet-X -n A show | ovnet-X apply` stays in A. Objects from several
+/// namespaces need -n.
+std::string netns_for(const Global& g, const std::vector<json>& objs);
+
 /// "K=V" pairs for --sysctl.
 std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std::string>& in,
                                                           const std::string& field);

@@ -68,9 +68,12 @@ int main(int argc, char** argv) {
     add->add_option("--port", ports, "Existing interface to attach (repeatable)")->type_name("IFNAME");
     add->callback([&] {
         std::vector<BridgeSpec> specs;
+        std::string ns = g.netns;
         if (name.empty()) {
             if (!stdin_has_data()) throw_input("usage: ovnet-bridge add NAME [options], or bridge objects on stdin");
-            for (auto& o : read_stdin("stdin")) specs.push_back(BridgeSpec::from_json(o));
+            auto objs = read_stdin("stdin");
+            ns = netns_for(g, objs);
+            for (auto& o : objs) specs.push_back(BridgeSpec::from_json(o));
         } else {
             json o = {{"name", name}};
             if (mtu) o["mtu"] = *mtu;
@@ -79,7 +82,7 @@ int main(int argc, char** argv) {
             o["ports"] = ports;
             specs.push_back(BridgeSpec::from_json(o));
         }
-        Handle h(g.netns);
+        Handle h(ns);
         auto ch = bridge_apply(h, specs);
         json out = json::array();
         for (auto& s : specs) out.push_back(bridge_show(h, s.name).at(0).to_json());
@@ -89,8 +92,9 @@ int main(int argc, char** argv) {
     auto* apply = app.verb("apply", "Create or converge every bridge object read on stdin (ovnet-bridge show -j output)");
     apply->callback([&] {
         std::vector<BridgeSpec> specs;
-        for (auto& o : read_stdin("stdin")) specs.push_back(BridgeSpec::from_json(o));
-        Handle h(g.netns);
+        auto objs = read_stdin("stdin");
+        for (auto& o : objs) specs.push_back(BridgeSpec::from_json(o));
+        Handle h(netns_for(g, objs));
         auto ch = bridge_apply(h, specs);
         report(g, ch, to_json(ch));
     });

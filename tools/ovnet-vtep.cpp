@@ -110,8 +110,9 @@ int main(int argc, char** argv) {
     auto* apply = app.verb("apply", "Create or converge every VTEP object read on stdin (ovnet-vtep show -j output)");
     apply->callback([&] {
         std::vector<VtepSpec> specs;
-        for (auto& o : read_stdin("stdin")) specs.push_back(VtepSpec::from_json(o));
-        Handle h(g.netns);
+        auto objs = read_stdin("stdin");
+        for (auto& o : objs) specs.push_back(VtepSpec::from_json(o));
+        Handle h(netns_for(g, objs));
         auto ch = vtep_apply(h, specs);
         report(g, ch, to_json(ch));
     });

@@ -47,6 +47,10 @@ struct Prefix {
 void validate_ifname(std::string_view name, const std::string& object = {},
                      const std::string& field = "name");
 
+/// False for unspecified, multicast and (IPv4) limited-broadcast addresses: what an interface
+/// address or a tunnel endpoint can never be.
+bool is_unicast_host(const IpAddr& a);
+
 /// Docker's container MAC for an IPv4 address: 02:42:<four address bytes>.
 Mac docker_mac(const IpAddr& ipv4);
 

@@ -196,10 +196,12 @@ expect_rc 1 "attach lo (the kernel refuses loopback ports)" ovnet-bridge -n "$A"
 assert_one_line "$ERR" "attach lo: one line"
 assert_contains "$ERR" "lo" "attach lo: names the port"
 assert_contains "$ERR" "Invalid argument" "attach lo: the kernel's EINVAL"
-expect_rc 1 "add a multicast IPv6 address (the kernel refuses it)" ovnet-bridge -n "$A" add br0 --addr ff02::5/64
-assert_one_line "$ERR" "multicast address: one line"
-assert_contains "$ERR" "ff02::5/64" "multicast address: names the address"
-assert_contains "$ERR" "Cannot assign" "multicast address: the kernel's message"
+ip netns exec "$A" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/br0/disable_ipv6'
+expect_rc 1 "add an IPv6 address where IPv6 is disabled (the kernel refuses it)" ovnet-bridge -n "$A" add br0 --addr 2001:db8::5/64
+assert_one_line "$ERR" "IPv6 disabled: one line"
+assert_contains "$ERR" "2001:db8::5/64" "IPv6 disabled: names the address"
+assert_contains "$ERR" "IPv6 is disabled" "IPv6 disabled: the kernel's extack message"
+ip netns exec "$A" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/br0/disable_ipv6'
 unchanged_since "$TMP/rt.snap" "$A" "runtime failures left the namespace unchanged"
 
 # ---- del -----------------------------------------------------------------------------------------------

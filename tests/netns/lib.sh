@@ -54,9 +54,10 @@ snapshot() {
         .linkinfo.info_data.hello_timer, .linkinfo.info_data.tcn_timer, .linkinfo.info_data.topology_change_timer,
         .linkinfo.info_data.gc_timer))'
     ip -n "$1" -j addr show | jq -S 'map(del(.operstate) | .addr_info |= map(del(.valid_life_time, .preferred_life_time)))'
-    ip -n "$1" -j route show table all | jq -S .
-    bridge -n "$1" -j fdb show | jq -S 'map(select(.state == "permanent" or .dst != null))'
-    ip -n "$1" -j neigh show nud permanent | jq -S .
+    # Entry order in these tables is hash order: compare them as sets.
+    ip -n "$1" -j route show table all | jq -S 'sort_by(tostring)'
+    bridge -n "$1" -j fdb show | jq -S 'map(select(.state == "permanent" or .dst != null)) | sort_by(tostring)'
+    ip -n "$1" -j neigh show nud permanent | jq -S 'sort_by(tostring)'
   } 2>&1
 }
 # unchanged_since FILE NS DESCRIPTION: the namespace still matches an earlier snapshot.

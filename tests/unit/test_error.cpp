@@ -1,4 +1,6 @@
 // ovnet::Error and the throw_* helpers.
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 

@@ -253,3 +253,45 @@ TEST_CASE("Changes: any_change and to_json", "[json][changes]") {
     // Key order is stable (ordered_json): action, object, detail.
     CHECK(j[1].dump() == R"({"action":"added","object":"peer 10.0.0.3","detail":{"mac":"02:42:0a:00:00:03"}})");
 }
+
+TEST_CASE("for_each_json_span yields each top-level value with its byte offset", "[json][stream]") {
+    std::istringstream in("{\"a\":1}\n  [1,2]{\"s\":\"}\"} 42\t\"x\"\n");
+    std::vector<std::pair<std::string, size_t>> spans;
+    for_each_json_span(in, "stdin", [&](std::string_view s, size_t off) { spans.emplace_back(std::string(s), off); });
+    REQUIRE(spans.size() == 5);
+    CHECK(spans[0] == std::pair<std::string, size_t>{"{\"a\":1}", 0});
+    CHECK(spans[1] == std::pair<std::string, size_t>{"[1,2]", 10});
+    CHECK(spans[2] == std::pair<std::string, size_t>{"{\"s\":\"}\"}", 15});
+    CHECK(spans[3] == std::pair<std::string, size_t>{"42", 25});
+    CHECK(spans[4] == std::pair<std::string, size_t>{"\"x\"", 28});
+
+    std::istringstream empty(" \n\t ");
+    int calls = 0;
+    for_each_json_span(empty, "stdin", [&](std::string_view, size_t) { calls++; });
+    CHECK(calls == 0);
+
+    // A span never runs past the end of the input, even when it ends inside an escape.
+    std::istringstream cut("{\"a\":\"\\");
+    std::string got;
+    for_each_json_span(cut, "stdin", [&](std::string_view s, size_t) { got = std::string(s); });
+    CHECK(got == "{\"a\":\"\\");
+
+    // json::parse_error thrown by the callback becomes an input error with the stream offset.
+    std::istringstream bad("{\"a\":1}\n{\"b\":}");
+    Error e = require_input_error(
+        [&] { for_each_json_span(bad, "peers", [](std::string_view s, size_t) { json j = json::parse(s); (void)j; }); },
+        "peers: malformed JSON at byte 13");
+    // Input larger than one read block (64 KiB) is read whole.
+    std::string big;
+    for (int i = 0; i < 20000; i++) big += "{\"i\":" + std::to_string(i) + "}\n";
+    REQUIRE(big.size() > (1u << 17));
+    std::istringstream bin(big);
+    size_t count = 0, last_off = 0;
+    for_each_json_span(bin, "stdin", [&](std::string_view, size_t off) { count++; last_off = off; });
+    CHECK(count == 20000);
+    CHECK(last_off == big.rfind('{'));
+    std::istringstream bin2(big);
+    auto docs = read_json_stream(bin2, "stdin");
+    REQUIRE(docs.size() == 20000);
+    CHECK(docs.back()["i"] == 19999);
+}

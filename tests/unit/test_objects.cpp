@@ -151,6 +151,10 @@ TEST_CASE("BridgeSpec::from_json rejects bad fields", "[objects][bridge]") {
     require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({"10.0.0.256/24"}))); });
     require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({24}))); });
     require_input_error([&] { BridgeSpec::from_json(with("addresses", "10.0.0.1/24")); }, "array");
+    require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({"224.0.0.1/24"}))); }, "unicast");
+    require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({"0.0.0.0/0"}))); }, "unicast");
+    require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({"ff02::1/64"}))); }, "unicast");
+    require_input_error([&] { BridgeSpec::from_json(with("addresses", json::array({"255.255.255.255/32"}))); }, "unicast");
     // Ports.
     require_input_error([&] { BridgeSpec::from_json(with("ports", json::array({5}))); }, "ports");
     require_input_error([&] { BridgeSpec::from_json(with("ports", json::array({json{{"ifindex", 3}}}))); }, "ports");
@@ -428,6 +432,12 @@ TEST_CASE("ConnectSpec::from_json rejects", "[objects][sbox]") {
     require_input_error([&] { ConnectSpec::from_json(with("mac", "01:00:5e:00:00:01")); }, "unicast");
     require_input_error([&] { ConnectSpec::from_json(with("mac", "00:00:00:00:00:00")); }, "non-zero");
     require_input_error([&] { ConnectSpec::from_json(with("ip", "10.0.0.2")); }, "ip");
+    Error mc = require_input_error([&] { ConnectSpec::from_json(with("ip", "224.0.0.2/24")); }, "unicast");
+    CHECK(mc.field() == "ip");
+    require_input_error([&] { ConnectSpec::from_json(with("ip", "0.0.0.0/24")); }, "unicast");
+    Error gz = require_input_error([&] { ConnectSpec::from_json(with("gateway", "0.0.0.0")); }, "unicast");
+    CHECK(gz.field() == "gateway");
+    require_input_error([&] { ConnectSpec::from_json(with("gateway", "255.255.255.255")); }, "unicast");
     require_input_error([&] { ConnectSpec::from_json(with("mtu", 67)); }, "68..65535");
     Error u = require_input_error([&] { ConnectSpec::from_json(with("addr", "10.0.0.2/24")); }, "unknown field");
     CHECK(u.field() == "addr");

@@ -210,3 +210,17 @@ TEST_CASE("docker_mac is 02:42 followed by the IPv4 address", "[types][mac]") {
     CHECK(docker_mac(IpAddr::parse("255.255.255.254")).str() == "02:42:ff:ff:ff:fe");
     CHECK_FALSE(docker_mac(IpAddr::parse("10.0.0.7")).is_multicast());
 }
+
+TEST_CASE("is_unicast_host refuses unspecified and multicast and broadcast addresses", "[types][ip]") {
+    for (const char* s : {"10.0.0.1", "192.0.2.12", "1.1.1.1", "223.255.255.254", "127.0.0.1", "10.0.0.0",
+                          "fd00::1", "2001:db8::12", "::1", "fe80::1"}) {
+        INFO(s);
+        CHECK(is_unicast_host(IpAddr::parse(s)));
+    }
+    for (const char* s : {"0.0.0.0", "224.0.0.1", "239.1.1.1", "239.255.255.255", "255.255.255.255",
+                          "::", "ff02::1", "ff0e::1234"}) {
+        INFO(s);
+        CHECK_FALSE(is_unicast_host(IpAddr::parse(s)));
+    }
+    CHECK_FALSE(is_unicast_host(IpAddr{}));
+}
