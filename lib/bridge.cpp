@@ -234,13 +234,25 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
         LinkSpec ls;
         ls.name = s.name;
         ls.kind = "bridge";
-        ls.mtu = s.mtu;
         ls.mac = s.mac;
         ls.up = true;
         link_add(h, ls);
         ch.push_back({"added", obj});
         br = link_get(h, s.name);
         if (!br) throw_sys(ENODEV, "bridge vanished right after creation", {}, obj);
+        if (s.mtu) {
+            // An MTU given at creation is not "set by the user" for the bridge code: the first port
+            // with a smaller MTU would drag it down. Changing it afterwards pins it; when it already
+            // has the wanted value, step away and back.
+            LinkChange c;
+            if (br->mtu == *s.mtu) {
+                c.mtu = *s.mtu > 68 ? *s.mtu - 1 : *s.mtu + 1;
+                link_set(h, br->ifindex, c, obj);
+            }
+            c.mtu = s.mtu;
+            link_set(h, br->ifindex, c, obj);
+            br->mtu = *s.mtu;
+        }
     } else {
         LinkChange c;
         json d = json::object();

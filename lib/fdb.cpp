@@ -69,9 +69,10 @@ struct Val {
 
 struct Record {
     std::vector<std::pair<std::string, Val>> fields;
+    // A key given twice counts once, with its last value, as in a DOM.
     const Val* get(std::string_view k) const {
-        for (auto& [key, v] : fields)
-            if (key == k && v.t != Val::Null) return &v;
+        for (auto it = fields.rbegin(); it != fields.rend(); ++it)
+            if (it->first == k) return it->second.t == Val::Null ? nullptr : &it->second;
         return nullptr;
     }
     bool has(std::string_view k) const {
@@ -235,7 +236,8 @@ struct Sax : nlohmann::json_sax<json> {
     std::string cur_key;
     bool in_arr = false;    // inside an array that is a record field
     int skip = 0;           // nesting inside an unsupported field value
-    explicit Sax(SetBuilder& bb, std::string w) : b(bb), what(std::move(w)) {}
+    size_t base;            // offset of this document in the stream
+    Sax(SetBuilder& bb, std::string w, size_t off) : b(bb), what(std::move(w)), base(off) {}
 
     void top_level_scalar(const std::string& text) {
         throw_input(fmt::format("{}: expected a JSON object, got {}", what, text));
@@ -306,7 +308,7 @@ struct Sax : nlohmann::json_sax<json> {
         return true;
     }
     bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
-        throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, pos ? pos - 1 : 0, e.what()));
+        throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, base + (pos ? pos - 1 : 0), e.what()));
     }
 };
 
@@ -328,8 +330,8 @@ std::vector<PeerSpec> peers_from_json(const std::vector<json>& docs, const std::
 
 std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& default_vtep, const std::string& what) {
     SetBuilder b(default_vtep);
-    for_each_json_span(in, what, [&](std::string_view span, size_t) {
-        Sax sax(b, what);
+    for_each_json_span(in, what, [&](std::string_view span, size_t off) {
+        Sax sax(b, what, off);
         json::sax_parse(span.begin(), span.end(), &sax);
     });
     return b.finish();

@@ -197,7 +197,7 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         ls.peer_name = ifname;
         ls.peer_netns_fd = nsfd.fd;
         ls.peer_mac = mac;
-        ls.peer_mtu = mtu;
+        ls.peer_mtu = mtu;  // (the peer cannot be created up: veth_open needs both ends registered)
         link_add(host, ls);
         // A port with a smaller MTU drags an unpinned bridge's MTU down with it (the kernel's
         // auto-adjust): put the bridge back, which also pins it, so --mtu stays per endpoint.
@@ -216,9 +216,13 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     json d = json::object();
     if (inner->mac != mac && (spec.mac || spec.ip)) { c.mac = mac; d["mac"] = mac.str(); }
     if (inner->mtu != mtu) { c.mtu = mtu; d["mtu"] = mtu; }
-    if (!inner->up) { c.up = true; d["state"] = "up"; }
+    bool fresh = !existing;
+    if (!inner->up) {
+        c.up = true;
+        if (!fresh) d["state"] = "up";  // a new pair's inner end is always brought up: not news
+    }
+    if (c.up || !d.empty()) link_set(sh, inner->ifindex, c, eobj);
     if (!d.empty()) {
-        link_set(sh, inner->ifindex, c, eobj);
         ch.push_back({"set", eobj, d});
     }
     if (existing && existing->mtu != mtu) {

@@ -109,7 +109,7 @@ Prefix Prefix::parse(std::string_view s) {
     int v = -1;
     auto [ptr, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
     int max = p.addr.family == AF_INET ? 32 : 128;
-    if (len.empty() || ec != std::errc() || ptr != len.data() + len.size() || v < 0 || v > max)
+    if (len.empty() || len[0] < '0' || len[0] > '9' || ec != std::errc() || ptr != len.data() + len.size() || v < 0 || v > max)
         throw_input({}, "cidr", std::string(s), fmt::format("prefix length must be 0..{}", max));
     p.len = v;
     return p;

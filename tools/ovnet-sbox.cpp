@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
         Handle h(g.netns);
         for (auto& s : specs) {
             auto b = link_get(h, s.bridge);
-            if (!b || b->kind != "bridge") throw_input("sandbox " + s.sandbox, "bridge", s.bridge, "no such bridge");
+            if (!b || b->kind != "bridge")
+                throw_input("sandbox " + s.sandbox, "bridge", s.bridge, b ? "is not a bridge" : "no such bridge");
         }
         Changes ch;
         for (auto& s : specs) {

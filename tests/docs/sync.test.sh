@@ -29,7 +29,7 @@ if [ ${#tools[@]} = 0 ]; then
   exit 1
 fi
 
-# help_section CMD... : the entries of `CMD... --help` as "SECTION<tab>FIRST-COLUMN", for the
+# help_entries CMD...: the entries of `CMD... --help` as "SECTION<tab>FIRST-COLUMN", for the
 # sections Options, Subcommands and Positionals (CLI11 format: entries two columns in, the first
 # column ends at a double blank, wrapped descriptions are indented further).
 help_entries() {

@@ -175,10 +175,7 @@ TEST_CASE("peers_read: malformed JSON is an input error", "[peers][sax]") {
     require_input_error([&] { peers_read(in, std::nullopt, "peers.json"); }, "peers.json");
 }
 
-// BUG (lib/fdb.cpp, Sax::parse_error and peers_read): the SAX handler reports the parser's
-// position inside the current top-level value, not in the stream: peers_read ignores the offset
-// for_each_json_span passes, so for every document after the first the byte is wrong.
-TEST_CASE("peers_read: the malformed-JSON byte offset counts from the start of the stream", "[peers][sax][!mayfail]") {
+TEST_CASE("peers_read: the malformed-JSON byte offset counts from the start of the stream", "[peers][sax]") {
     std::string in = "{\"ip\":\"10.0.0.3\",\"mac\":\"02:42:0a:00:00:03\",\"vtep\":\"192.0.2.12\"}\n{\"b\":}";
     size_t bad = in.rfind('}');
     Error dom = catch_error([&] { via_dom(in, std::nullopt); });
@@ -187,10 +184,7 @@ TEST_CASE("peers_read: the malformed-JSON byte offset counts from the start of t
     CHECK_THAT(std::string(sax.what()), Contains("at byte " + std::to_string(bad)));
 }
 
-// BUG (lib/fdb.cpp, Sax/Record): with a key given twice the DOM path keeps the last value (what
-// nlohmann::ordered_json does) while Record::get() in the SAX path returns the first, so
-// `ovnet-fdb apply` and peers_from_json program different MACs for the same input.
-TEST_CASE("peers_read: a key given twice is read like peers_from_json reads it", "[peers][sax][!mayfail]") {
+TEST_CASE("peers_read: a key given twice is read like peers_from_json reads it", "[peers][sax]") {
     same(R"({"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","mac":"02:42:0a:00:00:04","vtep":"192.0.2.12"})");
     same(R"({"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12","vtep":null})", IpAddr::parse("192.0.2.99"));
 }
