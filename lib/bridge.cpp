@@ -321,14 +321,8 @@ Changes bridge_apply(Handle& h, const std::vector<BridgeSpec>& specs) {
     return all;
 }
 
-Changes bridge_del(Handle& h, const std::string& name) {
-    std::string obj = "bridge " + name;
-    validate_ifname(name, obj, "name");
-    auto br = link_get(h, name);
-    if (!br) return {{"unchanged", obj, {{"reason", "no such bridge"}}}};
-    if (br->kind != "bridge") throw_input(obj, "name", name, "is not a bridge");
-    link_del(h, br->ifindex, obj);
-    return {{"removed", obj}};
+Changes bridge_del(Handle& h, const std::vector<std::string>& names) {
+    return links_del(h, names, "bridge", "bridge");
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "ovnet/error.hpp"
+#include "ovnet/json.hpp"
 #include "ovnet/netlink.hpp"
 
 namespace ovnet {
@@ -187,6 +188,29 @@ void link_del(Handle& h, int ifindex, const std::string& object) {
     NlMsg m = nl_new(RTM_DELLINK, 0, sizeof(ifinfomsg), &hdr);
     static_cast<ifinfomsg*>(hdr)->ifi_index = ifindex;
     h.request(std::move(m), object);
+}
+
+Changes links_del(Handle& h, const std::vector<std::string>& names, const std::string& kind,
+                  const std::string& noun) {
+    // Every name is checked before the first deletion: one wrong name deletes nothing.
+    std::vector<std::pair<std::string, std::optional<Link>>> found;
+    for (auto& n : names) {
+        std::string obj = noun + " " + n;
+        validate_ifname(n, obj, "name");
+        auto l = link_get(h, n);
+        if (l && l->kind != kind) throw_input(obj, "name", n, "is not a " + (kind == "vxlan" ? "vxlan device" : kind));
+        found.emplace_back(obj, l);
+    }
+    Changes ch;
+    for (auto& [obj, l] : found) {
+        if (!l) {
+            ch.push_back({"unchanged", obj, {{"reason", "no such " + noun}}});
+            continue;
+        }
+        link_del(h, l->ifindex, obj);
+        ch.push_back({"removed", obj});
+    }
+    return ch;
 }
 
 }  // namespace ovnet

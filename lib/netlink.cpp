@@ -116,20 +116,29 @@ size_t recv_some(int fd, std::vector<char>& buf) {
 }
 }  // namespace
 
+// Reads until the reply to `seq`: an NLMSG_ERROR (returned as errno, 0 for an ack) or, with a
+// callback, the first data message (handed to it, then 0).
+int Handle::wait_reply(uint32_t seq, const std::function<void(const nlmsghdr*)>* cb, std::string* extack) {
+    int fd = nl_socket_get_fd(sk_.get());
+    for (;;) {
+        int len = int(recv_some(fd, rbuf_));
+        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+            if (r->nlmsg_seq != seq) continue;
+            if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
+            if (cb) {
+                (*cb)(r);
+                return 0;
+            }
+        }
+    }
+}
+
 int Handle::request_errno(NlMsg msg, std::string* extack) {
     nlmsghdr* h = nlmsg_hdr(msg.get());
     h->nlmsg_flags |= NLM_F_ACK;
     h->nlmsg_seq = next_seq();
     send_raw(h, h->nlmsg_len);
-    int fd = nl_socket_get_fd(sk_.get());
-    for (;;) {
-        size_t n = recv_some(fd, rbuf_);
-        int len = int(n);
-        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-            if (r->nlmsg_seq != h->nlmsg_seq) continue;
-            if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
-        }
-    }
+    return wait_reply(h->nlmsg_seq, nullptr, extack);
 }
 
 void Handle::request(NlMsg msg, const std::string& object) {
@@ -149,17 +158,7 @@ int Handle::get(NlMsg msg, const std::function<void(const nlmsghdr*)>& cb, std::
     nlmsghdr* h = nlmsg_hdr(msg.get());
     h->nlmsg_seq = next_seq();
     send_raw(h, h->nlmsg_len);
-    int fd = nl_socket_get_fd(sk_.get());
-    for (;;) {
-        size_t n = recv_some(fd, rbuf_);
-        int len = int(n);
-        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-            if (r->nlmsg_seq != h->nlmsg_seq) continue;
-            if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
-            cb(r);
-            return 0;
-        }
-    }
+    return wait_reply(h->nlmsg_seq, &cb, extack);
 }
 
 void Handle::dump(const NlMsg& msg, const std::function<void(const nlmsghdr*)>& cb,

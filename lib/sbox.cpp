@@ -300,6 +300,16 @@ Changes sbox_del(const std::string& name) {
     return ch;
 }
 
+Changes sbox_del(const std::vector<std::string>& names) {
+    for (auto& n : names) validate_netns_name(n);
+    Changes ch;
+    for (auto& n : names) {
+        auto c = sbox_del(n);
+        ch.insert(ch.end(), c.begin(), c.end());
+    }
+    return ch;
+}
+
 namespace {
 void read_sandbox(const NetnsInfo& ns, Sandbox& sb) {
     std::optional<Handle> sh;

@@ -234,14 +234,6 @@ Changes vtep_apply(Handle& h, const std::vector<VtepSpec>& specs) {
     return all;
 }
 
-Changes vtep_del(Handle& h, const std::string& name) {
-    std::string obj = "vtep " + name;
-    validate_ifname(name, obj, "name");
-    auto l = link_get(h, name);
-    if (!l) return {{"unchanged", obj, {{"reason", "no such vtep"}}}};
-    if (l->kind != "vxlan") throw_input(obj, "name", name, "is not a vxlan device");
-    link_del(h, l->ifindex, obj);
-    return {{"removed", obj}};
-}
+Changes vtep_del(Handle& h, const std::vector<std::string>& names) { return links_del(h, names, "vxlan", "vtep"); }
 
 }  // namespace ovnet

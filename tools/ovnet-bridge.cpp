@@ -103,17 +103,8 @@ int main(int argc, char** argv) {
     auto* del = app.verb("del", "Delete bridges (their ports are detached by the kernel)");
     del->add_option("name", names, "Bridge names")->required()->type_name("BRIDGE");
     del->callback([&] {
-        for (auto& n : names) validate_ifname(n, "bridge " + n, "name");
         Handle h(g.netns);
-        for (auto& n : names) {
-            auto l = link_get(h, n);
-            if (l && l->kind != "bridge") throw_input("bridge " + n, "name", n, "is not a bridge");
-        }
-        Changes ch;
-        for (auto& n : names) {
-            auto c = bridge_del(h, n);
-            ch.insert(ch.end(), c.begin(), c.end());
-        }
+        auto ch = bridge_del(h, names);
         report(g, ch, to_json(ch));
     });
 

@@ -143,12 +143,7 @@ int main(int argc, char** argv) {
     auto* del = app.verb("del", "Delete sandboxes with their veth pairs");
     del->add_option("name", names, "Sandbox names")->required()->type_name("SANDBOX");
     del->callback([&] {
-        for (auto& n : names) validate_netns_name(n);
-        Changes ch;
-        for (auto& n : names) {
-            auto c = sbox_del(n);
-            ch.insert(ch.end(), c.begin(), c.end());
-        }
+        auto ch = sbox_del(names);
         report(g, ch, to_json(ch));
     });
 

@@ -121,17 +121,8 @@ int main(int argc, char** argv) {
     auto* del = app.verb("del", "Delete VTEPs");
     del->add_option("name", names, "Device names")->required()->type_name("VTEP");
     del->callback([&] {
-        for (auto& n : names) validate_ifname(n, "vtep " + n, "name");
         Handle h(g.netns);
-        for (auto& n : names) {
-            auto l = link_get(h, n);
-            if (l && l->kind != "vxlan") throw_input("vtep " + n, "name", n, "is not a vxlan device");
-        }
-        Changes ch;
-        for (auto& n : names) {
-            auto c = vtep_del(h, n);
-            ch.insert(ch.end(), c.begin(), c.end());
-        }
+        auto ch = vtep_del(h, names);
         report(g, ch, to_json(ch));
     });
 

@@ -60,7 +60,8 @@ std::vector<Bridge> bridge_show(Handle& h, const std::string& name = {});
 Changes bridge_add(Handle& h, const BridgeSpec& spec);
 /// add() for every spec, after all of them validated and their ports checked.
 Changes bridge_apply(Handle& h, const std::vector<BridgeSpec>& specs);
-Changes bridge_del(Handle& h, const std::string& name);
+/// Deletes bridges (links_del: all names checked first). Ports are released by the kernel.
+Changes bridge_del(Handle& h, const std::vector<std::string>& names);
 Changes bridge_attach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports);
 Changes bridge_detach(Handle& h, const std::string& bridge, const std::vector<std::string>& ports);
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include "ovnet/json.hpp"
 #include "ovnet/types.hpp"
 
 struct nlmsghdr;
@@ -77,5 +78,9 @@ struct LinkChange {
 };
 void link_set(Handle& h, int ifindex, const LinkChange& c, const std::string& object);
 void link_del(Handle& h, int ifindex, const std::string& object);
+/// Deletes the named links of one kind ("bridge", "vxlan"), all checked first: a name of another
+/// kind is Error(Input) and nothing is deleted; missing ones are reported unchanged.
+Changes links_del(Handle& h, const std::vector<std::string>& names, const std::string& kind,
+                  const std::string& noun);
 
 }  // namespace ovnet

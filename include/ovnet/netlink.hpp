@@ -72,6 +72,7 @@ public:
 private:
     uint32_t next_seq();
     void send_raw(const void* buf, size_t len);
+    int wait_reply(uint32_t seq, const std::function<void(const nlmsghdr*)>* cb, std::string* extack);
     std::string name_, path_;
     NlSockPtr sk_;
     uint32_t seq_ = 0;

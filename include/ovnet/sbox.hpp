@@ -59,6 +59,8 @@ Changes sbox_connect(Handle& host, const ConnectSpec& spec);
 Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::string& bridge);
 /// Deletes the namespace; its veth pairs go with it.
 Changes sbox_del(const std::string& name);
+/// Deletes several sandboxes; every name is validated first.
+Changes sbox_del(const std::vector<std::string>& names);
 /// Sandboxes (all named namespaces, Docker's included, when name is empty).
 std::vector<Sandbox> sbox_show(const std::string& name = {});
 

@@ -59,6 +59,7 @@ std::vector<Vtep> vtep_show(Handle& h, const std::string& name = {});
 /// or local address is an error: those cannot change in place. MTU and master are converged.
 Changes vtep_add(Handle& h, const VtepSpec& spec);
 Changes vtep_apply(Handle& h, const std::vector<VtepSpec>& specs);
-Changes vtep_del(Handle& h, const std::string& name);
+/// Deletes VTEPs (links_del: all names checked first).
+Changes vtep_del(Handle& h, const std::vector<std::string>& names);
 
 }  // namespace ovnet

@@ -65,6 +65,34 @@ unchanged_since() {
   if diff <(cat "$1") <(snapshot "$2") >"$TMP/diff"; then pass "$3"; else fail "$3: state changed:"; cat "$TMP/diff"; fi
 }
 
+# mkns NAME: a namespace without IPv6 link-local autoconfiguration, whose background DAD would
+# make before/after snapshots differ at random.
+mkns() { ip netns add "$1" && ip netns exec "$1" sysctl -qw net.ipv6.conf.default.addr_gen_mode=1; }
+
+# expect_bad_input DESCRIPTION NS NEEDLE... -- CMD...: exit 2, exactly one line on stderr holding every NEEDLE
+# (the field and the offending value), and NS exactly as before.
+expect_bad_input() {
+  local what=$1 n=$2; shift 2
+  local needles=()
+  while [ "$1" != "--" ]; do needles+=("$1"); shift; done
+  shift
+  snapshot "$n" >"$TMP/bad.snap"
+  expect_rc 2 "$what: exit 2" "$@"
+  assert_one_line "$ERR" "$what: one line on stderr"
+  local x
+  for x in "${needles[@]}"; do assert_contains "$ERR" "$x" "$what: stderr names $x"; done
+  unchanged_since "$TMP/bad.snap" "$n" "$what: namespace unchanged"
+}
+# expect_rerun_unchanged DESCRIPTION NS CMD...: a rerun changes nothing, exits 0 and says so.
+expect_rerun_unchanged() {
+  local what=$1 n=$2; shift 2
+  snapshot "$n" >"$TMP/again.snap"
+  expect_rc 0 "$what: rerun exits 0" "$@"
+  if [[ "$ERR$OUT" == *unchanged* || "$ERR$OUT" == *"nothing changed"* ]]; then pass "$what: rerun says unchanged"
+  else fail "$what: rerun does not say unchanged: stdout '$OUT' stderr '$ERR'"; fi
+  unchanged_since "$TMP/again.snap" "$n" "$what: rerun left the kernel state identical"
+}
+
 # done_testing: prints the closing line ctest's log shows and sets the exit status.
 done_testing() {
   echo "$TEST_NAME: $PASSED passed, $FAILED failed"

@@ -8,37 +8,12 @@ exec </dev/null   # no command below reads stdin unless the test feeds it explic
 
 H=$(ns h) R=$(ns r)
 
-# A namespace without IPv6 link-local addresses: their DAD would change the state under snapshots.
-mkns() { ip netns add "$1" && ip netns exec "$1" sysctl -qw net.ipv6.conf.default.addr_gen_mode=1; }
 lnk() { ip -n "$1" -d -j link show "$2" | jq -r ".[0]$3"; }
 is_up() { ip -n "$1" -j link show "$2" | jq -r 'if (.[0].flags | index("UP")) then "up" else "down" end'; }
 # vx NS DEV: the VXLAN settings as iproute2 shows them (absent flags are off), one line.
 vx() {
   ip -n "$1" -d -j link show "$2" | jq -r '.[0] | .linkinfo.info_data as $d |
     "id=\($d.id) port=\($d.port) local=\($d.local // "-") dev=\($d.link // "-") learning=\($d.learning // false) proxy=\($d.proxy // false) l2miss=\($d.l2miss // false) l3miss=\($d.l3miss // false) ttl=\($d.ttl // 0) mtu=\(.mtu) master=\(.master // "-")"'
-}
-# bad DESCRIPTION NS NEEDLE... -- CMD...: exit 2, exactly one line on stderr holding every NEEDLE
-# (the field and the offending value), and NS exactly as before.
-bad() {
-  local what=$1 n=$2; shift 2
-  local needles=()
-  while [ "$1" != "--" ]; do needles+=("$1"); shift; done
-  shift
-  snapshot "$n" >"$TMP/bad.snap"
-  expect_rc 2 "$what: exit 2" "$@"
-  assert_one_line "$ERR" "$what: one line on stderr"
-  local x
-  for x in "${needles[@]}"; do assert_contains "$ERR" "$x" "$what: stderr names $x"; done
-  unchanged_since "$TMP/bad.snap" "$n" "$what: namespace unchanged"
-}
-# again DESCRIPTION NS CMD...: a rerun changes nothing, exits 0 and says so.
-again() {
-  local what=$1 n=$2; shift 2
-  snapshot "$n" >"$TMP/again.snap"
-  expect_rc 0 "$what: rerun exits 0" "$@"
-  if [[ "$ERR$OUT" == *unchanged* || "$ERR$OUT" == *"nothing changed"* ]]; then pass "$what: rerun says unchanged"
-  else fail "$what: rerun does not say unchanged: stdout '$OUT' stderr '$ERR'"; fi
-  unchanged_since "$TMP/again.snap" "$n" "$what: rerun left the kernel state identical"
 }
 
 # Host H: an underlay device u0 (192.0.2.1/24, TEST-NET) and a bridge br0.
@@ -63,20 +38,20 @@ assert_eq "$(vx "$H" vxfull)" \
 assert_eq "$(is_up "$H" vxfull)" "up" "vxfull is up"
 assert_eq "$(echo "$OUT" | jq -c '[.name, .vni, .port, .local, .dev, .learning, .proxy, .l2miss, .l3miss, .ttl, .mtu, .master, .state, .netns]')" \
   "[\"vxfull\",100,8472,\"192.0.2.1\",\"u0\",true,false,false,false,64,1400,\"br0\",\"up\",\"$H\"]" "add prints the VTEP as the kernel has it"
-again "add vxfull" "$H" ovnet-vtep -n "$H" add vxfull "${FULL[@]}"
+expect_rerun_unchanged "add vxfull" "$H" ovnet-vtep -n "$H" add vxfull "${FULL[@]}"
 
 # ---- defaults: port 4789, MTU 1450, learning off, proxy/l2miss/l3miss on, ttl 0 ----------------
 expect_rc 0 "add vxdef --vni 101 (defaults)" ovnet-vtep -n "$H" add vxdef --vni 101
 assert_eq "$(vx "$H" vxdef)" \
   "id=101 port=4789 local=- dev=- learning=false proxy=true l2miss=true l3miss=true ttl=0 mtu=1450 master=-" \
   "kernel: the documented defaults"
-again "add vxdef" "$H" ovnet-vtep -n "$H" add vxdef --vni 101
-again "add vxdef with the defaults spelled out" "$H" \
+expect_rerun_unchanged "add vxdef" "$H" ovnet-vtep -n "$H" add vxdef --vni 101
+expect_rerun_unchanged "add vxdef with the defaults spelled out" "$H" \
   ovnet-vtep -n "$H" add vxdef --vni 101 --port 4789 --mtu 1450 --ttl 0 --no-learning --proxy --l2miss --l3miss
 expect_rc 0 "add vxdef --mtu 1400 --master br0 converges MTU and master" ovnet-vtep -n "$H" add vxdef --vni 101 --mtu 1400 --master br0
 assert_eq "$(lnk "$H" vxdef .mtu),$(lnk "$H" vxdef .master),$(lnk "$H" vxdef .ifindex)" "1400,br0,$(echo "$OUT" | jq .ifindex)" \
   "kernel: same device, MTU and master set"
-again "add vxdef --mtu 1400 --master br0" "$H" ovnet-vtep -n "$H" add vxdef --vni 101 --mtu 1400 --master br0
+expect_rerun_unchanged "add vxdef --mtu 1400 --master br0" "$H" ovnet-vtep -n "$H" add vxdef --vni 101 --mtu 1400 --master br0
 
 # A VTEP object on stdin (no NAME).
 expect_rc 0 "add with a VTEP object on stdin" ovnet-vtep -n "$H" add <<<'{"name":"vxs","vni":102,"port":4790,"l3miss":false}'
@@ -92,14 +67,14 @@ assert_eq "$(vx "$H" vx-001001-7672d)" \
   "id=4097 port=4789 local=192.0.2.11 dev=- learning=false proxy=true l2miss=true l3miss=true ttl=0 mtu=1450 master=ov-001001-7672d" \
   "kernel: vx-001001-7672d in the bridge's namespace, attached to it"
 assert_eq "$(lnk "$H" ov-001001-7672d .mtu)" "1450" "kernel: ov-001001-7672d mtu 1450"
-again "the pipe" "$H" \
+expect_rerun_unchanged "the pipe" "$H" \
   bash -c 'ovnet-bridge -n "$1" add ov-001001-7672d --mtu 1450 -j | ovnet-vtep add --vni 4097 --local 192.0.2.11' _ "$H"
 
 # ---- --netid names the device like Docker ----------------------------------------------------------
 expect_rc 0 "add --vni 4096 --netid lpq3tzoevynh" ovnet-vtep -n "$H" add --vni 4096 --netid lpq3tzoevynh
 assert_eq "$(echo "$OUT" | jq -r .name)" "vx-001000-lpq3t" "--netid: prints vx-001000-lpq3t"
 assert_eq "$(lnk "$H" vx-001000-lpq3t .linkinfo.info_data.id)" "4096" "kernel: vx-001000-lpq3t has VNI 4096"
-again "add --netid" "$H" ovnet-vtep -n "$H" add --vni 4096 --netid lpq3tzoevynh
+expect_rerun_unchanged "add --netid" "$H" ovnet-vtep -n "$H" add --vni 4096 --netid lpq3tzoevynh
 
 # ---- show ----------------------------------------------------------------------------------------
 expect_rc 0 "show" ovnet-vtep -n "$H" show
@@ -109,7 +84,7 @@ assert_eq "$(echo "$OUT" | jq -c '.[] | select(.name == "vxfull") | [.ifindex, .
   "[$(lnk "$H" vxfull .ifindex),\"$(lnk "$H" vxfull .address)\"]" "show: ifindex and mac as the kernel has them"
 expect_rc 0 "show NAME" ovnet-vtep show vxdef -n "$H"
 assert_eq "$(echo "$OUT" | jq -c 'map([.name, .vni, .mtu, .master])')" '[["vxdef",101,1400,"br0"]]' "show NAME (options after the verb)"
-bad "show a missing VTEP" "$H" 'name "vxnone"' "no such vtep" -- ovnet-vtep -n "$H" show vxnone
+expect_bad_input "show a missing VTEP" "$H" 'name "vxnone"' "no such vtep" -- ovnet-vtep -n "$H" show vxnone
 TABLE=$(script -qc "ovnet-vtep -n $H show" /dev/null | tr -d '\r')
 assert_contains "$(echo "$TABLE" | head -1)" "NAME" "on a terminal show prints a table (header)"
 assert_not_contains "$TABLE" '{' "the table is not JSON"
@@ -127,7 +102,7 @@ assert_eq "$(proj "$R")" "$(proj "$H")" "apply reproduced every VTEP (all fields
 for d in vxfull vxdef vxs vx-001001-7672d vx-001000-lpq3t; do
   assert_eq "$(vx "$R" $d)" "$(vx "$H" $d)" "kernel: $d in the copy"
 done
-again "show -j | apply (rerun)" "$R" bash -c 'ovnet-vtep -n "$1" show -j | ovnet-vtep -n "$2" apply' _ "$H" "$R"
+expect_rerun_unchanged "show -j | apply (rerun)" "$R" bash -c 'ovnet-vtep -n "$1" show -j | ovnet-vtep -n "$2" apply' _ "$H" "$R"
 
 # ---- conflicts with existing devices: exit 1, nothing changed -------------------------------------------
 snapshot "$H" >"$TMP/rt.snap"
@@ -150,44 +125,44 @@ assert_contains "$ERR" "VNI" "kernel refusal: the kernel's own message"
 unchanged_since "$TMP/rt.snap" "$H" "conflicts left the namespace unchanged"
 
 # ---- bad input: exit 2, one line naming field and value, nothing changed ---------------------------------
-bad "VNI 0" "$H" 'vni "0"' -- ovnet-vtep -n "$H" add vxbad --vni 0
-bad "VNI 16777216" "$H" 'vni "16777216"' "1..16777215" -- ovnet-vtep -n "$H" add vxbad --vni 16777216
-bad "VNI not a number" "$H" "--vni" "abc" -- ovnet-vtep -n "$H" add vxbad --vni abc
-bad "VNI missing" "$H" 'vni' 'missing' -- ovnet-vtep -n "$H" add vxbad
-bad "port 0" "$H" 'port "0"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --port 0
-bad "port 70000" "$H" 'port "70000"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --port 70000
-bad "--local not an address" "$H" 'local "192.0.2.300"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 192.0.2.300
-bad "--local multicast" "$H" 'local "239.1.1.1"' "unicast" -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 239.1.1.1
-bad "--local IPv6 multicast" "$H" 'local "ff02::1"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local ff02::1
-bad "--local 0.0.0.0" "$H" 'local "0.0.0.0"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 0.0.0.0
-bad "name of 16 bytes" "$H" 'name "vx-0123456789abc"' "15" -- ovnet-vtep -n "$H" add vx-0123456789abc --vni 900
-bad "name with /" "$H" 'name "vx/1"' -- ovnet-vtep -n "$H" add vx/1 --vni 900
-bad "--dev unknown" "$H" 'dev "nodev0"' "no such device" -- ovnet-vtep -n "$H" add vxbad --vni 900 --dev nodev0
-bad "--master unknown" "$H" 'master "nobr0"' "no such bridge" -- ovnet-vtep -n "$H" add vxbad --vni 900 --master nobr0
-bad "--master not a bridge" "$H" 'master "u1"' "not a bridge" -- ovnet-vtep -n "$H" add vxbad --vni 900 --master u1
-bad "--master unknown on an existing VTEP" "$H" 'master "nobr0"' -- ovnet-vtep -n "$H" add vxdef --vni 101 --mtu 1300 --master nobr0
-bad "--ttl 256" "$H" 'ttl "256"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --ttl 256
-bad "--mtu 10" "$H" 'mtu "10"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --mtu 10
-bad "--mtu over the underlay's (the kernel would clamp it)" "$H" 'mtu "1500"' "1450" -- ovnet-vtep -n "$H" add vxbad --vni 900 --dev u0 --mtu 1500
-bad "--learning with --no-learning" "$H" "--learning" "--no-learning" -- ovnet-vtep -n "$H" add vxbad --vni 900 --learning --no-learning
-bad "--netid with a dash" "$H" 'netid "ab-cd"' -- ovnet-vtep -n "$H" add --vni 900 --netid ab-cd
-bad "malformed JSON" "$H" "stdin" "malformed JSON" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":'
-bad "vni as a string" "$H" 'vni "900"' "string" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":"900"}'
-bad "learning as a string" "$H" 'learning "yes"' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"learning":"yes"}'
-bad "unknown key" "$H" 'colour "red"' "unknown field" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"colour":"red"}'
-bad "multicast group" "$H" 'group' '239.1.1.1' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"group":"239.1.1.1"}'
-bad "not a vxlan object" "$H" 'kind "bridge"' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"kind":"bridge"}'
-bad "duplicate VNI in one set" "$H" 'vni "900"' "vxbad1" -- ovnet-vtep -n "$H" apply <<<'[{"name":"vxbad1","vni":900},{"name":"vxbad2","vni":900}]'
-bad "duplicate name in one set" "$H" 'name "vxbad1"' "twice" -- ovnet-vtep -n "$H" apply <<<'[{"name":"vxbad1","vni":900},{"name":"vxbad1","vni":901}]'
-bad "a set with one bad entry" "$H" 'vtep vxbad2' 'port "0"' -- \
+expect_bad_input "VNI 0" "$H" 'vni "0"' -- ovnet-vtep -n "$H" add vxbad --vni 0
+expect_bad_input "VNI 16777216" "$H" 'vni "16777216"' "1..16777215" -- ovnet-vtep -n "$H" add vxbad --vni 16777216
+expect_bad_input "VNI not a number" "$H" "--vni" "abc" -- ovnet-vtep -n "$H" add vxbad --vni abc
+expect_bad_input "VNI missing" "$H" 'vni' 'missing' -- ovnet-vtep -n "$H" add vxbad
+expect_bad_input "port 0" "$H" 'port "0"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --port 0
+expect_bad_input "port 70000" "$H" 'port "70000"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --port 70000
+expect_bad_input "--local not an address" "$H" 'local "192.0.2.300"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 192.0.2.300
+expect_bad_input "--local multicast" "$H" 'local "239.1.1.1"' "unicast" -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 239.1.1.1
+expect_bad_input "--local IPv6 multicast" "$H" 'local "ff02::1"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local ff02::1
+expect_bad_input "--local 0.0.0.0" "$H" 'local "0.0.0.0"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --local 0.0.0.0
+expect_bad_input "name of 16 bytes" "$H" 'name "vx-0123456789abc"' "15" -- ovnet-vtep -n "$H" add vx-0123456789abc --vni 900
+expect_bad_input "name with /" "$H" 'name "vx/1"' -- ovnet-vtep -n "$H" add vx/1 --vni 900
+expect_bad_input "--dev unknown" "$H" 'dev "nodev0"' "no such device" -- ovnet-vtep -n "$H" add vxbad --vni 900 --dev nodev0
+expect_bad_input "--master unknown" "$H" 'master "nobr0"' "no such bridge" -- ovnet-vtep -n "$H" add vxbad --vni 900 --master nobr0
+expect_bad_input "--master not a bridge" "$H" 'master "u1"' "not a bridge" -- ovnet-vtep -n "$H" add vxbad --vni 900 --master u1
+expect_bad_input "--master unknown on an existing VTEP" "$H" 'master "nobr0"' -- ovnet-vtep -n "$H" add vxdef --vni 101 --mtu 1300 --master nobr0
+expect_bad_input "--ttl 256" "$H" 'ttl "256"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --ttl 256
+expect_bad_input "--mtu 10" "$H" 'mtu "10"' -- ovnet-vtep -n "$H" add vxbad --vni 900 --mtu 10
+expect_bad_input "--mtu over the underlay's (the kernel would clamp it)" "$H" 'mtu "1500"' "1450" -- ovnet-vtep -n "$H" add vxbad --vni 900 --dev u0 --mtu 1500
+expect_bad_input "--learning with --no-learning" "$H" "--learning" "--no-learning" -- ovnet-vtep -n "$H" add vxbad --vni 900 --learning --no-learning
+expect_bad_input "--netid with a dash" "$H" 'netid "ab-cd"' -- ovnet-vtep -n "$H" add --vni 900 --netid ab-cd
+expect_bad_input "malformed JSON" "$H" "stdin" "malformed JSON" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":'
+expect_bad_input "vni as a string" "$H" 'vni "900"' "string" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":"900"}'
+expect_bad_input "learning as a string" "$H" 'learning "yes"' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"learning":"yes"}'
+expect_bad_input "unknown key" "$H" 'colour "red"' "unknown field" -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"colour":"red"}'
+expect_bad_input "multicast group" "$H" 'group' '239.1.1.1' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"group":"239.1.1.1"}'
+expect_bad_input "not a vxlan object" "$H" 'kind "bridge"' -- ovnet-vtep -n "$H" apply <<<'{"name":"vxbad","vni":900,"kind":"bridge"}'
+expect_bad_input "duplicate VNI in one set" "$H" 'vni "900"' "vxbad1" -- ovnet-vtep -n "$H" apply <<<'[{"name":"vxbad1","vni":900},{"name":"vxbad2","vni":900}]'
+expect_bad_input "duplicate name in one set" "$H" 'name "vxbad1"' "twice" -- ovnet-vtep -n "$H" apply <<<'[{"name":"vxbad1","vni":900},{"name":"vxbad1","vni":901}]'
+expect_bad_input "a set with one bad entry" "$H" 'vtep vxbad2' 'port "0"' -- \
   ovnet-vtep -n "$H" apply <<<'[{"name":"vxbad1","vni":900},{"name":"vxbad2","vni":901,"port":0},{"name":"vxbad3","vni":902}]'
-bad "a set whose last entry names a missing master" "$H" 'master "nobr0"' -- \
+expect_bad_input "a set whose last entry names a missing master" "$H" 'master "nobr0"' -- \
   ovnet-vtep -n "$H" apply <<<'{"name":"vxbad1","vni":900} {"name":"vxdef","vni":101,"mtu":1300} {"name":"vxbad3","vni":902,"master":"nobr0"}'
-bad "del a bridge" "$H" 'name "br0"' "not a vxlan device" -- ovnet-vtep -n "$H" del vxdef br0
-bad "-n ../etc" "$H" 'netns "../etc"' -- ovnet-vtep -n ../etc show
+expect_bad_input "del a bridge" "$H" 'name "br0"' "not a vxlan device" -- ovnet-vtep -n "$H" del vxdef br0
+expect_bad_input "-n ../etc" "$H" 'netns "../etc"' -- ovnet-vtep -n ../etc show
 for verb in show "add vxbad --vni 900" apply "del vxdef"; do
   # shellcheck disable=SC2086
-  bad "-n missing namespace ($verb)" "$H" "netns \"$P-missing\"" -- ovnet-vtep -n "$P-missing" $verb <<<'{"name":"vxbad","vni":900}'
+  expect_bad_input "-n missing namespace ($verb)" "$H" "netns \"$P-missing\"" -- ovnet-vtep -n "$P-missing" $verb <<<'{"name":"vxbad","vni":900}'
 done
 assert_eq "$(ip -n "$H" -j link show | jq -r '[.[].ifname | select(startswith("vxbad"))] | length')" "0" "no vxbad* device was created by any bad input"
 
@@ -196,7 +171,7 @@ expect_rc 0 "del vxfull vxs" ovnet-vtep -n "$H" del vxfull vxs
 assert_contains "$ERR" "removed vtep vxfull" "del reports the removal"
 assert_eq "$(ip -n "$H" -j link show | jq -r '[.[] | select(.ifname == "vxfull" or .ifname == "vxs")] | length')" "0" "kernel: vxfull and vxs are gone"
 assert_eq "$(lnk "$H" br0 .linkinfo.info_kind)" "bridge" "kernel: their bridge stays"
-again "del vxfull vxs" "$H" ovnet-vtep -n "$H" del vxfull vxs
+expect_rerun_unchanged "del vxfull vxs" "$H" ovnet-vtep -n "$H" del vxfull vxs
 assert_eq "$(ovnet-vtep -n "$H" show | jq -r 'map(.name) | sort | join(",")')" "vx-001000-lpq3t,vx-001001-7672d,vxdef" "show lists what is left"
 
 done_testing
