@@ -371,6 +371,8 @@ std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
         e.vtep = f.dst;
         e.fdb_state = f.state_name();
         e.flags = f.flag_names();
+        // The bridge's entries for this port (NDA_MASTER) are the bridge's learning, not the VTEP's.
+        if (f.master && !(f.flags & NTF_MASTER)) e.flags.push_back("master");
         bool perm = f.permanent();
         if (!f.dst.valid()) {
             e.status = perm || (f.state & NUD_NOARP) ? "local" : "learned";
