@@ -45,8 +45,18 @@ void write_changes(const Global& g, const std::string& dev, const std::vector<Pe
     out.reserve(out.size() + ch.size() * 96);
     for (size_t i = 0; i < ch.size(); i++) {
         auto& c = ch[i];
-        out += fmt::format("{}{}{}{{\"action\":\"{}\",\"ip\":{},\"mac\":\"{}\",\"vtep\":{}}}", i ? "," : "", nl, in2,
-                           names[c.action], q(c.ip), c.mac.str(), q(c.vtep));
+        if (i) out += ',';
+        out += nl;
+        out += in2;
+        out += "{\"action\":\"";
+        out += names[c.action];
+        out += "\",\"ip\":";
+        out += q(c.ip);
+        out += ",\"mac\":\"";
+        out += c.mac.str();
+        out += "\",\"vtep\":";
+        out += q(c.vtep);
+        out += '}';
     }
     out += ch.empty() ? "]" : fmt::format("{}{}]", nl, in1);
     out += fmt::format("{}}}\n", nl);
