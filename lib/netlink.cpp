@@ -64,14 +64,14 @@ int parse_error(const nlmsghdr* h, std::string* extack) {
 
 }  // namespace
 
-Handle::Handle(const std::string& netns) : name_(netns), path_(netns_resolve(netns)) {
+Handle::Handle(const std::string& netns, int protocol) : name_(netns), path_(netns_resolve(netns)) {
     NetnsGuard guard(path_);
     sk_.reset(nl_socket_alloc());
     if (!sk_) throw_sys(ENOMEM, "allocate netlink socket");
     nl_socket_disable_seq_check(sk_.get());
     nl_socket_disable_auto_ack(sk_.get());
-    int err = nl_connect(sk_.get(), NETLINK_ROUTE);
-    if (err < 0) throw_sys(EPROTONOSUPPORT, std::string("connect rtnetlink: ") + nl_geterror(err));
+    int err = nl_connect(sk_.get(), protocol);
+    if (err < 0) throw_sys(EPROTONOSUPPORT, std::string("connect netlink: ") + nl_geterror(err));
     int fd = nl_socket_get_fd(sk_.get());
     int one = 1;
     setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);

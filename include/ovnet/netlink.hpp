@@ -35,8 +35,9 @@ struct BatchError {
 /// there whatever namespace the calling thread is in later. Extended acks are enabled.
 class Handle {
 public:
-    /// `netns` is a -n argument (resolved with netns_resolve) or "" for the current namespace.
-    explicit Handle(const std::string& netns = {});
+    /// `netns` is a -n argument (resolved with netns_resolve) or "" for the current namespace;
+    /// `protocol` is NETLINK_ROUTE (0) or NETLINK_GENERIC (16, for IPVS).
+    explicit Handle(const std::string& netns = {}, int protocol = 0);
     ~Handle();
     Handle(Handle&&) noexcept;
     Handle& operator=(Handle&&) noexcept;
