@@ -38,7 +38,7 @@ say "peers: each host's endpoints piped into the other hosts' peer tables"
 sync_peers() {
   for i in "$@"; do
     for j in "$@"; do [ "$i" = "$j" ] || ovnet-fdb -n "$P-h$j" local -d $VX; done |
-      ovnet-fdb -q -n "$P-h$i" apply -d $VX --prune -j | jq -c '.summary' 2>/dev/null || true
+      ovnet-fdb -t -n "$P-h$i" apply -d $VX --prune
   done
 }
 sync_peers 1 2 3
