@@ -46,6 +46,7 @@ App::App(const std::string& name, const std::string& description) : cli(descript
 CLI::App* App::verb(const std::string& name, const std::string& description) {
     auto* v = cli.add_subcommand(name, description);
     v->fallthrough();
+    v->footer("Global options -n NETNS, -j, -p, -q, -t also work after the verb (see " + g.name + " --help).");
     return v;
 }
 
