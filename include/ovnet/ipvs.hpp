@@ -49,7 +49,7 @@ struct IpvsService {
     uint32_t fwmark = 0;               ///< fwm only, 1..0xffffffff
     std::string scheduler = "wlc";     ///< rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh
     bool persistent = false;
-    uint32_t timeout = 0;              ///< persistence timeout in seconds (persistent only; default 300)
+    uint32_t timeout = 0;              ///< persistence timeout in seconds (persistent only; default 360, as ipvsadm -p)
     int netmask = -1;                  ///< persistence granularity as a prefix length, -1 = /32 or /128
     bool onepacket = false;
     bool sh_fallback = false;          ///< sh scheduler flags (IP_VS_SVC_F_SCHED1/2)
@@ -91,8 +91,11 @@ private:
     int family_ = 0;
 };
 
-/// Every service with its destinations and stats.
+/// Every service with its destinations and stats, sorted as `ipvsadm -Ln` sorts them.
 std::vector<IpvsService> ipvs_list(IpvsHandle& h);
+/// One service (found by its key: protocol, address, port or fwmark and family) with its
+/// destinations, or nullopt when it does not exist.
+std::optional<IpvsService> ipvs_get(IpvsHandle& h, const IpvsService& key);
 
 struct IpvsApplyStats {
     size_t added = 0, edited = 0, removed = 0, unchanged = 0, writes = 0;

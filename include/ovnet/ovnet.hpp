@@ -12,6 +12,9 @@
 #include "ovnet/vtep.hpp"
 #include "ovnet/sbox.hpp"
 #include "ovnet/fdb.hpp"
+#include "ovnet/ipvs.hpp"
+#include "ovnet/iptables.hpp"
+#include "ovnet/lb.hpp"
 
 namespace ovnet {
 /// Library version, "MAJOR.MINOR.PATCH".

@@ -1,0 +1,102 @@
+// ovnet/iptables.hpp - netfilter rules in ovnet-owned chains, written atomically with
+// `iptables-restore --noflush` and read back with `iptables-save`.
+//
+// The model is kube-proxy's and Docker's: every rule ovnet writes lives in a user chain named
+// OVNET-*, hooked once from a built-in chain by a jump rule that is added only when missing. A
+// chain is always written whole (declaring an existing chain in a --noflush restore flushes it),
+// so converging is "compare the chain's rules, in iptables-save's normalised form, with the
+// desired list; rewrite it if they differ". Nobody else's rules or chains are touched. All the
+// tables that change go into one restore payload, one process, each table committed atomically.
+//
+// The binaries run inside the target namespace (fork, setns, execvp): never through a shell and
+// never with rule text on a command line; the payload goes through a stdin pipe.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ovnet/json.hpp"
+
+namespace ovnet {
+
+/// Prefix of every chain ovnet owns.
+inline constexpr const char* kOwnedChainPrefix = "OVNET-";
+
+/// One table of `iptables-save` output: chains in order, and each chain's rules as iptables-save
+/// prints them after "-A CHAIN " (the normalised form used for every comparison).
+struct IptTable {
+    std::string name;
+    std::vector<std::string> chains;                          ///< declared chains, in order
+    std::map<std::string, std::vector<std::string>> rules;    ///< chain -> rule specs
+    bool has_chain(const std::string& c) const;
+    const std::vector<std::string>& chain_rules(const std::string& c) const;  ///< empty if none
+};
+
+/// The tables of one `iptables-save` run, by name. A table the namespace never used is absent.
+struct IptState {
+    std::map<std::string, IptTable> tables;
+    const IptTable& table(const std::string& name) const;    ///< an empty table if absent
+    /// Parses iptables-save output. Throws Error(Runtime) on lines it cannot read.
+    static IptState parse(const std::string& save_text);
+};
+
+/// A jump from a built-in chain into an owned chain, e.g. {"PREROUTING", "-m addrtype
+/// --dst-type LOCAL -j OVNET-INGRESS"} (the spec must end with "-j <owned chain>").
+struct IptHook {
+    std::string chain;
+    std::string spec;
+    bool operator==(const IptHook&) const = default;
+};
+
+/// The desired content of one owned chain. Empty `rules` means the chain must not exist: its
+/// hooks are deleted, then the chain. Otherwise the chain holds exactly `rules`, in order, and
+/// every hook is present (inserted at the top of its built-in chain when missing).
+struct IptChain {
+    std::string table;                ///< "nat", "mangle", "filter", "raw"
+    std::string chain;                ///< OVNET-*
+    std::vector<std::string> rules;   ///< iptables-save form, without "-A CHAIN "
+    std::vector<IptHook> hooks;
+};
+
+/// A computed change: the restore payload (empty when nothing differs) and what it does.
+struct IptPlan {
+    std::string payload;
+    Changes changes;       ///< "added chain nat OVNET-INGRESS", "replaced ...", "unchanged"
+    size_t tables = 0;     ///< tables the payload commits
+};
+
+/// Validates an owned chain spec (name prefix, table, no newlines; hooks jump into the chain).
+void validate_ipt_chain(const IptChain& c);
+
+/// Compares the desired chains with the current state and builds one --noflush payload that
+/// converges them: per table, chain declarations first (which create or flush), then hook
+/// deletions, rules, hook insertions and chain deletions, then COMMIT. Pure: no process is run.
+IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired);
+
+/// Runs `iptables-save` (all tables) inside the namespace at `netns_path` ("" = current).
+/// The binary is $OVNET_IPTABLES_SAVE, default "iptables-save".
+std::string ipt_save_text(const std::string& netns_path);
+IptState ipt_read(const std::string& netns_path);
+
+/// Runs `iptables-restore -w --noflush` inside the namespace with the payload on stdin. The
+/// binary is $OVNET_IPTABLES_RESTORE, default "iptables-restore". Throws Error(Runtime) with the
+/// tool's first stderr line on failure.
+void ipt_restore(const std::string& netns_path, const std::string& payload);
+
+/// Reads the state, plans and, when something differs, restores once. Returns the changes
+/// (one "unchanged" entry per chain when nothing differs; then no process but iptables-save ran).
+Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& desired,
+                  size_t* restores = nullptr);
+
+/// Runs argv inside the namespace (fork, setns, execvp), feeding `input` on stdin; collects
+/// stdout and stderr. Returns the exit status (or 128+signal); -1 with errno-like `err` set
+/// when the program could not be started (e.g. ENOENT).
+struct ExecResult {
+    int status = -1;
+    int err = 0;
+    std::string out, errout;
+};
+ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::string>& argv,
+                         const std::string& input = {});
+
+}  // namespace ovnet

@@ -1,0 +1,147 @@
+// ovnet/lb.hpp - Docker Swarm's service load balancing (one service VIP in a load-balancer
+// namespace) and routing mesh (a published port: host DNAT into ingress_sbox, IPVS there).
+//
+// What is programmed, and where (all rules in OVNET-* chains, see iptables.hpp):
+//
+//   load-balancer namespace (lb_<netid>, or ingress_sbox):
+//     mangle OVNET-LB       <- INPUT, OUTPUT   -d VIP/32 -j MARK --set-xmark 0x100/0xffffffff
+//     mangle OVNET-INGRESS  <- PREROUTING      -p tcp -m tcp --dport 30000 -j MARK --set-xmark 0x102/...
+//     nat    OVNET-LB-SNAT  <- POSTROUTING     -d SUBNET -m ipvs --ipvs -j SNAT --to-source LB-IP
+//     IPVS   FWM <mark> rr, destinations <backend>:0 masq weight 1
+//     sysctls net.ipv4.vs.conntrack=1 conn_reuse_mode=0 expire_nodest_conn=1
+//             expire_quiescent_template=1, net.ipv4.ip_forward=1
+//     the VIP as a /32 on the interface that holds LB-IP (service VIPs only)
+//   host namespace (routing mesh):
+//     nat    OVNET-INGRESS  <- PREROUTING, OUTPUT (-m addrtype --dst-type LOCAL)
+//                              -p tcp -m tcp --dport 30000 -j DNAT --to-destination 172.18.0.2:30000
+//                              ... -j RETURN
+//     nat    OVNET-INGRESS-POST <- POSTROUTING -o docker_gwbridge -m addrtype --src-type LOCAL -j MASQUERADE
+//     sysctls net.ipv4.ip_forward=1, net.ipv4.conf.docker_gwbridge.route_localnet=1
+//
+// Firewall marks are allocated as Docker does, from 256 (0x100) up: the lowest mark no ovnet rule
+// and no IPVS firewall-mark service of the namespace uses.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ovnet/iptables.hpp"
+#include "ovnet/ipvs.hpp"
+#include "ovnet/json.hpp"
+#include "ovnet/types.hpp"
+
+namespace ovnet {
+
+inline constexpr uint32_t kFirstFwmark = 256;   ///< Docker's first service mark (0x100)
+inline constexpr const char* kLbMarkChain = "OVNET-LB";
+inline constexpr const char* kLbSnatChain = "OVNET-LB-SNAT";
+inline constexpr const char* kIngressChain = "OVNET-INGRESS";
+inline constexpr const char* kIngressPostChain = "OVNET-INGRESS-POST";
+
+/// One service in a load-balancer namespace.
+struct LbService {
+    IpAddr vip;                        ///< IPv4
+    uint32_t fwmark = 0;               ///< 0 = allocate
+    std::optional<Prefix> subnet;      ///< network of the service (host bits cleared); derived if unset
+    IpAddr lb_ip;                      ///< the namespace's address on that network; derived if unset
+    std::vector<IpAddr> backends;
+    std::string scheduler = "rr";
+    // read-only (show)
+    std::string netns;
+    std::string vip_iface;
+    std::vector<IpvsDest> dests;
+    std::vector<std::string> rules;    ///< "mangle OVNET-LB -d ...", as iptables-save prints them
+
+    json to_json() const;
+    /// Checks what can be checked without the kernel (IPv4, fwmark, scheduler, backends unique,
+    /// backends and lb_ip inside subnet when given). Errors name "service VIP".
+    void validate() const;
+};
+
+/// One published port of the routing mesh.
+struct PublishSpec {
+    std::string proto = "tcp";         ///< tcp, udp, sctp
+    uint16_t port = 0;                 ///< published port 1..65535
+    std::string sbox = "ingress_sbox"; ///< the ingress sandbox's namespace
+    IpAddr gw_ip;                      ///< the sandbox's address on the gwbridge (172.18.0.2)
+    std::string gw_bridge;             ///< host bridge holding the gw network; derived if empty
+    std::optional<Prefix> subnet;      ///< ingress network (10.255.0.0/16); derived if unset
+    IpAddr lb_ip;                      ///< the sandbox's ingress address; derived if unset
+    std::vector<IpAddr> backends;
+    uint32_t fwmark = 0;               ///< 0 = allocate
+    std::string scheduler = "rr";
+    // read-only
+    std::string netns;
+    std::vector<IpvsDest> dests;
+    std::vector<std::string> rules;
+
+    json to_json() const;
+    void validate() const;
+};
+
+// ---- pure pieces (no kernel; unit-tested) ----
+
+/// Parses a firewall mark given by a user: decimal (258) or hex (0x102), 1..4294967295.
+uint32_t lb_parse_fwmark(const std::string& object, const std::string& s);
+/// Lowest mark >= 256 not in `used`.
+uint32_t lb_alloc_mark(const std::set<uint32_t>& used);
+/// Rule specs exactly as iptables-save prints them.
+std::string lb_mark_rule(const IpAddr& vip, uint32_t mark);
+std::string lb_port_mark_rule(const std::string& proto, uint16_t port, uint32_t mark);
+std::string lb_snat_rule(const Prefix& subnet, const IpAddr& lb_ip);
+std::string ingress_dnat_rule(const std::string& proto, uint16_t port, const IpAddr& gw_ip);
+std::string ingress_masq_rule(const std::string& gw_bridge);
+/// Parsers for the same rules (nullopt when a spec is not one of ovnet's).
+struct MarkRule { IpAddr vip; uint32_t mark = 0; };
+struct PortMarkRule { std::string proto; uint16_t port = 0; uint32_t mark = 0; };
+struct SnatRule { Prefix subnet; IpAddr lb_ip; };
+struct DnatRule { std::string proto; uint16_t port = 0; IpAddr gw_ip; };
+std::optional<MarkRule> parse_mark_rule(const std::string& spec);
+std::optional<PortMarkRule> parse_port_mark_rule(const std::string& spec);
+std::optional<SnatRule> parse_snat_rule(const std::string& spec);
+std::optional<DnatRule> parse_dnat_rule(const std::string& spec);
+/// Marks ovnet's rules use in a namespace's state (OVNET-LB and OVNET-INGRESS in mangle).
+std::set<uint32_t> lb_used_marks(const IptState& st);
+
+/// The desired OVNET-LB / OVNET-LB-SNAT chains after adding (or, with remove, deleting) service
+/// `s` (vip, fwmark, subnet, lb_ip set) on top of the current state; other services' rules are
+/// kept in place and a subnet's SNAT rule stays while any service of that subnet remains.
+std::vector<IptChain> lb_chains(const IptState& cur, const LbService& s, bool remove);
+/// Same for the ingress sandbox side of a published port.
+std::vector<IptChain> publish_sbox_chains(const IptState& cur, const PublishSpec& p, bool remove);
+/// And for the host side.
+std::vector<IptChain> publish_host_chains(const IptState& cur, const PublishSpec& p, bool remove);
+
+/// The IPVS firewall-mark service Docker programs: rr (or `sched`), destinations <ip>:0 masq
+/// weight 1; `draining` destinations are kept with weight 0.
+IpvsService lb_ipvs_service(uint32_t mark, const std::string& sched, const std::vector<IpAddr>& backends,
+                            const std::vector<IpAddr>& draining = {});
+
+/// Schedulers accepted (IPVS's).
+bool lb_scheduler_known(const std::string& s);
+
+// ---- kernel operations ----
+
+struct LbResult {
+    Changes changes;
+    size_t restores = 0;               ///< iptables-restore runs (0 when the rules were right)
+    json doc;                          ///< the service as show prints it
+};
+
+/// Adds or converges one service in `netns` (a -n argument). Scaling is re-running add with
+/// another backend list; with drain > 0 removed backends get weight 0, then are deleted after
+/// `drain` seconds.
+LbResult lb_add(const std::string& netns, LbService s, unsigned drain = 0);
+/// Removes the service of `vip` (its mark rule, its IPVS service, its VIP address; the SNAT rule
+/// when no other service uses the subnet). Nothing there: "unchanged".
+LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain = 0);
+std::vector<LbService> lb_list(const std::string& netns);
+
+/// Publishes a port: host side in `netns`, sandbox side in p.sbox.
+LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0);
+LbResult publish_del(const std::string& netns, PublishSpec p);
+std::vector<PublishSpec> publish_list(const std::string& netns, const std::string& sbox);
+
+}  // namespace ovnet

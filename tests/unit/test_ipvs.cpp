@@ -1,0 +1,118 @@
+// IPVS objects without a kernel: IpvsService from_json / validate / to_json, and the ipvsadm -S format.
+#include <sstream>
+
+#include "helpers.hpp"
+#include "ovnet/ovnet.hpp"
+
+using namespace ovnet;
+using ovnet_test::require_input_error;
+
+namespace {
+IpvsService svc(const std::string& text) { return IpvsService::from_json(json::parse(text)); }
+}  // namespace
+
+TEST_CASE("ipvs: from_json accepts a firewall-mark service with destinations") {
+    auto s = svc(R"({"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address":"10.255.0.7","weight":2}]})");
+    CHECK(s.key() == "fwm 258");
+    CHECK(s.protocol == "fwm");
+    REQUIRE(s.dests.size() == 2);
+    CHECK(s.dests[0].label() == "10.255.0.6:0");
+    CHECK(s.dests[1].weight == 2);
+    CHECK(s.dests[0].fwd == IpvsFwd::Masq);
+    auto t = svc(R"({"protocol":"tcp","address":"fd00::1","port":443,"persistent":true,"timeout":60,"netmask":64,
+                     "dests":[{"address":"fd00::2"}]})");
+    CHECK(t.key() == "tcp [fd00::1]:443");
+    CHECK(t.dests[0].port == 443);
+    CHECK(t.netmask == 64);
+    CHECK(svc(R"({"fwmark":7,"family":"ipv6"})").key() == "fwm6 7");
+}
+
+TEST_CASE("ipvs: to_json round trip") {
+    auto s = svc(R"({"protocol":"udp","address":"10.0.0.5","port":53,"scheduler":"sh","sh_fallback":true,"sh_port":true,
+                     "onepacket":true,"persistent":true,"timeout":30,"netmask":"255.255.255.0","pe":"sip",
+                     "dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","tun_type":"gue","tun_port":6080,
+                               "weight":3,"u_threshold":100,"l_threshold":10},{"address":"10.0.0.3","forward":"dr"}]})");
+    json j = s.to_json();
+    CHECK(j["netmask"] == 24);
+    auto back = IpvsService::from_json(j);
+    CHECK(back.to_json() == j);
+    CHECK(back.dests[0].tun_type == "gue");
+    CHECK(back.dests[0].tun_port == 6080);
+    CHECK(back.dests[1].fwd == IpvsFwd::Route);
+}
+
+TEST_CASE("ipvs: from_json refuses bad input") {
+    const char* cases[][2] = {
+        {R"({"fwmark":258,"scheduler":"foo"})", "scheduler \"foo\""},
+        {R"({"fwmark":0})", "fwmark \"0\""},
+        {R"({"protocol":"tcp","address":"10.0.0.5","port":70000})", "port"},
+        {R"({"fwmark":258,"dests":[{"address":"fd00::2"}]})", "is IPv6 but the service is IPv4"},
+        {R"({"fwmark":258,"dests":[{"weight":1}]})", "address"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2","weight":70000}]})", "weight"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2","u_threshold":5,"l_threshold":10}]})", "l_threshold"},
+        {R"({"protocol":"icmp","address":"10.0.0.5","port":1})", "protocol \"icmp\""},
+        {R"({"protocol":"tcp","port":80})", "address"},
+        {R"({"protocol":"tcp","address":"10.0.0.5"})", "port"},
+        {R"({"protocol":"tcp","address":"10.0.0.500","port":80})", "address"},
+        {R"({"protocol":"tcp","address":"224.0.0.1","port":80})", "unicast"},
+        {R"({"fwmark":258,"address":"10.0.0.5"})", "no address"},
+        {R"({"fwmark":258,"colour":"red"})", "colour"},
+        {R"({"fwmark":258,"scheduler":"rr","sh_port":true})", "sh_port"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2","forward":"tunnel","tun_type":"vxlan"}]})", "tun_type"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2","forward":"tunnel","tun_type":"gue"}]})", "tun_port"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2","forward":"bounce"}]})", "forward"},
+        {R"({"fwmark":258,"dests":[{"address":"10.0.0.2"},{"address":"10.0.0.2"}]})", "appears twice"},
+        {R"({"fwmark":258,"pe":"sip"})", "pe"},
+        {R"({"fwmark":258,"persistent":true,"netmask":40})", "netmask"},
+        {R"({"protocol":"tcp","address":"10.0.0.5","port":80,"family":"ipv6"})", "family"},
+        {R"({"fwmark":258,"dests":"10.0.0.2"})", "dests"},
+        {R"({"fwmark":258,"timeout":30,"persistent":false})", "timeout"},
+    };
+    for (auto& c : cases) {
+        INFO(c[0]);
+        require_input_error([&] { svc(c[0]); }, c[1]);
+    }
+}
+
+TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {
+    std::string text =
+        "-A -t 10.0.0.5:80 -s wrr -p 300 -M 255.255.255.0\n"
+        "-a -t 10.0.0.5:80 -r 10.0.0.2:8080 -m -w 3 -x 100 -y 50\n"
+        "-a -t 10.0.0.5:80 -r 10.0.0.3:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum\n"
+        "-a -t 10.0.0.5:80 -r 10.0.0.4:80 -g -w 0\n"
+        "-A -u 10.0.0.5:53 -s sh -o -b sh-fallback,sh-port\n"
+        "-A -u 10.0.0.7:5060 -s rr -p 30 --pe sip\n"
+        "-A --sctp-service 10.0.0.6:9 -s mh -b mh-port\n"
+        "-A -t [fd00::1]:443 -s rr -p 60 -M 64\n"
+        "-a -t [fd00::1]:443 -r [fd00::2]:443 -m -w 1\n"
+        "-A -f 258 -s rr\n"
+        "-a -f 258 -r 10.255.0.6:0 -m -w 1\n"
+        "-a -f 258 -r 10.255.0.7:0 -m -w 1\n"
+        "-A -f 259 -6 -s lc -p 360\n";
+    std::istringstream in(text);
+    auto set = ipvs_parse_ipvsadm(in);
+    REQUIRE(set.size() == 7);
+    CHECK(ipvs_format_ipvsadm(set) == text);
+    // Short forms ipvsadm also reads: -p without a value, -r without a port, long options.
+    std::istringstream in2("-A --tcp-service 10.0.0.9:80 --scheduler rr --persistent\n"
+                           "-a --tcp-service 10.0.0.9:80 --real-server 10.0.0.10 --gatewaying --weight 4\n");
+    auto s2 = ipvs_parse_ipvsadm(in2);
+    CHECK(ipvs_format_ipvsadm(s2) == "-A -t 10.0.0.9:80 -s rr -p 360\n-a -t 10.0.0.9:80 -r 10.0.0.10:80 -g -w 4\n");
+}
+
+TEST_CASE("ipvs: ipvsadm -S parse errors name the line") {
+    const char* cases[][2] = {
+        {"-a -f 258 -r 10.255.0.6:0 -m -w 1\n", "line 1"},
+        {"-A -f 258 -s rr\n-A -f 258 -s rr\n", "line 2"},
+        {"-A -t 10.0.0.5:80 -s bogus\n", "scheduler"},
+        {"-A -t 10.0.0.5:80 -s rr --bogus\n", "--bogus"},
+        {"-X -t 10.0.0.5:80\n", "-X"},
+        {"-A -s rr\n", "missing -t"},
+        {"-A -f 258 -s rr\n-a -f 258 -r fd00::1 -m\n", "IPv6"},
+    };
+    for (auto& c : cases) {
+        INFO(c[0]);
+        std::istringstream in(c[0]);
+        require_input_error([&] { ipvs_parse_ipvsadm(in); }, c[1]);
+    }
+}

@@ -1,0 +1,113 @@
+// ovnet-publish: the routing mesh. Publishing a port on a node: the host's nat OVNET-INGRESS chain
+// (Docker's DOCKER-INGRESS) DNATs it to the ingress sandbox, which marks it and balances it with
+// IPVS over the ingress overlay's tasks.
+#include "common.hpp"
+#include "ovnet/lb.hpp"
+
+using namespace ovnet;
+using namespace ovnet::tool;
+
+namespace {
+
+IpAddr parse_ip(const std::string& obj, const std::string& field, const std::string& s) {
+    IpAddr a;
+    if (!IpAddr::try_parse(s, a)) throw_input(obj, field, s, "not an IP address");
+    return a;
+}
+
+uint16_t parse_port(const std::string& s) {
+    bool ok = !s.empty() && s.size() <= 6;
+    for (char c : s) ok &= c >= '0' && c <= '9';
+    unsigned long v = ok ? std::stoul(s) : 0;
+    if (!ok) throw_input("port", "port", s, "not a number");
+    if (v == 0 || v > 65535) throw_input("port " + s, "port", s, "must be in 1..65535");
+    return uint16_t(v);
+}
+
+std::string backends_cell(const json& b) {
+    std::string s;
+    for (auto& d : b) s += (s.empty() ? "" : " ") + fmt::format("{}:{}/w{}", d["ip"].get<std::string>(), d["port"].get<int>(), d["weight"].get<uint32_t>());
+    return s.empty() ? "-" : s;
+}
+
+void publish_table(const json& doc) {
+    Table t({"PORT", "GW-IP", "GW-BRIDGE", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS"});
+    for (auto& p : doc)
+        t.row({fmt::format("{}/{}", p["port"].get<int>(), p["proto"].get<std::string>()), cell(p["gw_ip"]), cell(p["gw_bridge"]),
+               p["fwmark"].get<uint32_t>() ? fmt::format("{} ({})", p["fwmark"].get<uint32_t>(), p["fwmark_hex"].get<std::string>()) : "-",
+               cell(p["subnet"]), cell(p["lb_ip"]), cell(p["scheduler"]), backends_cell(p["backends"])});
+    t.print(stdout);
+    for (auto& p : doc) {
+        fmt::print("\nrules of {}/{}:\n", p["port"].get<int>(), p["proto"].get<std::string>());
+        for (auto& r : p["rules"]) fmt::print("  {}\n", r.get<std::string>());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    App app("ovnet-publish", "The routing mesh: publish a port on a node (host DNAT, ingress sandbox mark, IPVS, SNAT).");
+    auto& g = app.g;
+    std::string port, proto = "tcp", sbox = "ingress_sbox", gw_ip, gw_bridge, subnet, lb_ip, fwmark, sched = "rr";
+    std::vector<std::string> backends;
+    unsigned drain = 0;
+
+    auto* show = app.verb("show", "List the published ports of the node (-n: the host namespace)");
+    show->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
+    show->callback([&] {
+        json a = json::array();
+        for (auto& p : publish_list(g.netns, sbox)) a.push_back(p.to_json());
+        emit(g, a, publish_table);
+    });
+
+    auto* add = app.verb("add", "Publish a port, or converge it (scaling: run again with another --backend list)");
+    add->add_option("--port", port, "The published port, 1..65535")->required()->type_name("PORT");
+    add->add_option("--proto", proto, "tcp (default), udp or sctp")->type_name("PROTO");
+    add->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
+    add->add_option("--gw-ip", gw_ip, "The ingress sandbox's address on the gwbridge (172.18.0.2)")->required()->type_name("IP");
+    add->add_option("--gw-bridge", gw_bridge, "The host's bridge on that network (default: derived, docker_gwbridge)")->type_name("IFNAME");
+    add->add_option("--subnet", subnet, "The ingress network (default: derived from the sandbox's addresses)")->type_name("CIDR");
+    add->add_option("--lb-ip", lb_ip, "The sandbox's ingress address, SNAT source (default: derived)")->type_name("IP");
+    add->add_option("--backend", backends, "A task's ingress address (repeatable)")->required()->type_name("IP");
+    add->add_option("--fwmark", fwmark, "Firewall mark (default: the lowest free from 256 = 0x100)")->type_name("MARK");
+    add->add_option("--scheduler", sched, "IPVS scheduler (default rr)")->type_name("SCHED");
+    add->add_option("--drain", drain, "Removed backends get weight 0 for SECONDS before they are deleted")->type_name("SECONDS");
+    add->callback([&] {
+        PublishSpec p;
+        p.port = parse_port(port);
+        p.proto = proto;
+        p.sbox = sbox;
+        std::string obj = fmt::format("port {}/{}", port, proto);
+        p.gw_ip = parse_ip(obj, "gw_ip", gw_ip);
+        p.gw_bridge = gw_bridge;
+        if (!subnet.empty()) {
+            try {
+                p.subnet = Prefix::parse(subnet);
+            } catch (const Error&) {
+                throw_input(obj, "subnet", subnet, "not a network in CIDR notation");
+            }
+        }
+        if (!lb_ip.empty()) p.lb_ip = parse_ip(obj, "lb_ip", lb_ip);
+        for (auto& b : backends) p.backends.push_back(parse_ip(obj, "backend", b));
+        if (!fwmark.empty()) p.fwmark = lb_parse_fwmark(obj, fwmark);
+        p.scheduler = sched;
+        if (drain > 86400) throw_input(obj, "drain", std::to_string(drain), "must be at most 86400 seconds");
+        auto r = publish_add(g.netns, p, drain);
+        report(g, r.changes, r.doc);
+    });
+
+    auto* del = app.verb("del", "Unpublish a port: exactly the rules and the IPVS service add created");
+    del->add_option("--port", port, "The published port")->required()->type_name("PORT");
+    del->add_option("--proto", proto, "tcp (default), udp or sctp")->type_name("PROTO");
+    del->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
+    del->callback([&] {
+        PublishSpec p;
+        p.port = parse_port(port);
+        p.proto = proto;
+        p.sbox = sbox;
+        auto r = publish_del(g.netns, p);
+        report(g, r.changes, r.doc);
+    });
+
+    return app.run(argc, argv);
+}
