@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <fmt/format.h>
 #include <map>
-#include <memory>
 
 #include "ovnet/addr.hpp"
 #include "ovnet/error.hpp"
@@ -25,9 +24,12 @@ namespace ovnet {
 
 struct PeerResolver::Impl {
     Handle& h;
-    bool loaded = false;
+    std::vector<NetnsInfo> candidates;   // every named namespace, listed on first need
+    size_t queried = 0;                  // candidates[0..queried) have been asked for their nsid
+    bool listed = false;
     std::map<int, NetnsInfo> by_nsid;
-    std::map<std::string, std::unique_ptr<Handle>> handles;
+    // One link dump per namespace, however many ports lead there ("" = the handle's own).
+    std::map<std::string, std::vector<Link>> links;
     explicit Impl(Handle& hh) : h(hh) {}
 
     int nsid_of(const std::string& path) {
@@ -48,43 +50,64 @@ struct PeerResolver::Impl {
         return id;
     }
 
-    void load() {
-        if (loaded) return;
-        loaded = true;
-        for (auto& ns : netns_list(true)) {
+    // Asks namespaces for their id only until the wanted one turns up: listing every sandbox
+    // of a host must not cost one request per pair of namespaces.
+    const NetnsInfo* find(int nsid) {
+        if (!listed) {
+            candidates = netns_list(true);
+            listed = true;
+        }
+        for (auto it = by_nsid.find(nsid); it == by_nsid.end(); it = by_nsid.find(nsid)) {
+            if (queried == candidates.size()) return nullptr;
+            auto& ns = candidates[queried++];
             int id = nsid_of(ns.path);
             if (id >= 0 && !by_nsid.count(id)) by_nsid[id] = ns;
         }
+        return &by_nsid[nsid];
+    }
+
+    const std::vector<Link>& links_of(const std::string& path) {
+        auto it = links.find(path);
+        if (it != links.end()) return it->second;
+        std::vector<Link> v;
+        if (path.empty()) {
+            v = link_list(h);
+        } else {
+            Handle ph(path);
+            v = link_list(ph);
+        }
+        return links.emplace(path, std::move(v)).first->second;
     }
 };
 
-PeerResolver::PeerResolver(Handle& h) : impl_(new Impl(h)) {}
+PeerResolver::PeerResolver(Handle& h, const std::vector<Link>* links) : impl_(new Impl(h)) {
+    if (links) impl_->links.emplace("", *links);
+}
 PeerResolver::~PeerResolver() { delete impl_; }
 
 PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
     PeerRef ref;
     ref.ifindex = peer_ifindex;
-    if (link_netnsid < 0) {
-        // Same namespace.
-        if (auto l = link_get(impl_->h, peer_ifindex)) {
-            ref.ifname = l->name;
-            if (auto m = link_get(impl_->h, l->master)) ref.master = m->name;
+    std::string path;
+    if (link_netnsid >= 0) {
+        const NetnsInfo* ns = impl_->find(link_netnsid);
+        if (!ns) {
+            ref.netns = fmt::format("nsid:{}", link_netnsid);
+            return ref;
         }
-        return ref;
+        ref.netns = ns->name;
+        path = ns->path;
     }
-    impl_->load();
-    auto it = impl_->by_nsid.find(link_netnsid);
-    if (it == impl_->by_nsid.end()) {
-        ref.netns = fmt::format("nsid:{}", link_netnsid);
-        return ref;
-    }
-    ref.netns = it->second.name;
     try {
-        auto& hp = impl_->handles[it->second.path];
-        if (!hp) hp = std::make_unique<Handle>(it->second.path);
-        if (auto l = link_get(*hp, peer_ifindex)) {
+        auto& links = impl_->links_of(path);
+        auto by_index = [&](int idx) -> const Link* {
+            for (auto& l : links)
+                if (l.ifindex == idx) return &l;
+            return nullptr;
+        };
+        if (auto* l = by_index(peer_ifindex)) {
             ref.ifname = l->name;
-            if (auto m = link_get(*hp, l->master)) ref.master = m->name;
+            if (auto* m = by_index(l->master)) ref.master = m->name;
         }
     } catch (const Error&) {
         // The namespace vanished between listing and opening: report what we know.
@@ -173,7 +196,7 @@ std::vector<Bridge> bridge_show(Handle& h, const std::string& name) {
     if (!name.empty()) validate_ifname(name, "bridge " + name, "name");
     auto links = link_list(h);
     auto addrs = addr_list(h);
-    PeerResolver resolver(h);
+    PeerResolver resolver(h, &links);
     std::vector<Bridge> out;
     for (auto& l : links) {
         if (l.kind != "bridge" || (!name.empty() && l.name != name)) continue;

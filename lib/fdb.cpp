@@ -27,14 +27,6 @@ struct MacHash {
         return std::hash<uint64_t>()(v);
     }
 };
-struct IpHash {
-    size_t operator()(const IpAddr& a) const noexcept {
-        uint64_t x, y;
-        std::memcpy(&x, a.b.data(), 8);
-        std::memcpy(&y, a.b.data() + 8, 8);
-        return std::hash<uint64_t>()(x * 31 + y + uint64_t(a.family));
-    }
-};
 }  // namespace
 
 std::string PeerSpec::label() const {
@@ -513,7 +505,6 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
     s = ApplyStats{};
     for (auto& p : desired) {
         bool existed = false, fdb_differs = false, nb_differs = false;
-        size_t first_op = ops.size();
         if (p.vtep) {
             Neigh key;
             key.lladdr = p.mac;
@@ -555,7 +546,6 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
             s.unchanged++;
             continue;
         }
-        (void)first_op;
         ch.push_back({existed ? PeerChange::Replaced : PeerChange::Added, p.ip, p.mac, p.vtep});
         (existed ? s.replaced : s.added)++;
     }

@@ -314,9 +314,10 @@ namespace {
 void read_sandbox(const NetnsInfo& ns, Sandbox& sb) {
     std::optional<Handle> sh;
     sh.emplace(ns.path);
-    PeerResolver pr(*sh);
+    auto links = link_list(*sh);
+    PeerResolver pr(*sh, &links);
     auto addrs = addr_list(*sh);
-    for (auto& l : link_list(*sh)) {
+    for (auto& l : links) {
         if (l.kind == "loopback") continue;
         Endpoint e;
         e.ifname = l.name;

@@ -166,6 +166,25 @@ std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std:
     return out;
 }
 
+IpAddr arg_ip(const std::string& object, const std::string& field, const std::string& value) {
+    IpAddr a;
+    if (!IpAddr::try_parse(value, a)) throw_input(object, field, value, "not an IPv4 or IPv6 address");
+    return a;
+}
+
+std::optional<IpAddr> arg_opt_ip(const std::string& object, const std::string& field, const std::string& value) {
+    if (value.empty()) return std::nullopt;
+    return arg_ip(object, field, value);
+}
+
+Prefix arg_prefix(const std::string& object, const std::string& field, const std::string& value) {
+    try {
+        return Prefix::parse(value);
+    } catch (const Error&) {
+        throw_input(object, field, value, "not a network in CIDR notation");
+    }
+}
+
 std::string cell(const json& v) {
     if (v.is_null()) return "-";
     if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();

@@ -64,6 +64,12 @@ std::string netns_for(const Global& g, const std::vector<json>& objs);
 /// "K=V" pairs for --sysctl.
 std::vector<std::pair<std::string, std::string>> parse_kv(const std::vector<std::string>& in,
                                                           const std::string& field);
+/// Command-line values, parsed with the same messages as the JSON readers (Error(Input) naming
+/// object, field and value).
+IpAddr arg_ip(const std::string& object, const std::string& field, const std::string& value);
+std::optional<IpAddr> arg_opt_ip(const std::string& object, const std::string& field, const std::string& value);
+Prefix arg_prefix(const std::string& object, const std::string& field, const std::string& value);
+
 /// A cell for an optional string value: "-" when empty or null.
 std::string cell(const json& v);
 

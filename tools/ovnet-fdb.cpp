@@ -92,8 +92,7 @@ int main(int argc, char** argv) {
         if (!vtep.empty()) o["vtep"] = vtep;
         if (!mac.empty()) o["mac"] = mac;
         else if (!ip.empty()) {
-            IpAddr a;
-            if (!IpAddr::try_parse(ip, a)) throw_input("peer", "ip", ip, "not an IPv4 or IPv6 address");
+            IpAddr a = arg_ip("peer", "ip", ip);
             if (a.family != AF_INET) throw_input("peer " + ip, "mac", "", "required for IPv6 peers");
             o["mac"] = docker_mac(a).str();
         } else {
@@ -139,12 +138,7 @@ int main(int argc, char** argv) {
     apply->add_flag("--prune", prune, "Also remove permanent peers missing from the set");
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
-        std::optional<IpAddr> dv;
-        if (!vtep.empty()) {
-            IpAddr a;
-            if (!IpAddr::try_parse(vtep, a)) throw_input("apply", "vtep", vtep, "not an IPv4 or IPv6 address");
-            dv = a;
-        }
+        auto dv = arg_opt_ip("apply", "vtep", vtep);
         auto specs = peers_read(std::cin, dv);
         Handle h(g.netns);
         std::string d = pick_dev(h, dev);
@@ -167,12 +161,7 @@ int main(int argc, char** argv) {
     local->add_option("-d,--dev", dev, "VXLAN device (default: the only one)")->type_name("VTEP");
     local->add_option("--vtep", vtep, "Underlay address to advertise (default: the VTEP's local address)")->type_name("IP");
     local->callback([&] {
-        std::optional<IpAddr> dv;
-        if (!vtep.empty()) {
-            IpAddr a;
-            if (!IpAddr::try_parse(vtep, a)) throw_input("local", "vtep", vtep, "not an IPv4 or IPv6 address");
-            dv = a;
-        }
+        auto dv = arg_opt_ip("local", "vtep", vtep);
         Handle h(g.netns);
         std::string d = pick_dev(h, dev);
         json a = json::array();

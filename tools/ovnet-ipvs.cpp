@@ -344,8 +344,7 @@ int main(int argc, char** argv) {
             for (auto& x : s["dests"])
                 if (IpAddr::parse(x["address"].get<std::string>()) == IpAddr::parse(a) && x["port"] == port) found = x;
             if (found.is_null()) {
-                IpAddr ia;
-                if (!IpAddr::try_parse(a, ia)) throw_input("dest " + o_edit.real, "address", a, "not an IPv4 or IPv6 address");
+                arg_ip("dest " + o_edit.real, "address", a);
                 throw_input("dest " + o_edit.real + " of " + key.key(), "address", o_edit.real, "no such destination");
             }
             for (auto* f : {"active", "inactive", "persistent_conns", "stats"}) found.erase(f);
@@ -379,7 +378,7 @@ int main(int argc, char** argv) {
             dest_settings(o_del, d);
             IpvsDest dd;
             std::string a = d["address"].get<std::string>();
-            if (!IpAddr::try_parse(a, dd.addr)) throw_input("dest " + o_del.real, "address", a, "not an IPv4 or IPv6 address");
+            dd.addr = arg_ip("dest " + o_del.real, "address", a);
             if (dd.addr.family != key.af)
                 throw_input("dest " + o_del.real + " of " + key.key(), "address", a, "address family differs from the service's");
             dd.port = d.contains("port") ? d["port"].get<uint16_t>() : key.port;

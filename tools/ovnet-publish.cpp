@@ -1,19 +1,12 @@
 // ovnet-publish: the routing mesh. Publishing a port on a node: the host's nat OVNET-INGRESS chain
 // (Docker's DOCKER-INGRESS) DNATs it to the ingress sandbox, which marks it and balances it with
 // IPVS over the ingress overlay's tasks.
-#include "common.hpp"
-#include "ovnet/lb.hpp"
+#include "balance.hpp"
 
 using namespace ovnet;
 using namespace ovnet::tool;
 
 namespace {
-
-IpAddr parse_ip(const std::string& obj, const std::string& field, const std::string& s) {
-    IpAddr a;
-    if (!IpAddr::try_parse(s, a)) throw_input(obj, field, s, "not an IP address");
-    return a;
-}
 
 uint16_t parse_port(const std::string& s) {
     bool ok = !s.empty() && s.size() <= 6;
@@ -22,12 +15,6 @@ uint16_t parse_port(const std::string& s) {
     if (!ok) throw_input("port", "port", s, "not a number");
     if (v == 0 || v > 65535) throw_input("port " + s, "port", s, "must be in 1..65535");
     return uint16_t(v);
-}
-
-std::string backends_cell(const json& b) {
-    std::string s;
-    for (auto& d : b) s += (s.empty() ? "" : " ") + fmt::format("{}:{}/w{}", d["ip"].get<std::string>(), d["port"].get<int>(), d["weight"].get<uint32_t>());
-    return s.empty() ? "-" : s;
 }
 
 void publish_table(const json& doc) {
@@ -48,9 +35,8 @@ void publish_table(const json& doc) {
 int main(int argc, char** argv) {
     App app("ovnet-publish", "The routing mesh: publish a port on a node (host DNAT, ingress sandbox mark, IPVS, SNAT).");
     auto& g = app.g;
-    std::string port, proto = "tcp", sbox = "ingress_sbox", gw_ip, gw_bridge, subnet, lb_ip, fwmark, sched = "rr";
-    std::vector<std::string> backends;
-    unsigned drain = 0;
+    std::string port, proto = "tcp", sbox = "ingress_sbox", gw_ip, gw_bridge;
+    BalanceOpts bo;
 
     auto* show = app.verb("show", "List the published ports of the node (-n: the host namespace)");
     show->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
@@ -66,33 +52,18 @@ int main(int argc, char** argv) {
     add->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
     add->add_option("--gw-ip", gw_ip, "The ingress sandbox's address on the gwbridge (172.18.0.2)")->required()->type_name("IP");
     add->add_option("--gw-bridge", gw_bridge, "The host's bridge on that network (default: derived, docker_gwbridge)")->type_name("IFNAME");
-    add->add_option("--subnet", subnet, "The ingress network (default: derived from the sandbox's addresses)")->type_name("CIDR");
-    add->add_option("--lb-ip", lb_ip, "The sandbox's ingress address, SNAT source (default: derived)")->type_name("IP");
-    add->add_option("--backend", backends, "A task's ingress address (repeatable)")->required()->type_name("IP");
-    add->add_option("--fwmark", fwmark, "Firewall mark (default: the lowest free from 256 = 0x100)")->type_name("MARK");
-    add->add_option("--scheduler", sched, "IPVS scheduler (default rr)")->type_name("SCHED");
-    add->add_option("--drain", drain, "Removed backends get weight 0 for SECONDS before they are deleted")->type_name("SECONDS");
+    bo.add(add, "The ingress network (default: derived from the sandbox's addresses)",
+           "The sandbox's ingress address, SNAT source (default: derived)", "A task's ingress address (repeatable)");
     add->callback([&] {
         PublishSpec p;
         p.port = parse_port(port);
         p.proto = proto;
         p.sbox = sbox;
         std::string obj = fmt::format("port {}/{}", port, proto);
-        p.gw_ip = parse_ip(obj, "gw_ip", gw_ip);
+        p.gw_ip = arg_ip(obj, "gw_ip", gw_ip);
         p.gw_bridge = gw_bridge;
-        if (!subnet.empty()) {
-            try {
-                p.subnet = Prefix::parse(subnet);
-            } catch (const Error&) {
-                throw_input(obj, "subnet", subnet, "not a network in CIDR notation");
-            }
-        }
-        if (!lb_ip.empty()) p.lb_ip = parse_ip(obj, "lb_ip", lb_ip);
-        for (auto& b : backends) p.backends.push_back(parse_ip(obj, "backend", b));
-        if (!fwmark.empty()) p.fwmark = lb_parse_fwmark(obj, fwmark);
-        p.scheduler = sched;
-        if (drain > 86400) throw_input(obj, "drain", std::to_string(drain), "must be at most 86400 seconds");
-        auto r = publish_add(g.netns, p, drain);
+        bo.fill(p, obj);
+        auto r = publish_add(g.netns, p, bo.drain);
         report(g, r.changes, r.doc);
     });
 

@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
         }
         std::vector<VtepSpec> specs;
         for (auto& o : objs) specs.push_back(VtepSpec::from_json(o));
-        Handle h(g.netns.empty() ? ns_from_stdin : g.netns);
+        // Like apply: without -n, the namespace the objects were shown from (bridge or VTEPs).
+        Handle h(!g.netns.empty() ? g.netns : !ns_from_stdin.empty() ? ns_from_stdin : netns_for(g, objs));
         auto ch = vtep_apply(h, specs);
         json out = json::array();
         for (auto& s : specs) out.push_back(vtep_show(h, s.name).at(0).to_json());

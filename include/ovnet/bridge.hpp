@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 #include "ovnet/json.hpp"
+#include "ovnet/link.hpp"
 #include "ovnet/types.hpp"
 
 namespace ovnet {
@@ -69,7 +70,8 @@ Changes bridge_detach(Handle& h, const std::string& bridge, const std::vector<st
 /// read the peer's name. Used by bridge and sandbox views.
 class PeerResolver {
 public:
-    explicit PeerResolver(Handle& h);
+    /// `links`, when the caller already dumped the handle's namespace, saves dumping it again.
+    explicit PeerResolver(Handle& h, const std::vector<Link>* links = nullptr);
     ~PeerResolver();
     PeerRef resolve(int link_netnsid, int peer_ifindex);
 private:

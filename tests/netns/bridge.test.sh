@@ -77,6 +77,16 @@ for b in br0 brj brk; do
 done
 assert_eq "$(lnk "$R" v0 .master)" "br0" "kernel: v0 is a port of br0 in the copy"
 expect_rerun_unchanged "show -j | apply (rerun)" "$R" bash -c 'ovnet-bridge -n "$1" show -j | ovnet-bridge -n "$2" apply' _ "$A" "$R"
+# Without -n, add and apply work where the objects were shown from (their "netns"), never in the
+# caller's namespace; objects from two namespaces need -n.
+root_links=$(ip -j link show | jq -c '[.[].ifname] | sort')
+for verb in add apply; do
+  expect_rerun_unchanged "show -j | $verb, no -n: stays in the objects' namespace" "$R" \
+    bash -c 'ovnet-bridge -n "$1" show -j | ovnet-bridge "$2"' _ "$R" "$verb"
+  expect_bad_input "$verb with objects from two namespaces" "$R" "netns" "several namespaces" "choose one with -n" -- \
+    bash -c '{ ovnet-bridge -n "$1" show -j; ovnet-bridge -n "$2" show -j; } | ovnet-bridge "$3"' _ "$A" "$R" "$verb"
+done
+assert_eq "$(ip -j link show | jq -c '[.[].ifname] | sort')" "$root_links" "no link appeared in the root namespace"
 
 # ---- veth peers in other namespaces ------------------------------------------------------------------
 expect_rc 0 "ovnet-sbox connect a sandbox to br0" ovnet-sbox -n "$A" connect "$S" --bridge br0 --ip 10.1.0.2/24

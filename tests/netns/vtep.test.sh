@@ -103,6 +103,18 @@ for d in vxfull vxdef vxs vx-001001-7672d vx-001000-lpq3t; do
   assert_eq "$(vx "$R" $d)" "$(vx "$H" $d)" "kernel: $d in the copy"
 done
 expect_rerun_unchanged "show -j | apply (rerun)" "$R" bash -c 'ovnet-vtep -n "$1" show -j | ovnet-vtep -n "$2" apply' _ "$H" "$R"
+# Without -n, add and apply work where the objects were shown from (their "netns"), never in the
+# caller's namespace; objects from two namespaces need -n.
+root_links=$(ip -j link show | jq -c '[.[].ifname] | sort')
+expect_rerun_unchanged "show -j | add, no -n: stays in the objects' namespace" "$R" \
+  bash -c 'ovnet-vtep -n "$1" show -j | ovnet-vtep add' _ "$R"
+expect_rerun_unchanged "show -j | apply, no -n: stays in the objects' namespace" "$R" \
+  bash -c 'ovnet-vtep -n "$1" show -j | ovnet-vtep apply' _ "$R"
+assert_eq "$(ip -j link show | jq -c '[.[].ifname] | sort')" "$root_links" "no link appeared in the root namespace"
+for verb in add apply; do
+  expect_bad_input "$verb with objects from two namespaces" "$R" "netns" "several namespaces" "choose one with -n" -- \
+    bash -c '{ ovnet-vtep -n "$1" show -j; ovnet-vtep -n "$2" show -j; } | ovnet-vtep "$3"' _ "$H" "$R" "$verb"
+done
 
 # ---- conflicts with existing devices: exit 1, nothing changed -------------------------------------------
 snapshot "$H" >"$TMP/rt.snap"

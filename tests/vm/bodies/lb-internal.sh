@@ -130,27 +130,30 @@ in_ns lb1 iptables -t nat -S OVNET-LB-SNAT | grep -q 'to-source 10.0.0.11' && ok
 
 # ---- bad input: exit 2, one line, nothing changed
 dump > "$W/d4"
+# bad NEEDLE ARGS...: (in $BAD_NETNS, default lb1) exit 2, one line on stderr naming the offending field or value (NEEDLE).
 bad() {
-  local err; err=$(ovnet-lb -n ${P}lb1 "$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ]; then ok "bad: $* -> $err"; else fail "bad input $*: rc=$rc: $err"; fi
+  local needle=$1; shift
+  local err; err=$(ovnet-lb -n "${BAD_NETNS:-${P}lb1}" "$@" 2>&1 >/dev/null); local rc=$?
+  if [ $rc = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ "$err" == *"$needle"* ]]; then ok "bad: $* -> $err"
+  else fail "bad input $*: rc=$rc, wanted 2 and one line naming '$needle': $err"; fi
 }
-bad add --vip 10.0.0.300 --backend 10.0.0.21
-bad add --vip fd00::5 --backend 10.0.0.21
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 0
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 0x1g
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 4294967296
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --scheduler fastest
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --backend 10.0.0.21
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --subnet 10.0.0.0/33
-bad add --vip 10.0.0.7 --backend 10.9.9.9 --subnet 10.0.0.0/24
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --lb-ip 10.0.0.99
-bad add --vip 10.0.0.5 --backend 10.0.0.21 --fwmark 300
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 256
-bad add --vip 10.0.0.7 --backend 10.0.0.7
-bad add --vip 10.0.0.7
-bad add --vip 10.0.0.7 --backend 10.0.0.21 --drain 999999
-bad del --vip nope
-bad -n ${P}nope add --vip 10.0.0.7 --backend 10.0.0.21
+bad '10.0.0.300' add --vip 10.0.0.300 --backend 10.0.0.21
+bad 'fd00::5' add --vip fd00::5 --backend 10.0.0.21
+bad 'fwmark' add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 0
+bad '0x1g' add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 0x1g
+bad '4294967296' add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 4294967296
+bad 'fastest' add --vip 10.0.0.7 --backend 10.0.0.21 --scheduler fastest
+bad '10.0.0.21' add --vip 10.0.0.7 --backend 10.0.0.21 --backend 10.0.0.21
+bad '10.0.0.0/33' add --vip 10.0.0.7 --backend 10.0.0.21 --subnet 10.0.0.0/33
+bad '10.9.9.9' add --vip 10.0.0.7 --backend 10.9.9.9 --subnet 10.0.0.0/24
+bad '10.0.0.99' add --vip 10.0.0.7 --backend 10.0.0.21 --lb-ip 10.0.0.99
+bad 'fwmark' add --vip 10.0.0.5 --backend 10.0.0.21 --fwmark 300
+bad '256' add --vip 10.0.0.7 --backend 10.0.0.21 --fwmark 256
+bad '10.0.0.7' add --vip 10.0.0.7 --backend 10.0.0.7
+bad 'backend' add --vip 10.0.0.7
+bad '999999' add --vip 10.0.0.7 --backend 10.0.0.21 --drain 999999
+bad 'nope' del --vip nope
+BAD_NETNS=${P}nope bad "${P}nope" add --vip 10.0.0.7 --backend 10.0.0.21
 dump > "$W/d5"
 cmp -s "$W/d4" "$W/d5" && ok "bad input changed nothing" || { fail "bad input changed state"; diff "$W/d4" "$W/d5"; }
 

@@ -103,24 +103,27 @@ rc=$?; dump > "$W/d2"
   fail "re-run: rc=$rc $(cat "$W/again.err")"
 
 # ---- bad input: exit 2, one line on stderr, nothing changed
+# bad NEEDLE ARGS...: exit 2, one line on stderr naming the offending field or value (NEEDLE).
 bad() {
+  local needle=$1; shift
   local err; err=$(ovnet-publish -n ${P}n1 "$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ]; then ok "bad: $* -> $err"; else fail "bad input $*: rc=$rc: $err"; fi
+  if [ $rc = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ "$err" == *"$needle"* ]]; then ok "bad: $* -> $err"
+  else fail "bad input $*: rc=$rc, wanted 2 and one line naming '$needle': $err"; fi
 }
 A="--ingress-sbox ${P}s1 --gw-ip 172.18.0.2"
-bad add --port 70000 $A --backend 10.255.0.6
-bad add --port 0 $A --backend 10.255.0.6
-bad add --port 30001 --proto icmp $A --backend 10.255.0.6
-bad add --port 30001 $A --backend 10.255.0.6 --fwmark 0
-bad add --port 30001 $A --backend 10.255.0.6 --scheduler fastest
-bad add --port 30001 $A --backend 10.255.0.6 --backend 10.255.0.6
-bad add --port 30001 $A --backend 10.255.0.300
-bad add --port 30001 $A --backend 10.255.0.6 --subnet 10.255.0.0/16 --backend 10.1.1.1
-bad add --port 30001 --ingress-sbox ${P}nope --gw-ip 172.18.0.2 --backend 10.255.0.6
-bad add --port 30001 --ingress-sbox ${P}s1 --gw-ip 172.18.0.9 --backend 10.255.0.6
-bad add --port 30000 $A --backend 10.255.0.6 --fwmark 300
-bad add --port 30001 $A --backend fd00::6
-bad frobnicate --port 30000
+bad '70000' add --port 70000 $A --backend 10.255.0.6
+bad 'port "0"' add --port 0 $A --backend 10.255.0.6
+bad 'icmp' add --port 30001 --proto icmp $A --backend 10.255.0.6
+bad 'fwmark' add --port 30001 $A --backend 10.255.0.6 --fwmark 0
+bad 'fastest' add --port 30001 $A --backend 10.255.0.6 --scheduler fastest
+bad '10.255.0.6' add --port 30001 $A --backend 10.255.0.6 --backend 10.255.0.6
+bad '10.255.0.300' add --port 30001 $A --backend 10.255.0.300
+bad '10.1.1.1' add --port 30001 $A --backend 10.255.0.6 --subnet 10.255.0.0/16 --backend 10.1.1.1
+bad 'nope' add --port 30001 --ingress-sbox ${P}nope --gw-ip 172.18.0.2 --backend 10.255.0.6
+bad '172.18.0.9' add --port 30001 --ingress-sbox ${P}s1 --gw-ip 172.18.0.9 --backend 10.255.0.6
+bad 'fwmark' add --port 30000 $A --backend 10.255.0.6 --fwmark 300
+bad 'fd00::6' add --port 30001 $A --backend fd00::6
+bad 'frobnicate' frobnicate --port 30000
 dump > "$W/d3"
 cmp -s "$W/d1" "$W/d3" && ok "bad input changed nothing" || { fail "bad input changed state"; diff "$W/d1" "$W/d3"; }
 
