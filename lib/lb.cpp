@@ -1,10 +1,16 @@
 #include "ovnet/lb.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <regex>
 #include <thread>
@@ -26,22 +32,155 @@ bool contains(const Prefix& net, const IpAddr& a) {
 
 std::string hex(uint32_t m) { return fmt::format("0x{:x}", m); }
 
-const std::vector<std::string>& lb_sysctls_keys() {
-    static const std::vector<std::string> k{"net.ipv4.vs.conntrack", "net.ipv4.vs.conn_reuse_mode",
-                                            "net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template",
-                                            "net.ipv4.ip_forward"};
-    return k;
-}
-const char* lb_sysctl_value(const std::string& k) { return k == "net.ipv4.vs.conn_reuse_mode" ? "0" : "1"; }
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
-void set_sysctl(const std::string& path, const std::string& key, const std::string& value, Changes& ch,
-                const std::string& where) {
-    if (sysctl_set(path, key, value))
-        ch.push_back({"set", fmt::format("sysctl {}={}{}", key, value, where), json::object()});
+using Sysctls = std::vector<std::pair<std::string, std::string>>;
+
+/// The sysctls Docker sets in a load-balancer namespace (and ovnet in the ingress sandbox).
+Sysctls lb_sysctl_list() {
+    return {{"net.ipv4.vs.conntrack", "1"},
+            {"net.ipv4.vs.conn_reuse_mode", "0"},
+            {"net.ipv4.vs.expire_nodest_conn", "1"},
+            {"net.ipv4.vs.expire_quiescent_template", "1"},
+            {"net.ipv4.ip_forward", "1"}};
 }
 
-void lb_sysctls(const std::string& path, Changes& ch) {
-    for (auto& k : lb_sysctls_keys()) set_sysctl(path, k, lb_sysctl_value(k), ch, "");
+// ---- the sysctl values ovnet overwrote, per namespace (see lb.hpp)
+
+struct FdCloser {
+    int fd = -1;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void mkdir_p(const std::string& dir) {
+    for (size_t i = 1; i <= dir.size(); i++) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        std::string d = dir.substr(0, i);
+        if (::mkdir(d.c_str(), 0755) < 0 && errno != EEXIST) throw_sys(errno, "mkdir " + d);
+    }
+}
+
+class SysctlState {
+public:
+    explicit SysctlState(const std::string& netns_path) {
+        std::string p = netns_path.empty() ? "/proc/self/ns/net" : netns_path;
+        struct stat st {};
+        if (::stat(p.c_str(), &st) < 0) throw_sys(errno, "stat " + p);
+        dev_ = uint64_t(st.st_dev);
+        ino_ = uint64_t(st.st_ino);
+        {
+            NetnsGuard g(netns_path);
+            FdCloser s{::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+            uint64_t c = 0;
+            socklen_t len = sizeof c;
+            if (s.fd >= 0 && ::getsockopt(s.fd, SOL_SOCKET, SO_NETNS_COOKIE, &c, &len) == 0) cookie_ = c;
+        }
+        dir_ = lb_state_dir();
+        file_ = fmt::format("{}/sysctl-{}-{}.json", dir_, dev_, ino_);
+    }
+    bool exists() const { return ::access(file_.c_str(), F_OK) == 0; }
+    /// Exclusive lock on the state directory for a read-modify-write (released with the object).
+    void lock() {
+        mkdir_p(dir_);
+        lock_.fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock_.fd < 0) throw_sys(errno, "open " + dir_);
+        while (::flock(lock_.fd, LOCK_EX) < 0)
+            if (errno != EINTR) throw_sys(errno, "flock " + dir_);
+    }
+    /// The saved values ({key: {original, ovnet}}); empty when there is no file, or when it belongs
+    /// to an earlier namespace that had the same inode (another cookie; without cookies: when
+    /// ovnet has nothing in the namespace, `in_use` false).
+    json load(bool in_use) const {
+        FILE* f = std::fopen(file_.c_str(), "re");
+        if (!f) return json::object();
+        std::string text;
+        char buf[4096];
+        size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+        std::fclose(f);
+        json doc = json::parse(text, nullptr, false);
+        if (!doc.is_object() || !doc.contains("saved") || !doc["saved"].is_object()) return json::object();
+        uint64_t c = doc.value("cookie", uint64_t(0));
+        bool stale = (c && cookie_) ? c != cookie_ : !in_use;
+        return stale ? json::object() : doc["saved"];
+    }
+    /// Writes atomically: a temporary file in the same directory, fsync, rename.
+    void store(const std::string& netns, const json& saved) const {
+        json doc{{"netns", netns}, {"dev", dev_}, {"ino", ino_}, {"cookie", cookie_}, {"saved", saved}};
+        std::string tmp = file_ + ".tmp";
+        std::string text = doc.dump(2) + "\n";
+        FdCloser fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+        if (fd.fd < 0) throw_sys(errno, "create " + tmp);
+        if (::write(fd.fd, text.data(), text.size()) != ssize_t(text.size()) || ::fsync(fd.fd) < 0) {
+            int e = errno;
+            ::unlink(tmp.c_str());
+            throw_sys(e, "write " + tmp);
+        }
+        if (::rename(tmp.c_str(), file_.c_str()) < 0) {
+            int e = errno;
+            ::unlink(tmp.c_str());
+            throw_sys(e, "rename " + tmp);
+        }
+    }
+    void remove() const {
+        if (::unlink(file_.c_str()) < 0 && errno != ENOENT) throw_sys(errno, "remove " + file_);
+    }
+
+private:
+    uint64_t dev_ = 0, ino_ = 0, cookie_ = 0;
+    std::string dir_, file_;
+    FdCloser lock_;
+};
+
+/// Sets `want` in the namespace, first saving the values it replaces (never overwriting a value
+/// saved before: a second add keeps the original). `in_use`: ovnet had something in the namespace
+/// before this add.
+void sysctls_apply(const std::string& path, const std::string& netns, const Sysctls& want, bool in_use, Changes& ch,
+                   const std::string& where) {
+    Sysctls differ;   // key, current value
+    for (auto& [k, v] : want)
+        if (auto cur = sysctl_get(path, k); cur != v) differ.push_back({k, cur});
+    if (differ.empty()) return;
+    SysctlState state(path);
+    state.lock();
+    json saved = state.load(in_use);
+    bool dirty = false;
+    for (auto& [k, cur] : differ) {
+        if (saved.contains(k)) continue;
+        for (auto& [wk, wv] : want)
+            if (wk == k) saved[k] = json{{"original", cur}, {"ovnet", wv}};
+        dirty = true;
+    }
+    if (dirty) state.store(netns, saved);
+    for (auto& [k, v] : want)
+        if (sysctl_set(path, k, v)) ch.push_back({"set", fmt::format("sysctl {}={}{}", k, v, where), json::object()});
+}
+
+/// When ovnet has nothing left in the namespace (`in_use` false): gives every saved sysctl that
+/// still has ovnet's value its original back, and forgets the saved values.
+void sysctls_release(const std::string& path, bool in_use, Changes& ch, const std::string& where) {
+    if (in_use) return;
+    SysctlState state(path);
+    if (!state.exists()) return;
+    state.lock();
+    json saved = state.load(false);
+    for (auto& [k, e] : saved.items()) {
+        if (!e.is_object() || !e.contains("original") || !e.contains("ovnet")) continue;
+        std::string orig = e["original"].get<std::string>(), mine = e["ovnet"].get<std::string>(), cur;
+        try {
+            cur = sysctl_get(path, k);
+        } catch (const Error&) {
+            continue;   // gone with its interface (route_localnet of a deleted bridge)
+        }
+        if (cur != mine || cur == orig) continue;   // someone else changed it since: theirs now
+        sysctl_set(path, k, orig);
+        ch.push_back({"restored", fmt::format("sysctl {}={}{}", k, orig, where), json{{"was", cur}}});
+    }
+    state.remove();
 }
 
 void check_backends(const std::string& obj, const std::vector<IpAddr>& backends) {
@@ -184,6 +323,42 @@ std::string ingress_dnat_rule(const std::string& proto, uint16_t port, const IpA
 }
 std::string ingress_masq_rule(const std::string& gw_bridge) {
     return fmt::format("-o {} -m addrtype --src-type LOCAL -j MASQUERADE", gw_bridge);
+}
+std::vector<std::string> ingress_accept_rules(const std::string& proto, uint16_t port) {
+    return {fmt::format("-p {0} -m {0} --dport {1} -j ACCEPT", proto, port),
+            fmt::format("-p {0} -m conntrack --ctstate RELATED,ESTABLISHED -m {0} --sport {1} -j ACCEPT", proto, port)};
+}
+
+bool lb_namespace_in_use(const IptState& st) {
+    for (auto& r : st.table("mangle").chain_rules(kLbMarkChain))
+        if (parse_mark_rule(r)) return true;
+    for (auto& r : st.table("mangle").chain_rules(kIngressChain))
+        if (parse_port_mark_rule(r)) return true;
+    for (auto& r : st.table("nat").chain_rules(kIngressChain))
+        if (parse_dnat_rule(r)) return true;
+    return false;
+}
+
+IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains) {
+    for (auto& c : chains) {
+        auto& t = st.tables[c.table];
+        t.name = c.table;
+        if (c.rules.empty()) {
+            t.chains.erase(std::remove(t.chains.begin(), t.chains.end(), c.chain), t.chains.end());
+            t.rules.erase(c.chain);
+        } else {
+            if (!t.has_chain(c.chain)) t.chains.push_back(c.chain);
+            t.rules[c.chain] = c.rules;
+        }
+    }
+    return st;
+}
+
+std::string lb_state_dir() {
+    const char* d = std::getenv("OVNET_STATE_DIR");
+    std::string s = d && *d ? d : "/run/ovnet";
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
 }
 
 namespace {
@@ -379,7 +554,13 @@ std::vector<IptChain> publish_host_chains(const IptState& cur, const PublishSpec
             if (std::find(post.rules.begin(), post.rules.end(), m) == post.rules.end()) post.rules.push_back(m);
         }
     }
-    return {dnat, post};
+    // filter: Docker's DOCKER-INGRESS, for hosts whose FORWARD policy is DROP; mirrors the DNATs.
+    IptChain accept{"filter", kIngressChain, {}, {{"FORWARD", std::string("-j ") + kIngressChain}}};
+    for (auto& r : dnat.rules)
+        if (auto d = parse_dnat_rule(r))
+            for (auto& a : ingress_accept_rules(d->proto, d->port)) accept.rules.push_back(a);
+    if (!accept.rules.empty()) accept.rules.push_back("-j RETURN");
+    return {dnat, post, accept};
 }
 
 IpvsService lb_ipvs_service(uint32_t mark, const std::string& sched, const std::vector<IpAddr>& backends,
@@ -570,7 +751,7 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     auto plan = ipt_plan(st, chains);   // validates the chains
     // Writes: sysctls, IPVS first (a marked packet needs its service), then the rules, then the VIP.
     LbResult res;
-    lb_sysctls(path, res.changes);
+    sysctls_apply(path, netns, lb_sysctl_list(), lb_namespace_in_use(st), res.changes, "");
     ipvs_converge(ih, s.fwmark, s.scheduler, s.backends, drain, res.changes);
     if (!plan.payload.empty()) {
         ipt_restore(path, plan.payload);
@@ -584,10 +765,30 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     return res;
 }
 
+namespace {
+void check_drain(const std::string& obj, unsigned drain) {
+    if (drain > kMaxDrain) throw_input(obj, "drain", std::to_string(drain), fmt::format("must be at most {} seconds", kMaxDrain));
+}
+
+/// Graceful removal: every destination of service `mark` gets weight 0, then `drain` seconds pass.
+void drain_service(IpvsHandle& ih, uint32_t mark, unsigned drain, Changes& ch, const std::string& where) {
+    if (!drain) return;
+    auto sv = find_fwm(ipvs_list(ih), mark);
+    if (!sv || sv->dests.empty()) return;
+    auto zero = ipvs_apply(ih, {lb_ipvs_service(mark, sv->scheduler, {}, dest_addrs(sv->dests))}, false);
+    for (auto& c : zero)
+        if (c.action != "unchanged") ch.push_back(c);
+    std::string who;
+    for (auto& d : sv->dests) who += (who.empty() ? "" : " ") + d.addr.str();
+    ch.push_back({"draining", fmt::format("fwm {}{}: {} (weight 0 for {} s)", mark, where, who, drain), json::object()});
+    std::this_thread::sleep_for(std::chrono::seconds(drain));
+}
+}  // namespace
+
 LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
-    (void)drain;
     std::string obj = "service " + vip.str();
     if (vip.family != AF_INET) throw_input(obj, "vip", vip.valid() ? vip.str() : "", "the VIP must be an IPv4 address");
+    check_drain(obj, drain);
     Handle h(netns);
     const std::string& path = h.netns_path();
     auto st = ipt_read(path);
@@ -596,7 +797,10 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
         if (auto m = parse_mark_rule(r); m && m->vip == vip) mark = m->mark;
     LbResult res;
     if (!mark) {
+        // Nothing of the service left; sysctls still saved (an interrupted del) are restored.
+        sysctls_release(path, lb_namespace_in_use(st), res.changes, "");
         res.changes.push_back({"unchanged", obj, json{{"reason", "no such service"}}});
+        res.changes = tidy(res.changes, obj);
         res.doc = json::object();
         return res;
     }
@@ -604,7 +808,10 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     s.vip = vip;
     s.fwmark = *mark;
     IpvsHandle ih(netns);
-    auto plan = ipt_plan(st, lb_chains(st, s, true));
+    auto chains = lb_chains(st, s, true);
+    auto plan = ipt_plan(st, chains);
+    // Writes: with --drain, weight 0 and the wait first; then as without it.
+    drain_service(ih, *mark, drain, res.changes, "");
     if (!plan.payload.empty()) {
         ipt_restore(path, plan.payload);
         res.restores = 1;
@@ -614,6 +821,7 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     for (auto& a : addr_list(h))
         if (a.prefix.addr == vip && a.prefix.len == 32 && addr_del(h, a.ifindex, a.prefix, obj))
             res.changes.push_back({"removed", fmt::format("address {}/32 on {}", vip.str(), ifname_of(h, a.ifindex)), json::object()});
+    sysctls_release(path, lb_namespace_in_use(ipt_with_chains(st, chains)), res.changes, "");
     res.changes = tidy(res.changes, obj);
     res.doc = json{{"netns", netns}, {"vip", vip.str()}, {"fwmark", *mark}, {"fwmark_hex", hex(*mark)}};
     return res;
@@ -647,6 +855,10 @@ std::vector<PublishSpec> publish_list(const std::string& netns, const std::strin
         p.gw_bridge = gwbr;
         p.scheduler = "-";
         p.rules.push_back(fmt::format("{}: nat {} {}", netns.empty() ? "host" : netns, kIngressChain, r));
+        auto acc = ingress_accept_rules(p.proto, p.port);
+        for (auto& fr : hst.table("filter").chain_rules(kIngressChain))
+            if (std::find(acc.begin(), acc.end(), fr) != acc.end())
+                p.rules.push_back(fmt::format("{}: filter {} {}", netns.empty() ? "host" : netns, kIngressChain, fr));
         for (auto& mr : sst.table("mangle").chain_rules(kIngressChain))
             if (auto m = parse_port_mark_rule(mr); m && m->proto == p.proto && m->port == p.port) {
                 p.fwmark = m->mark;
@@ -736,8 +948,7 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
     auto hplan = ipt_plan(hst, publish_host_chains(hst, p, false));
     LbResult res;
     // Sandbox first (sysctls, IPVS, mark + SNAT), then the host's DNAT that sends traffic there.
-    lb_sysctls(spath, res.changes);
-    for (auto& c : res.changes) c.object += " in " + p.sbox;
+    sysctls_apply(spath, p.sbox, lb_sysctl_list(), lb_namespace_in_use(sst), res.changes, " in " + p.sbox);
     ipvs_converge(ih, p.fwmark, p.scheduler, p.backends, drain, res.changes);
     if (!splan.payload.empty()) {
         ipt_restore(spath, splan.payload);
@@ -747,8 +958,8 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
         c.object += " in " + p.sbox;
         res.changes.push_back(c);
     }
-    set_sysctl(hpath, "net.ipv4.ip_forward", "1", res.changes, "");
-    set_sysctl(hpath, "net.ipv4.conf." + p.gw_bridge + ".route_localnet", "1", res.changes, "");
+    sysctls_apply(hpath, netns, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.conf." + p.gw_bridge + ".route_localnet", "1"}},
+                  lb_namespace_in_use(hst), res.changes, "");
     if (!hplan.payload.empty()) {
         ipt_restore(hpath, hplan.payload);
         res.restores++;
@@ -759,46 +970,54 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
     return res;
 }
 
-LbResult publish_del(const std::string& netns, PublishSpec p) {
+LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain) {
     std::string obj = fmt::format("port {}/{}", p.port, p.proto);
     if (p.proto != "tcp" && p.proto != "udp" && p.proto != "sctp") throw_input(obj, "proto", p.proto, "must be tcp, udp or sctp");
     if (p.port == 0) throw_input(obj, "port", "0", "must be in 1..65535");
+    check_drain(obj, drain);
     validate_netns_name(p.sbox);
     Handle hh(netns);
     Handle sh(p.sbox);
-    auto hst = ipt_read(hh.netns_path());
-    auto sst = ipt_read(sh.netns_path());
+    const std::string hpath = hh.netns_path(), spath = sh.netns_path();
+    auto hst = ipt_read(hpath);
+    auto sst = ipt_read(spath);
     std::optional<uint32_t> mark;
     for (auto& r : sst.table("mangle").chain_rules(kIngressChain))
         if (auto m = parse_port_mark_rule(r); m && m->proto == p.proto && m->port == p.port) mark = m->mark;
     LbResult res;
     IpvsHandle ih(p.sbox);
-    auto hplan = ipt_plan(hst, publish_host_chains(hst, p, true));
+    auto hchains = publish_host_chains(hst, p, true);
+    auto hplan = ipt_plan(hst, hchains);
     auto schains = publish_sbox_chains(sst, p, true);
     auto splan = ipt_plan(sst, schains);
+    bool still = false;   // another port (or VIP) keeps using the mark
+    if (mark) {
+        for (auto& r : schains[0].rules)
+            if (auto m = parse_port_mark_rule(r); m && m->mark == *mark) still = true;
+        for (auto& r : sst.table("mangle").chain_rules(kLbMarkChain))
+            if (auto m = parse_mark_rule(r); m && m->mark == *mark) still = true;
+    }
+    // With --drain, the IPVS service that goes gets weight 0 on every destination first, and the
+    // wait; the port stays published meanwhile, so established connections carry on.
+    if (mark && !still) drain_service(ih, *mark, drain, res.changes, " in " + p.sbox);
     // Host first: stop sending traffic to the sandbox, then take the sandbox's part down.
     if (!hplan.payload.empty()) {
-        ipt_restore(hh.netns_path(), hplan.payload);
+        ipt_restore(hpath, hplan.payload);
         res.restores++;
     }
     merge(res.changes, hplan.changes);
     if (!splan.payload.empty()) {
-        ipt_restore(sh.netns_path(), splan.payload);
+        ipt_restore(spath, splan.payload);
         res.restores++;
     }
     for (auto c : splan.changes) {
         c.object += " in " + p.sbox;
         res.changes.push_back(c);
     }
-    if (mark) {
-        bool still = false;   // another port (or VIP) keeps using the mark
-        for (auto& r : schains[0].rules)
-            if (auto m = parse_port_mark_rule(r); m && m->mark == *mark) still = true;
-        for (auto& r : sst.table("mangle").chain_rules(kLbMarkChain))
-            if (auto m = parse_mark_rule(r); m && m->mark == *mark) still = true;
-        if (!still && find_fwm(ipvs_list(ih), *mark))
-            merge(res.changes, ipvs_del_service(ih, lb_ipvs_service(*mark, "rr", {})));
-    }
+    if (mark && !still && find_fwm(ipvs_list(ih), *mark))
+        merge(res.changes, ipvs_del_service(ih, lb_ipvs_service(*mark, "rr", {})));
+    sysctls_release(hpath, lb_namespace_in_use(ipt_with_chains(hst, hchains)), res.changes, "");
+    sysctls_release(spath, lb_namespace_in_use(ipt_with_chains(sst, schains)), res.changes, " in " + p.sbox);
     res.changes = tidy(res.changes, obj);
     res.doc = json{{"netns", netns}, {"proto", p.proto}, {"port", p.port}, {"ingress_sbox", p.sbox},
                    {"fwmark", mark ? json(*mark) : json(nullptr)}};

@@ -30,9 +30,16 @@ struct BalanceOpts {
         for (auto& b : backends) s.backends.push_back(arg_ip(obj, "backend", b));
         if (!fwmark.empty()) s.fwmark = lb_parse_fwmark(obj, fwmark);
         s.scheduler = scheduler;
-        if (drain > 86400) throw_input(obj, "drain", std::to_string(drain), "must be at most 86400 seconds");
+        if (drain > kMaxDrain)
+            throw_input(obj, "drain", std::to_string(drain), fmt::format("must be at most {} seconds", kMaxDrain));
     }
 };
+
+/// del's --drain: every destination gets weight 0 for SECONDS before the service is removed.
+inline void add_del_drain(CLI::App* v, unsigned& drain) {
+    v->add_option("--drain", drain, "Every backend gets weight 0 for SECONDS before the service is removed")
+        ->type_name("SECONDS");
+}
 
 /// "10.0.0.7:0/w1 10.0.0.8:0/w1" for the BACKENDS column.
 inline std::string backends_cell(const json& b) {

@@ -50,10 +50,12 @@ int main(int argc, char** argv) {
         report(g, r.changes, r.doc);
     });
 
-    auto* del = app.verb("del", "Remove a service: its mark rule, IPVS service and VIP address (SNAT when unused)");
+    auto* del = app.verb("del", "Remove a service: its mark rule, IPVS service and VIP address (SNAT when unused; "
+                                "sysctls restored when it was the last)");
     del->add_option("--vip", vip, "The service's virtual IP")->required()->type_name("IP");
+    add_del_drain(del, bo.drain);
     del->callback([&] {
-        auto r = lb_del(g.netns, arg_ip("service", "vip", vip));
+        auto r = lb_del(g.netns, arg_ip("service", "vip", vip), bo.drain);
         report(g, r.changes, r.doc);
     });
 

@@ -67,16 +67,17 @@ int main(int argc, char** argv) {
         report(g, r.changes, r.doc);
     });
 
-    auto* del = app.verb("del", "Unpublish a port: exactly the rules and the IPVS service add created");
+    auto* del = app.verb("del", "Unpublish a port: exactly the rules, IPVS service and sysctls add created");
     del->add_option("--port", port, "The published port")->required()->type_name("PORT");
     del->add_option("--proto", proto, "tcp (default), udp or sctp")->type_name("PROTO");
     del->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
+    add_del_drain(del, bo.drain);
     del->callback([&] {
         PublishSpec p;
         p.port = parse_port(port);
         p.proto = proto;
         p.sbox = sbox;
-        auto r = publish_del(g.netns, p);
+        auto r = publish_del(g.netns, p, bo.drain);
         report(g, r.changes, r.doc);
     });
 

@@ -16,7 +16,19 @@
 //                              -p tcp -m tcp --dport 30000 -j DNAT --to-destination 172.18.0.2:30000
 //                              ... -j RETURN
 //     nat    OVNET-INGRESS-POST <- POSTROUTING -o docker_gwbridge -m addrtype --src-type LOCAL -j MASQUERADE
+//     filter OVNET-INGRESS  <- FORWARD         -p tcp -m tcp --dport 30000 -j ACCEPT
+//                              -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -m tcp --sport 30000 -j ACCEPT
+//                              ... -j RETURN   (Docker's filter DOCKER-INGRESS, for FORWARD policy DROP)
 //     sysctls net.ipv4.ip_forward=1, net.ipv4.conf.docker_gwbridge.route_localnet=1
+//
+// Sysctls are restored on del: before ovnet changes one in a namespace it saves the value it
+// found in $OVNET_STATE_DIR/sysctl-<dev>-<ino>.json (default /run/ovnet; the namespace file's
+// st_dev and st_ino, plus its SO_NETNS_COOKIE, which the kernel never reuses, to detect a reused
+// inode), written atomically (temporary file + rename) under flock. A saved value is never
+// overwritten (a second add keeps the original). When the last ovnet service or publication of
+// the namespace goes (no OVNET-LB mark, no OVNET-INGRESS port mark, no OVNET-INGRESS DNAT left),
+// every saved sysctl that still has ovnet's value gets its original back ("restored"), and the
+// file is removed.
 //
 // Firewall marks are allocated as Docker does, from 256 (0x100) up: the lowest mark no ovnet rule
 // and no IPVS firewall-mark service of the namespace uses.
@@ -93,6 +105,9 @@ std::string lb_port_mark_rule(const std::string& proto, uint16_t port, uint32_t 
 std::string lb_snat_rule(const Prefix& subnet, const IpAddr& lb_ip);
 std::string ingress_dnat_rule(const std::string& proto, uint16_t port, const IpAddr& gw_ip);
 std::string ingress_masq_rule(const std::string& gw_bridge);
+/// The filter OVNET-INGRESS rules of one published port (Docker's DOCKER-INGRESS in filter):
+/// new connections to the port, and the answers from it.
+std::vector<std::string> ingress_accept_rules(const std::string& proto, uint16_t port);
 /// Parsers for the same rules (nullopt when a spec is not one of ovnet's).
 struct MarkRule { IpAddr vip; uint32_t mark = 0; };
 struct PortMarkRule { std::string proto; uint16_t port = 0; uint32_t mark = 0; };
@@ -111,13 +126,25 @@ std::set<uint32_t> lb_used_marks(const IptState& st);
 std::vector<IptChain> lb_chains(const IptState& cur, const LbService& s, bool remove);
 /// Same for the ingress sandbox side of a published port.
 std::vector<IptChain> publish_sbox_chains(const IptState& cur, const PublishSpec& p, bool remove);
-/// And for the host side.
+/// And for the host side: nat OVNET-INGRESS, nat OVNET-INGRESS-POST and filter OVNET-INGRESS
+/// (two ACCEPT rules per DNATed port, then RETURN; hooked from FORWARD), in this order.
 std::vector<IptChain> publish_host_chains(const IptState& cur, const PublishSpec& p, bool remove);
 
 /// The IPVS firewall-mark service Docker programs: rr (or `sched`), destinations <ip>:0 masq
 /// weight 1; `draining` destinations are kept with weight 0.
 IpvsService lb_ipvs_service(uint32_t mark, const std::string& sched, const std::vector<IpAddr>& backends,
                             const std::vector<IpAddr>& draining = {});
+
+/// True when ovnet still has a service or publication in a namespace whose rules are `st`: an
+/// OVNET-LB mark, an OVNET-INGRESS port mark (ingress sandbox) or an OVNET-INGRESS DNAT (host).
+/// The sysctls ovnet saved for the namespace are restored when this becomes false.
+bool lb_namespace_in_use(const IptState& st);
+/// `st` with the given chains' rules replaced (as after a restore of their plan).
+IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains);
+/// Where the saved sysctls live: $OVNET_STATE_DIR, default /run/ovnet.
+std::string lb_state_dir();
+/// Largest --drain accepted (seconds).
+inline constexpr unsigned kMaxDrain = 86400;
 
 /// Schedulers accepted (IPVS's).
 bool lb_scheduler_known(const std::string& s);
@@ -135,13 +162,17 @@ struct LbResult {
 /// `drain` seconds.
 LbResult lb_add(const std::string& netns, LbService s, unsigned drain = 0);
 /// Removes the service of `vip` (its mark rule, its IPVS service, its VIP address; the SNAT rule
-/// when no other service uses the subnet). Nothing there: "unchanged".
+/// when no other service uses the subnet; the saved sysctls when it was the namespace's last
+/// service). With drain > 0 every destination first gets weight 0, then after `drain` seconds
+/// the service is removed as without it. Nothing there: "unchanged".
 LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain = 0);
 std::vector<LbService> lb_list(const std::string& netns);
 
 /// Publishes a port: host side in `netns`, sandbox side in p.sbox.
 LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0);
-LbResult publish_del(const std::string& netns, PublishSpec p);
+/// Unpublishes; with drain > 0 the port's IPVS service (when it goes) first gets weight 0 on
+/// every destination for `drain` seconds. Sysctls are restored per namespace as for lb_del.
+LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain = 0);
 std::vector<PublishSpec> publish_list(const std::string& netns, const std::string& sbox);
 
 }  // namespace ovnet

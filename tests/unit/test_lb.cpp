@@ -236,7 +236,7 @@ TEST_CASE("routing mesh chains: host DNAT with RETURN and MASQUERADE and sandbox
     p.fwmark = 258;
     IptState empty;
     auto hc = publish_host_chains(empty, p, false);
-    REQUIRE(hc.size() == 2);
+    REQUIRE(hc.size() == 3);
     CHECK(hc[0].chain == "OVNET-INGRESS");
     CHECK(hc[0].rules == std::vector<std::string>{ingress_dnat_rule("tcp", 30000, p.gw_ip), "-j RETURN"});
     CHECK(hc[0].hooks[0].spec == "-m addrtype --dst-type LOCAL -j OVNET-INGRESS");
@@ -253,7 +253,7 @@ TEST_CASE("routing mesh chains: host DNAT with RETURN and MASQUERADE and sandbox
     CHECK(hc2[0].rules.back() == "-j RETURN");
     // Unpublishing the only port removes both host chains.
     auto del = publish_host_chains(h1, p, true);
-    CHECK((del[0].rules.empty() && del[1].rules.empty()));
+    CHECK((del[0].rules.empty() && del[1].rules.empty() && del[2].rules.empty()));
 
     auto sc = publish_sbox_chains(empty, p, false);
     CHECK(sc[0].rules == std::vector<std::string>{"-p tcp -m tcp --dport 30000 -j MARK --set-xmark 0x102/0xffffffff"});
@@ -262,6 +262,93 @@ TEST_CASE("routing mesh chains: host DNAT with RETURN and MASQUERADE and sandbox
     auto s1 = apply_payload(empty, ipt_plan(empty, sc).payload);
     auto sdel = publish_sbox_chains(s1, p, true);
     CHECK((sdel[0].rules.empty() && sdel[1].rules.empty()));
+}
+
+TEST_CASE("routing mesh filter chain: Docker's DOCKER-INGRESS for FORWARD policy DROP", "[lb]") {
+    PublishSpec p;
+    p.port = 30000;
+    p.gw_ip = ip("172.18.0.2");
+    p.gw_bridge = "docker_gwbridge";
+    IptState empty;
+    auto hc = publish_host_chains(empty, p, false);
+    REQUIRE(hc.size() == 3);
+    CHECK(hc[2].table == "filter");
+    CHECK(hc[2].chain == "OVNET-INGRESS");
+    CHECK(hc[2].rules == std::vector<std::string>{"-p tcp -m tcp --dport 30000 -j ACCEPT",
+                                                  "-p tcp -m conntrack --ctstate RELATED,ESTABLISHED -m tcp --sport 30000 -j ACCEPT",
+                                                  "-j RETURN"});
+    REQUIRE(hc[2].hooks.size() == 1);
+    CHECK((hc[2].hooks[0].chain == "FORWARD" && hc[2].hooks[0].spec == "-j OVNET-INGRESS"));
+    // nat and filter in one payload (one iptables-restore), each table committed.
+    auto plan = ipt_plan(empty, hc);
+    CHECK(plan.tables == 2);
+    CHECK_THAT(plan.payload, Contains("*filter\n:OVNET-INGRESS - [0:0]\n") && Contains("-I FORWARD 1 -j OVNET-INGRESS\n"));
+    auto h1 = apply_payload(empty, plan.payload);
+    CHECK(ipt_plan(h1, publish_host_chains(h1, p, false)).payload.empty());   // converged: no restore
+    // A second port (udp): its two rules, still one RETURN at the end.
+    auto p2 = p;
+    p2.port = 53;
+    p2.proto = "udp";
+    auto hc2 = publish_host_chains(h1, p2, false);
+    REQUIRE(hc2[2].rules.size() == 5);
+    CHECK(hc2[2].rules[2] == "-p udp -m udp --dport 53 -j ACCEPT");
+    CHECK(hc2[2].rules[3] == "-p udp -m conntrack --ctstate RELATED,ESTABLISHED -m udp --sport 53 -j ACCEPT");
+    CHECK(hc2[2].rules.back() == "-j RETURN");
+    auto h2 = apply_payload(h1, ipt_plan(h1, hc2).payload);
+    // Removing the first keeps the second's; removing both removes the chain and its FORWARD hook.
+    auto d1 = publish_host_chains(h2, p, true);
+    CHECK(d1[2].rules == std::vector<std::string>{"-p udp -m udp --dport 53 -j ACCEPT",
+                                                  "-p udp -m conntrack --ctstate RELATED,ESTABLISHED -m udp --sport 53 -j ACCEPT",
+                                                  "-j RETURN"});
+    auto h3 = apply_payload(h2, ipt_plan(h2, d1).payload);
+    auto d2 = publish_host_chains(h3, p2, true);
+    auto dplan = ipt_plan(h3, d2);
+    CHECK_THAT(dplan.payload, Contains("-D FORWARD -j OVNET-INGRESS\n") && Contains("-X OVNET-INGRESS\n"));
+    auto h4 = apply_payload(h3, dplan.payload);
+    CHECK_FALSE(h4.table("filter").has_chain("OVNET-INGRESS"));
+    CHECK(h4.table("filter").chain_rules("FORWARD").empty());
+}
+
+TEST_CASE("sysctls are kept while ovnet has a service or a published port in the namespace", "[lb]") {
+    IptState empty;
+    CHECK_FALSE(lb_namespace_in_use(empty));
+    auto s = svc("10.0.0.5", 256);
+    auto ch = lb_chains(empty, s, false);
+    auto st = ipt_with_chains(empty, ch);
+    CHECK(st.table("mangle").chain_rules("OVNET-LB") == ch[0].rules);
+    CHECK(lb_namespace_in_use(st));
+    // Deleting the last service: not in use any more (the sysctls get restored).
+    CHECK_FALSE(lb_namespace_in_use(ipt_with_chains(st, lb_chains(st, s, true))));
+    // Two services: deleting one keeps them.
+    auto st2 = ipt_with_chains(st, lb_chains(st, svc("10.0.0.6", 257), false));
+    CHECK(lb_namespace_in_use(ipt_with_chains(st2, lb_chains(st2, s, true))));
+    // An ingress sandbox (port mark) and a host (DNAT) are users too; foreign rules are not.
+    PublishSpec p;
+    p.port = 30000;
+    p.gw_ip = ip("172.18.0.2");
+    p.gw_bridge = "docker_gwbridge";
+    p.subnet = Prefix::parse("10.255.0.0/16");
+    p.lb_ip = ip("10.255.0.2");
+    p.backends = {ip("10.255.0.6")};
+    p.fwmark = 258;
+    auto sbox = ipt_with_chains(empty, publish_sbox_chains(empty, p, false));
+    CHECK(lb_namespace_in_use(sbox));
+    CHECK_FALSE(lb_namespace_in_use(ipt_with_chains(sbox, publish_sbox_chains(sbox, p, true))));
+    auto host = ipt_with_chains(empty, publish_host_chains(empty, p, false));
+    CHECK(lb_namespace_in_use(host));
+    CHECK_FALSE(lb_namespace_in_use(ipt_with_chains(host, publish_host_chains(host, p, true))));
+    CHECK_FALSE(lb_namespace_in_use(IptState::parse(kSave)));
+}
+
+TEST_CASE("the sysctl state directory: $OVNET_STATE_DIR or /run/ovnet", "[lb]") {
+    const char* old = std::getenv("OVNET_STATE_DIR");
+    std::string keep = old ? old : "";
+    ::unsetenv("OVNET_STATE_DIR");
+    CHECK(lb_state_dir() == "/run/ovnet");
+    ::setenv("OVNET_STATE_DIR", "/tmp/x/", 1);
+    CHECK(lb_state_dir() == "/tmp/x");
+    if (old) ::setenv("OVNET_STATE_DIR", keep.c_str(), 1);
+    else ::unsetenv("OVNET_STATE_DIR");
 }
 
 TEST_CASE("owned chains only: names and tables and hooks are checked", "[lb]") {

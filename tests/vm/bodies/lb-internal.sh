@@ -6,7 +6,9 @@
 # FWM service rr/masq, SNAT -m ipvs to 10.0.0.11). Checks: the client is balanced across the three
 # replicas; scaling to five adds two backends while an open connection carries on; removing one
 # drains it (weight 0, then gone); a second service gets 257; re-runs change nothing (no
-# iptables-restore); bad input exits 2 with one line and changes nothing; del restores the state.
+# iptables-restore); bad input exits 2 with one line and changes nothing; del --drain takes every
+# weight to 0 before it removes the service; del restores the state, the sysctls included (kept
+# while another service remains, back to the originals after the last del).
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}l
 W=${VM_WORKDIR:-/tmp/lb.$$}; mkdir -p "$W"
@@ -48,6 +50,10 @@ done
 in_ns lb1 iptables -t mangle -A INPUT -s 10.99.0.0/16 -j RETURN   # a foreign rule: must survive
 dump() { { in_ns lb1 iptables-save; in_ns lb1 ipvsadm -S -n; } | grep -Ev '^(#|[*:]|COMMIT)'; }
 dump > "$W/before"
+SYSCTLS="vs/conntrack vs/conn_reuse_mode vs/expire_nodest_conn vs/expire_quiescent_template ip_forward"
+sysctls() { in_ns lb1 bash -c "cd /proc/sys/net/ipv4 && for k in $SYSCTLS; do echo \$k=\$(cat \$k); done" | tr '\n' ' '; }
+SYS0=$(sysctls)
+echo "sysctls before add: $SYS0"
 echo "setup: $(( $(date +%s) - T0 )) s"
 
 # get.sh N: N HTTP/1.0 requests to the VIP from the client, one answer a line.
@@ -124,7 +130,10 @@ ovnet-lb -n ${P}lb1 show -t > "$W/show" 2>&1; cat "$W/show"
 grep -q '^10.0.0.6 *257 (0x101) *10.0.0.0/24 *10.0.0.11 *rr *10.0.0.31:0/w1' "$W/show" && ok "ovnet-lb show" || fail "ovnet-lb show"
 dump > "$W/d3"
 ovnet-lb -n ${P}lb1 add --vip 10.0.0.6 --backend 10.0.0.31 > /dev/null 2>&1
-ovnet-lb -n ${P}lb1 del --vip 10.0.0.6 > /dev/null 2>&1 || fail "del second"
+ovnet-lb -n ${P}lb1 del --vip 10.0.0.6 > /dev/null 2> "$W/del6.err" || fail "del second"
+grep -q restored "$W/del6.err" && fail "sysctls restored while 10.0.0.5 remains" || true
+[ "$(sysctls)" = "$(for k in $SYSCTLS; do echo -n "$k=$([ $k = vs/conn_reuse_mode ] && echo 0 || echo 1) "; done)" ] &&
+  ok "sysctls kept while another service remains" || fail "sysctls changed by del of 10.0.0.6: $(sysctls)"
 in_ns lb1 ipvsadm -Ln | grep -q 'FWM  257' && fail "FWM 257 left" || true
 in_ns lb1 iptables -t nat -S OVNET-LB-SNAT | grep -q 'to-source 10.0.0.11' && ok "SNAT kept for the remaining service" || fail "SNAT removed too early"
 
@@ -153,17 +162,35 @@ bad '10.0.0.7' add --vip 10.0.0.7 --backend 10.0.0.7
 bad 'backend' add --vip 10.0.0.7
 bad '999999' add --vip 10.0.0.7 --backend 10.0.0.21 --drain 999999
 bad 'nope' del --vip nope
+bad '-1' del --vip 10.0.0.5 --drain -1
+bad 'abc' del --vip 10.0.0.5 --drain abc
+bad '86401' del --vip 10.0.0.5 --drain 86401
 BAD_NETNS=${P}nope bad "${P}nope" add --vip 10.0.0.7 --backend 10.0.0.21
 dump > "$W/d5"
 cmp -s "$W/d4" "$W/d5" && ok "bad input changed nothing" || { fail "bad input changed state"; diff "$W/d4" "$W/d5"; }
 
-# ---- del: back to the state before add (the foreign rule stays), VIP address gone
-ovnet-lb -n ${P}lb1 del --vip 10.0.0.5 > /dev/null 2> "$W/del.err" || fail "del: $(cat "$W/del.err")"
+# ---- del --drain: every weight 0 (the service still there), then everything gone
+ovnet-lb -t -n ${P}lb1 del --vip 10.0.0.5 --drain 2 > "$W/del.err" 2>&1 &  # -t: every change listed
+DEL=$!
+drained=0
+for i in $(seq 40); do
+  in_ns lb1 ipvsadm -Ln > "$W/ipvs-drain"
+  if grep -q '^FWM  256' "$W/ipvs-drain" && [ "$(grep -c -- '->  *10\.' "$W/ipvs-drain")" = 4 ] &&
+     [ "$(grep -Ec -- '-> 10\.0\.0\.[0-9]+:0 +Masq +0 ' "$W/ipvs-drain")" = 4 ]; then drained=1; break; fi
+  sleep 0.1
+done
+in_ns lb1 iptables -t mangle -S OVNET-LB > "$W/mark-drain" 2>&1
+wait $DEL || fail "del --drain: $(cat "$W/del.err")"
 cat "$W/del.err"
+[ $drained = 1 ] && grep -q 'MARK --set-xmark 0x100' "$W/mark-drain" && ok "del --drain: 4 backends at weight 0 while the service stays" ||
+  { fail "del --drain: weights never all 0 before removal"; cat "$W/ipvs-drain"; }
+# ---- del: back to the state before add (the foreign rule stays), VIP address gone, sysctls back
 dump > "$W/after"
 cmp -s "$W/before" "$W/after" && ok "del: rules and IPVS back to before add" || { fail "del left state"; diff "$W/before" "$W/after"; }
 in_ns lb1 ip -4 addr show | grep -q '10.0.0.5/32' && fail "VIP address left" || ok "VIP address removed"
-ovnet-lb -n ${P}lb1 del --vip 10.0.0.5 > /dev/null 2> "$W/del2.err"
+[ "$(sysctls)" = "$SYS0" ] && grep -q 'restored.*sysctl net.ipv4.vs.conntrack' "$W/del.err" && ok "sysctls restored: $SYS0" ||
+  fail "sysctls after the last del: $(sysctls), want $SYS0"
+ovnet-lb -n ${P}lb1 del --vip 10.0.0.5 --drain 1 > /dev/null 2> "$W/del2.err"
 [ $? = 0 ] && grep -q 'nothing changed' "$W/del2.err" && ok "del again: nothing changed" || fail "del again: $(cat "$W/del2.err")"
 echo "lb-internal body: $(( $(date +%s) - T0 )) s"
 finish

@@ -4,9 +4,11 @@
 # ov-ingress + vx-ingress per node), docker_gwbridge 172.18.0.1/16 per node, an ingress sandbox per
 # node (10.255.0.2-4 and 172.18.0.2), two tasks (10.255.0.6 on node 2, 10.255.0.7 on node 3) serving
 # HTTP on 30000, and port 30000 published on every node with ovnet-publish (FWM 258 = 0x102, as in
-# the seed). Requests to each node are answered by both tasks in turn. Then: idempotence (a re-run
-# runs no iptables-restore), the seed's views, bad input (exit 2, one line, nothing changed), and
-# del removing exactly what add created (a foreign rule stays).
+# the seed). The nodes' FORWARD policy is DROP, as Docker sets it: the published port passes through
+# ovnet's filter OVNET-INGRESS (Docker's DOCKER-INGRESS). Requests to each node are answered by both
+# tasks in turn. Then: idempotence (a re-run runs no iptables-restore), the seed's views, bad input
+# (exit 2, one line, nothing changed), and del (--drain) removing exactly what add created (a
+# foreign rule stays) and restoring the sysctls add changed.
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}m
 W=${VM_WORKDIR:-/tmp/mesh.$$}; mkdir -p "$W"
@@ -18,7 +20,7 @@ finish() { cleanup; if [ $FAILS = 0 ]; then echo "VM-RESULT: PASS"; else echo "V
 for t in ovnet-sbox ovnet-bridge ovnet-vtep ovnet-fdb ovnet-publish ovnet-ipvs; do
   command -v $t >/dev/null || { echo "VM-RESULT: FAIL $t not shipped into the VM"; exit 0; }
 done
-for m in veth bridge vxlan ip_vs ip_vs_rr nf_nat iptable_nat iptable_mangle xt_mark xt_nat xt_ipvs xt_tcpudp xt_addrtype xt_MASQUERADE; do
+for m in veth bridge vxlan ip_vs ip_vs_rr nf_nat iptable_nat iptable_mangle xt_mark xt_nat xt_ipvs xt_tcpudp xt_addrtype xt_MASQUERADE iptable_filter xt_conntrack; do
   modprobe $m 2>/dev/null
 done
 [ -e /proc/net/ip_vs ] || { echo "VM-RESULT: SKIP no IPVS in this kernel"; exit 0; }
@@ -45,6 +47,14 @@ for n in 1 2 3; do
   for m in 1 2 3; do [ $n = $m ] || ovnet-fdb -n ${P}n$m local -d vx-ingress; done |
     ovnet-fdb -q -n ${P}n$n apply -d vx-ingress --prune >/dev/null
 done
+# Test scaffolding, not setup: Docker sets the hosts' FORWARD policy to DROP and no ovnet tool sets
+# chain policies, so iptables simulates it here. The mesh must work through ovnet's filter rules.
+for n in 1 2 3; do in_ns n$n iptables -P FORWARD DROP; done
+# The sysctls add changes, as they are before (restored by the last del).
+sysctls() { in_ns n1 cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/docker_gwbridge/route_localnet | tr '\n' ' '
+  in_ns s1 bash -c 'cd /proc/sys/net/ipv4 && cat vs/conntrack vs/conn_reuse_mode vs/expire_nodest_conn vs/expire_quiescent_template ip_forward' | tr '\n' ' '; }
+SYS0=$(sysctls)
+echo "sysctls before publish (n1: ip_forward route_localnet; s1: vs.* ip_forward): $SYS0"
 # A foreign rule in node 1 and its sandbox: ovnet must never touch it.
 in_ns n1 iptables -t nat -A POSTROUTING -s 10.99.0.0/16 -j RETURN
 in_ns s1 iptables -t mangle -A PREROUTING -s 10.99.0.0/16 -j RETURN
@@ -76,6 +86,14 @@ done
 
 # ---- the seed's views
 in_ns n1 iptables -t nat -nvL > "$W/n1-nat"
+in_ns n1 iptables -S FORWARD > "$W/n1-fwd"; in_ns n1 iptables -t filter -S OVNET-INGRESS > "$W/n1-filter"
+cat "$W/n1-fwd" "$W/n1-filter"
+grep -qx -- '-P FORWARD DROP' "$W/n1-fwd" && grep -qx -- '-A FORWARD -j OVNET-INGRESS' "$W/n1-fwd" &&
+  ok "FORWARD (policy DROP) jumps to filter OVNET-INGRESS" || fail "no FORWARD jump to OVNET-INGRESS"
+printf '%s\n' '-N OVNET-INGRESS' '-A OVNET-INGRESS -p tcp -m tcp --dport 30000 -j ACCEPT' \
+  '-A OVNET-INGRESS -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -m tcp --sport 30000 -j ACCEPT' \
+  '-A OVNET-INGRESS -j RETURN' | cmp -s - "$W/n1-filter" && ok "filter OVNET-INGRESS: dport ACCEPT, ESTABLISHED sport ACCEPT, RETURN" ||
+  fail "filter OVNET-INGRESS not as Docker's DOCKER-INGRESS"
 in_ns s1 iptables -t mangle -nvL > "$W/s1-mangle"
 in_ns s1 iptables -t nat -nvL > "$W/s1-nat"
 in_ns s1 ipvsadm -Ln > "$W/s1-ipvs"
@@ -93,6 +111,8 @@ grep -Eq '^FWM +258 rr' "$W/s1-ipvs" && ok "FWM 258 rr" || fail "no FWM 258 rr"
 [ "$(in_ns s1 cat /proc/sys/net/ipv4/vs/conntrack)" = 1 ] && ok "vs.conntrack=1 in the sandbox" || fail "vs.conntrack"
 ovnet-publish -n ${P}n1 show --ingress-sbox ${P}s1 -t > "$W/show" 2>&1; cat "$W/show"
 grep -q '30000/tcp *172.18.0.2 *docker_gwbridge *258 (0x102) *10.255.0.0/16 *10.255.0.2 *rr' "$W/show" && ok "ovnet-publish show" || fail "ovnet-publish show"
+grep -q 'filter OVNET-INGRESS -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -m tcp --sport 30000 -j ACCEPT' "$W/show" &&
+  ok "show lists the filter rules" || fail "show without the filter rules"
 
 # ---- idempotence: the same command again changes nothing and runs no iptables-restore
 dump > "$W/d1"
@@ -124,12 +144,17 @@ bad '172.18.0.9' add --port 30001 --ingress-sbox ${P}s1 --gw-ip 172.18.0.9 --bac
 bad 'fwmark' add --port 30000 $A --backend 10.255.0.6 --fwmark 300
 bad 'fd00::6' add --port 30001 $A --backend fd00::6
 bad 'frobnicate' frobnicate --port 30000
+bad 'abc' del --port 30000 --ingress-sbox ${P}s1 --drain abc
+bad '86401' del --port 30000 --ingress-sbox ${P}s1 --drain 86401
 dump > "$W/d3"
 cmp -s "$W/d1" "$W/d3" && ok "bad input changed nothing" || { fail "bad input changed state"; diff "$W/d1" "$W/d3"; }
 
 # ---- del removes exactly what add created; the foreign rules stay
-ovnet-publish -n ${P}n1 del --port 30000 --ingress-sbox ${P}s1 > /dev/null 2> "$W/del.err" || fail "del: $(cat "$W/del.err")"
+ovnet-publish -t -n ${P}n1 del --port 30000 --ingress-sbox ${P}s1 --drain 1 > "$W/del.err" 2>&1 || fail "del: $(cat "$W/del.err")"
 cat "$W/del.err"
+grep -q '^draining fwm 258' "$W/del.err" && ok "del --drain: weight 0 first" || fail "del --drain did not drain"
+[ "$(sysctls)" = "$SYS0" ] && grep -q 'restored sysctl net.ipv4.conf.docker_gwbridge.route_localnet' "$W/del.err" &&
+  ok "sysctls restored in n1 and s1: $SYS0" || fail "sysctls after del: $(sysctls), want $SYS0"
 dump > "$W/after-del"
 # Tables the add instantiated stay (empty); compare the rules and the IPVS services.
 rules_of() { grep -Ev '^([*:]|COMMIT)' "$1"; }
