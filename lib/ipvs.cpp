@@ -10,12 +10,15 @@
 #include <netlink/msg.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fmt/format.h>
 #include <functional>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -45,8 +48,18 @@ std::string proto_name(int n) {
     }
 }
 
+// Labels are made for every change of a large apply: no format machinery.
 std::string addr_port(const IpAddr& a, uint16_t port) {
-    return a.family == AF_INET6 ? fmt::format("[{}]:{}", a.str(), port) : fmt::format("{}:{}", a.str(), port);
+    std::string s;
+    s.reserve(24);
+    if (a.family == AF_INET6) s += '[';
+    s += a.str();
+    if (a.family == AF_INET6) s += ']';
+    s += ':';
+    char buf[8];
+    auto r = std::to_chars(buf, buf + sizeof buf, unsigned(port));
+    s.append(buf, r.ptr);
+    return s;
 }
 
 int max_plen(int af) { return af == AF_INET6 ? 128 : 32; }
@@ -80,7 +93,6 @@ bool same_config(const IpvsDest& a, const IpvsDest& b) {
     return true;
 }
 
-std::string dest_key(const IpvsDest& d) { return d.label(); }
 
 // ---- message encoding ----
 
@@ -254,11 +266,12 @@ bool svc_less(const IpvsService& a, const IpvsService& b) {
     if (a.addr.b != b.addr.b) return a.addr.b < b.addr.b;
     return a.port < b.port;
 }
-bool dest_less(const IpvsDest& a, const IpvsDest& b) {
-    if (a.addr.family != b.addr.family) return a.addr.family < b.addr.family;
-    if (a.addr.b != b.addr.b) return a.addr.b < b.addr.b;
-    return a.port < b.port;
+int dest_cmp(const IpvsDest& a, const IpvsDest& b) {
+    if (a.addr.family != b.addr.family) return a.addr.family < b.addr.family ? -1 : 1;
+    if (int c = std::memcmp(a.addr.b.data(), b.addr.b.data(), a.addr.b.size())) return c;
+    return a.port == b.port ? 0 : a.port < b.port ? -1 : 1;
 }
+bool dest_less(const IpvsDest& a, const IpvsDest& b) { return dest_cmp(a, b) < 0; }
 
 std::vector<IpvsDest> list_dests(IpvsHandle& h, const IpvsService& s) {
     std::vector<IpvsDest> out;
@@ -294,74 +307,143 @@ std::optional<IpvsService> get_service(IpvsHandle& h, const IpvsService& key) {
 }
 
 // ---- planning and executing writes ----
+//
+// A plan is a list of small records pointing into the desired and current sets; messages are
+// written into one reused libnl message when their chunk is sent, and object names are only
+// made for the report (or an error).
 
 struct Op {
-    std::function<NlMsg()> build;
-    std::string action, object;
+    uint8_t cmd;
+    IpvsChange::Action action;
+    const IpvsService* svc;   // desired (add/edit, destinations) or current (removal)
+    const IpvsDest* dest;     // nullptr for service requests
 };
 
-void plan_service(int fam, const IpvsService& want, const IpvsService* cur, bool remove_dests,
-                  std::vector<Op>& ops, Changes& unchanged, IpvsApplyStats& st) {
-    std::string key = want.key();
+struct Plan {
+    std::vector<Op> ops;
+    std::vector<std::string> unchanged;   // keys of services left as they are
+    IpvsApplyStats st;
+};
+
+bool dest_key_less(const IpvsDest* a, const IpvsDest* b) { return dest_less(*a, *b); }
+
+void plan_service(const IpvsService& want, const IpvsService* cur, bool remove_dests, Plan& p) {
     if (!cur) {
-        ops.push_back({[fam, &want] { return svc_msg(fam, IPVS_CMD_NEW_SERVICE, want, true); }, "added", "service " + key});
-        st.added++;
-    } else if (!same_config(want, *cur)) {
-        ops.push_back({[fam, &want] { return svc_msg(fam, IPVS_CMD_SET_SERVICE, want, true); }, "edited", "service " + key});
-        st.edited++;
+        p.ops.push_back({IPVS_CMD_NEW_SERVICE, IpvsChange::Added, &want, nullptr});
+        p.st.added++;
+        // A new service has no destinations yet: no lookup needed.
+        for (auto& d : want.dests) p.ops.push_back({IPVS_CMD_NEW_DEST, IpvsChange::Added, &want, &d});
+        p.st.added += want.dests.size();
+        return;
+    }
+    if (!same_config(want, *cur)) {
+        p.ops.push_back({IPVS_CMD_SET_SERVICE, IpvsChange::Edited, &want, nullptr});
+        p.st.edited++;
     } else {
-        st.unchanged++;
-        unchanged.push_back({"unchanged", "service " + key, json::object()});
+        p.st.unchanged++;
+        p.unchanged.push_back(want.key());
     }
-    std::map<std::string, const IpvsDest*> have;
-    if (cur)
-        for (auto& d : cur->dests) have[dest_key(d)] = &d;
-    auto k = std::make_shared<IpvsService>(want);   // shared by every destination message
-    k->dests.clear();
-    for (auto& d : want.dests) {
-        auto it = have.find(dest_key(d));
-        std::string obj = "dest " + d.label() + " of " + key;
-        if (it == have.end()) {
-            ops.push_back({[fam, k, &d] { return dest_msg(fam, IPVS_CMD_NEW_DEST, *k, d, true); }, "added", obj});
-            st.added++;
-        } else {
-            if (!same_config(d, *it->second)) {
-                ops.push_back({[fam, k, &d] { return dest_msg(fam, IPVS_CMD_SET_DEST, *k, d, true); }, "edited", obj});
-                st.edited++;
-            } else {
-                st.unchanged++;
+    // Both sides sorted by address and port, then merged.
+    std::vector<const IpvsDest*> w, c;
+    w.reserve(want.dests.size());
+    c.reserve(cur->dests.size());
+    for (auto& d : want.dests) w.push_back(&d);
+    for (auto& d : cur->dests) c.push_back(&d);
+    std::sort(w.begin(), w.end(), dest_key_less);
+    std::sort(c.begin(), c.end(), dest_key_less);
+    size_t i = 0, j = 0;
+    while (i < w.size() || j < c.size()) {
+        if (j == c.size() || (i < w.size() && dest_less(*w[i], *c[j]))) {
+            p.ops.push_back({IPVS_CMD_NEW_DEST, IpvsChange::Added, &want, w[i++]});
+            p.st.added++;
+        } else if (i == w.size() || dest_less(*c[j], *w[i])) {
+            if (remove_dests) {
+                p.ops.push_back({IPVS_CMD_DEL_DEST, IpvsChange::Removed, &want, c[j]});
+                p.st.removed++;
             }
-            have.erase(it);
+            j++;
+        } else {
+            if (!same_config(*w[i], *c[j])) {
+                p.ops.push_back({IPVS_CMD_SET_DEST, IpvsChange::Edited, &want, w[i]});
+                p.st.edited++;
+            } else {
+                p.st.unchanged++;
+            }
+            i++, j++;
         }
     }
-    if (remove_dests)
-        for (auto& [name, d] : have) {
-            IpvsDest dd = *d;
-            ops.push_back({[fam, k, dd] { return dest_msg(fam, IPVS_CMD_DEL_DEST, *k, dd, false); }, "removed",
-                           "dest " + name + " of " + key});
-            st.removed++;
-        }
 }
 
-Changes execute(IpvsHandle& h, std::vector<Op>& ops, Changes unchanged, IpvsApplyStats& st) {
-    Changes ch;
-    if (!ops.empty()) {
-        auto errs = h.nl().batch(ops.size(), [&](size_t i) { return ops[i].build(); });
-        st.writes = ops.size();
-        if (!errs.empty()) {
-            auto& e = errs.front();
-            std::string what = ops[e.index].action == "added" ? "add" : ops[e.index].action == "edited" ? "edit" : "remove";
-            std::string more = errs.size() > 1 ? fmt::format(" ({} of {} requests failed)", errs.size(), ops.size()) : "";
-            throw_sys(e.err, what + " " + ops[e.index].object + more, e.extack, ops[e.index].object);
+void fill_op(int fam, const Op& o, nl_msg* m) {
+    void* hdr = nl_reuse(m, fam, 0, GENL_HDRLEN);
+    auto* g = static_cast<genlmsghdr*>(hdr);
+    g->cmd = o.cmd;
+    g->version = IPVS_GENL_VERSION;
+    bool full = o.cmd != IPVS_CMD_DEL_SERVICE && o.cmd != IPVS_CMD_DEL_DEST;
+    put_service(m, *o.svc, o.dest ? false : full);
+    if (o.dest) put_dest(m, *o.dest, full);
+}
+
+IpvsChange change_of(const Op& o) {
+    return {o.action, o.svc->key(), o.dest ? o.dest->label() : std::string()};
+}
+
+std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
+    std::vector<IpvsChange> ch;
+    if (p.ops.empty()) return ch;
+    int fam = h.family();
+    // Destination requests of one service repeat its key attributes: encode them once per
+    // service and append the bytes.
+    NlMsg scratch(nlmsg_alloc_size(512));
+    if (!scratch) throw_sys(ENOMEM, "allocate netlink message");
+    const IpvsService* keyed = nullptr;
+    std::vector<char> key_attrs;
+    auto errs = h.nl().batch_fill(p.ops.size(), [&](size_t i, nl_msg* m) {
+        const Op& o = p.ops[i];
+        if (!o.dest) return fill_op(fam, o, m);
+        if (o.svc != keyed) {
+            nl_reuse(scratch.get(), fam, 0, GENL_HDRLEN);
+            put_service(scratch.get(), *o.svc, false);
+            nlmsghdr* sh = nlmsg_hdr(scratch.get());
+            auto* b = static_cast<char*>(nlmsg_data(sh)) + GENL_HDRLEN;
+            key_attrs.assign(b, static_cast<char*>(nlmsg_tail(sh)));
+            keyed = o.svc;
         }
-        ch.reserve(ops.size());
-        for (auto& o : ops) ch.push_back({o.action, o.object, json::object()});
+        auto* g = static_cast<genlmsghdr*>(nl_reuse(m, fam, 0, GENL_HDRLEN));
+        g->cmd = o.cmd;
+        g->version = IPVS_GENL_VERSION;
+        if (nlmsg_append(m, key_attrs.data(), key_attrs.size(), NLMSG_ALIGNTO) < 0) throw_sys(ENOMEM, "build netlink message");
+        put_dest(m, *o.dest, o.cmd != IPVS_CMD_DEL_DEST);
+    });
+    p.st.writes = p.ops.size();
+    if (!errs.empty()) {
+        auto& e = errs.front();
+        IpvsChange c = change_of(p.ops[e.index]);
+        static const char* verbs[] = {"add", "edit", "remove"};
+        std::string more = errs.size() > 1 ? fmt::format(" ({} of {} requests failed)", errs.size(), p.ops.size()) : "";
+        throw_sys(e.err, fmt::format("{} {}{}", verbs[c.action], c.object(), more), e.extack, c.object());
     }
-    if (ch.empty()) {
-        if (unchanged.empty()) unchanged.push_back({"unchanged", "ipvs", json::object()});
-        return unchanged;
+    ch.reserve(p.ops.size());
+    // Consecutive operations mostly share a service: make its key once per run.
+    const IpvsService* last = nullptr;
+    std::string key;
+    for (auto& o : p.ops) {
+        if (o.svc != last) key = o.svc->key(), last = o.svc;
+        ch.push_back({o.action, key, o.dest ? o.dest->label() : std::string()});
     }
     return ch;
+}
+
+Changes to_changes(const std::vector<IpvsChange>& ch, const Plan& p, bool summarize_unchanged) {
+    Changes out;
+    out.reserve(ch.size());
+    for (auto& c : ch) out.push_back({c.action_name(), c.object(), json::object()});
+    if (!out.empty()) return out;
+    if (summarize_unchanged && p.unchanged.size() > 1)
+        return {{"unchanged", fmt::format("{} services", p.unchanged.size()), json::object()}};
+    for (auto& k : p.unchanged) out.push_back({"unchanged", "service " + k, json::object()});
+    if (out.empty()) out.push_back({"unchanged", "ipvs", json::object()});
+    return out;
 }
 
 void check_unique(const std::vector<IpvsService>& set) {
@@ -404,6 +486,15 @@ json IpvsStats::to_json() const {
 json IpvsTimeouts::to_json() const { return {{"tcp", tcp}, {"tcp_fin", tcp_fin}, {"udp", udp}}; }
 
 std::string IpvsDest::label() const { return addr_port(addr, port); }
+
+const char* IpvsChange::action_name() const {
+    static const char* names[] = {"added", "edited", "removed"};
+    return names[action];
+}
+
+std::string IpvsChange::object() const {
+    return dest.empty() ? "service " + service : "dest " + dest + " of " + service;
+}
 
 json IpvsDest::to_json() const {
     json j = {{"address", addr.str()}, {"port", port}, {"forward", ipvs_fwd_name(fwd)}, {"weight", weight},
@@ -452,7 +543,96 @@ json IpvsService::to_json() const {
     return j;
 }
 
-IpvsService IpvsService::from_json(const json& j) {
+namespace {
+
+// ---- reading services: one set of rules for DOM objects and the SAX reader ----
+
+enum DestKey { kDAddr, kDPort, kDFwd, kDWeight, kDUth, kDLth, kDTunType, kDTunPort, kDestKeys };
+constexpr const char* kDestKeyNames[kDestKeys] = {"address", "port", "forward", "weight",
+                                                  "u_threshold", "l_threshold", "tun_type", "tun_port"};
+// Read-only fields of show output, accepted and ignored.
+constexpr const char* kDestReadOnly[] = {"active", "inactive", "persistent_conns", "stats"};
+
+// >= 0: a DestKey; -2: read-only; -1: unknown.
+int dest_key_index(std::string_view k) {
+    // The two keys every destination has first; then the rest.
+    if (k == std::string_view("address")) return kDAddr;
+    if (k == std::string_view("port")) return kDPort;
+    for (int i = 0; i < kDestKeys; i++)
+        if (k == kDestKeyNames[i]) return i;
+    for (const char* x : kDestReadOnly)
+        if (k == x) return -2;
+    return -1;
+}
+
+// A destination's fields (null when absent), pointing into a DOM or into a SAX record.
+using DestFields = std::array<const json*, kDestKeys>;
+
+// The name of dests[i], made only when an error needs it.
+struct DestName {
+    const std::string& svc;
+    size_t i;
+    operator std::string() const { return fmt::format("{}: dests[{}]", svc, i); }
+};
+
+const json* present(const json* v) { return v && !v->is_null() ? v : nullptr; }
+
+const std::string* f_string(const json* v, const char* key, const DestName& n) {
+    if (!present(v)) return nullptr;
+    if (!v->is_string()) throw_input(n, key, shown_value(*v), fmt::format("must be a string, not {}", v->type_name()));
+    return &v->get_ref<const std::string&>();
+}
+
+std::optional<uint64_t> f_uint(const json* v, const char* key, uint64_t min, uint64_t max, const DestName& n) {
+    if (!present(v)) return std::nullopt;
+    if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0)) {
+        if (v->is_number_integer()) throw_input(n, key, shown_value(*v), fmt::format("must be in {}..{}", min, max));
+        throw_input(n, key, shown_value(*v), fmt::format("must be an integer, not {}", v->type_name()));
+    }
+    uint64_t x = v->get<uint64_t>();
+    if (x < min || x > max) throw_input(n, key, shown_value(*v), fmt::format("must be in {}..{}", min, max));
+    return x;
+}
+
+IpvsDest dest_from(const DestFields& f, const std::string& obj, size_t i, uint16_t svc_port) {
+    DestName n{obj, i};
+    IpvsDest d;
+    auto a = f_string(f[kDAddr], "address", n);
+    if (!a || a->empty()) throw_input(n, "address", "", "required");
+    if (!IpAddr::try_parse(*a, d.addr)) throw_input(n, "address", *a, "not an IPv4 or IPv6 address");
+    auto p = f_uint(f[kDPort], "port", 0, 65535, n);
+    d.port = p ? uint16_t(*p) : svc_port;
+    if (auto fw = f_string(f[kDFwd], "forward", n)) {
+        const std::string& x = *fw;
+        if (x == "masq" || x == "nat" || x == "m") d.fwd = IpvsFwd::Masq;
+        else if (x == "dr" || x == "route" || x == "droute" || x == "g") d.fwd = IpvsFwd::Route;
+        else if (x == "tunnel" || x == "tun" || x == "ipip" || x == "i") d.fwd = IpvsFwd::Tunnel;
+        else if (x == "local") d.fwd = IpvsFwd::Local;
+        else throw_input(n, "forward", x, "must be masq, dr or tunnel");
+    }
+    if (auto w = f_uint(f[kDWeight], "weight", 0, 65535, n)) d.weight = uint32_t(*w);
+    if (auto v = f_uint(f[kDUth], "u_threshold", 0, 0xffffffffULL, n)) d.u_thresh = uint32_t(*v);
+    if (auto v = f_uint(f[kDLth], "l_threshold", 0, 0xffffffffULL, n)) d.l_thresh = uint32_t(*v);
+    if (auto v = f_string(f[kDTunType], "tun_type", n)) d.tun_type = *v;
+    if (auto v = f_uint(f[kDTunPort], "tun_port", 0, 65535, n)) d.tun_port = uint16_t(*v);
+    if (d.fwd == IpvsFwd::Tunnel && d.tun_type.empty()) d.tun_type = "ipip";
+    return d;
+}
+
+DestFields dest_fields(const json& dj, const std::string& obj, size_t i) {
+    if (!dj.is_object()) require_object(dj, DestName{obj, i});
+    DestFields f{};
+    for (auto it = dj.begin(); it != dj.end(); ++it) {
+        int k = dest_key_index(it.key());
+        if (k == -1) throw_input(DestName{obj, i}, it.key(), shown_value(it.value()), "unknown field");
+        if (k >= 0) f[size_t(k)] = &it.value();
+    }
+    return f;
+}
+
+// The service's own fields come from `j`; its destinations from j["dests"] or, for the SAX
+// reader, from `sax_dests` (then j has no "dests").
+IpvsService service_from(const json& j, const std::vector<DestFields>* sax_dests) {
     std::string obj = "service";
     require_object(j, obj);
     IpvsService s;
@@ -522,38 +702,26 @@ IpvsService IpvsService::from_json(const json& j) {
     if (auto v = opt_bool(j, "sh_fallback", obj)) s.sh_fallback = *v;
     if (auto v = opt_bool(j, "sh_port", obj)) s.sh_port = *v;
     if (auto v = opt_string(j, "pe", obj)) s.pe = *v;
-    if (j.contains("dests") && !j["dests"].is_null()) {
-        if (!j["dests"].is_array()) throw_input(obj, "dests", j["dests"].dump().substr(0, 40), "must be an array");
+    if (sax_dests) {
+        s.dests.reserve(sax_dests->size());
+        for (size_t i = 0; i < sax_dests->size(); i++) s.dests.push_back(dest_from((*sax_dests)[i], obj, i, s.port));
+    } else if (j.contains("dests") && !j["dests"].is_null()) {
+        auto& ds = j["dests"];
+        if (!ds.is_array()) throw_input(obj, "dests", ds.dump().substr(0, 40), "must be an array");
+        s.dests.reserve(ds.size());
         size_t i = 0;
-        for (auto& dj : j["dests"]) {
-            std::string dobj = fmt::format("{}: dests[{}]", obj, i++);
-            require_object(dj, dobj);
-            check_keys(dj, {"address", "port", "forward", "weight", "u_threshold", "l_threshold", "tun_type", "tun_port",
-                            "active", "inactive", "persistent_conns", "stats"}, dobj);
-            IpvsDest d;
-            auto a = opt_string(dj, "address", dobj);
-            if (!a || a->empty()) throw_input(dobj, "address", "", "required");
-            if (!IpAddr::try_parse(*a, d.addr)) throw_input(dobj, "address", *a, "not an IPv4 or IPv6 address");
-            auto p = opt_uint(dj, "port", 0, 65535, dobj);
-            d.port = p ? uint16_t(*p) : s.port;
-            std::string fw = opt_string(dj, "forward", dobj).value_or("masq");
-            if (fw == "masq" || fw == "nat" || fw == "m") d.fwd = IpvsFwd::Masq;
-            else if (fw == "dr" || fw == "route" || fw == "droute" || fw == "g") d.fwd = IpvsFwd::Route;
-            else if (fw == "tunnel" || fw == "tun" || fw == "ipip" || fw == "i") d.fwd = IpvsFwd::Tunnel;
-            else if (fw == "local") d.fwd = IpvsFwd::Local;
-            else throw_input(dobj, "forward", fw, "must be masq, dr or tunnel");
-            if (auto w = opt_uint(dj, "weight", 0, 65535, dobj)) d.weight = uint32_t(*w);
-            if (auto v = opt_uint(dj, "u_threshold", 0, 0xffffffffULL, dobj)) d.u_thresh = uint32_t(*v);
-            if (auto v = opt_uint(dj, "l_threshold", 0, 0xffffffffULL, dobj)) d.l_thresh = uint32_t(*v);
-            if (auto v = opt_string(dj, "tun_type", dobj)) d.tun_type = *v;
-            if (auto v = opt_uint(dj, "tun_port", 0, 65535, dobj)) d.tun_port = uint16_t(*v);
-            if (d.fwd == IpvsFwd::Tunnel && d.tun_type.empty()) d.tun_type = "ipip";
-            s.dests.push_back(std::move(d));
+        for (auto& dj : ds) {
+            s.dests.push_back(dest_from(dest_fields(dj, obj, i), obj, i, s.port));
+            i++;
         }
     }
     s.validate();
     return s;
 }
+
+}  // namespace
+
+IpvsService IpvsService::from_json(const json& j) { return service_from(j, nullptr); }
 
 void IpvsService::validate() const {
     std::string obj = "service " + key();
@@ -583,10 +751,27 @@ void IpvsService::validate() const {
         throw_input(obj, sh_fallback ? "sh_fallback" : "sh_port", "true", "only for the sh and mh schedulers, not " + scheduler);
     if (!pe.empty() && pe != "sip") throw_input(obj, "pe", pe, "the only persistence engine is sip");
     if (!pe.empty() && !persistent) throw_input(obj, "pe", pe, "a persistence engine needs a persistent service");
-    std::map<std::string, size_t> seen;
+    // The first destination that repeats an earlier one (by address and port), found by sorting.
+    size_t dup_at = dests.size(), dup_of = 0;
+    if (dests.size() > 1) {
+        std::vector<size_t> ix(dests.size());
+        for (size_t i = 0; i < ix.size(); i++) ix[i] = i;
+        std::sort(ix.begin(), ix.end(), [&](size_t x, size_t y) {
+            int c = dest_cmp(dests[x], dests[y]);
+            return c ? c < 0 : x < y;
+        });
+        for (size_t k = 1; k < ix.size(); k++) {
+            if (ix[k] < dup_at && dest_cmp(dests[ix[k - 1]], dests[ix[k]]) == 0) {
+                // ix[k] repeats the group's first member: walk back to it.
+                size_t first = k - 1;
+                while (first > 0 && dest_cmp(dests[ix[first - 1]], dests[ix[k]]) == 0) first--;
+                dup_at = ix[k], dup_of = ix[first];
+            }
+        }
+    }
     for (size_t i = 0; i < dests.size(); i++) {
         auto& d = dests[i];
-        std::string dobj = fmt::format("{}: dests[{}]", obj, i);
+        DestName dobj{obj, i};
         if (!d.addr.valid()) throw_input(dobj, "address", "", "required");
         if (d.addr.family != af)
             throw_input(dobj, "address", d.addr.str(),
@@ -607,21 +792,225 @@ void IpvsService::validate() const {
         } else if (!d.tun_type.empty() || d.tun_port) {
             throw_input(dobj, "tun_type", d.tun_type, "only for tunnel forwarding");
         }
-        auto [it, ok] = seen.emplace(d.label(), i);
-        if (!ok) throw_input(dobj, "address", d.label(), fmt::format("appears twice (dests[{}] and dests[{}])", it->second, i));
+        if (i == dup_at)
+            throw_input(dobj, "address", d.label(), fmt::format("appears twice (dests[{}] and dests[{}])", dup_of, i));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading a set
+//
+// A set of 1,000 services x 10 destinations costs more as a DOM than programming it does, so
+// ipvs_read() parses with SAX: each service's own fields still become a small DOM object, its
+// destinations become DestFields records, and both go through service_from(), the rules of
+// from_json(). Shapes the fast path does not take (a non-object where a service or destination
+// belongs, an unknown destination field, nested values other than "stats") make it give up on
+// that document and read it as from_json() does, so errors are the same whichever path runs.
+
+namespace {
+
+struct SetSax : nlohmann::json_sax<json> {
+    struct DestRec {
+        std::array<json, kDestKeys> v;
+        DestFields fields() const {
+            DestFields f{};
+            for (size_t k = 0; k < f.size(); k++) f[k] = v[k].is_null() ? nullptr : &v[k];
+            return f;
+        }
+    };
+    enum State { Top, TopArray, Svc, Dests, Dest };
+
+    std::vector<IpvsService>& out;
+    std::vector<json>& stubs;
+    size_t& count;
+    std::string what;
+    size_t base;
+    State st = Top;
+    int skip = 0;              // depth inside an ignored value ("stats")
+    std::string cur_key;
+    json svc;
+    bool has_dests = false;
+    std::vector<DestRec> recs;
+    int dest_key = -1;         // field of the current destination, -2 ignored
+    std::exception_ptr first_error;   // the first invalid service; parsing goes on for syntax errors
+
+    SetSax(std::vector<IpvsService>& o, std::vector<json>& s, size_t& n, std::string w, size_t off)
+        : out(o), stubs(s), count(n), what(std::move(w)), base(off) {}
+
+    void finish_service() {
+        count++;
+        json stub = json::object();
+        if (svc.contains("netns")) stub["netns"] = svc["netns"];
+        stubs.push_back(std::move(stub));
+        if (first_error) return;
+        try {
+            std::vector<DestFields> f;
+            f.reserve(recs.size());
+            for (auto& r : recs) f.push_back(r.fields());
+            out.push_back(service_from(svc, &f));
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Input) throw;
+            first_error = std::make_exception_ptr(
+                Error(ErrorKind::Input, fmt::format("service #{}: {}", count, e.what()), 0, {}, e.object(), e.field()));
+        }
+    }
+    bool scalar(json v) {
+        if (skip) return true;
+        switch (st) {
+        case Svc:
+            if (cur_key == "dests") return false;
+            svc[cur_key] = std::move(v);
+            return true;
+        case Dest:
+            if (dest_key >= 0) recs.back().v[size_t(dest_key)] = std::move(v);
+            return true;
+        default: return false;   // a scalar where a service or a destination belongs
+        }
+    }
+    bool null() override { return scalar(json()); }
+    bool boolean(bool x) override { return scalar(json(x)); }
+    bool number_integer(json::number_integer_t x) override { return scalar(json(x)); }
+    bool number_unsigned(json::number_unsigned_t x) override { return scalar(json(x)); }
+    bool number_float(json::number_float_t x, const std::string&) override { return scalar(json(x)); }
+    bool string(std::string& x) override { return scalar(json(std::move(x))); }
+    bool binary(json::binary_t&) override { return false; }
+    bool key(std::string& k) override {
+        if (skip) return true;
+        if (st == Dest) {
+            dest_key = dest_key_index(k);
+            return dest_key != -1;
+        }
+        cur_key.assign(k);
+        return true;
+    }
+    bool start_object(std::size_t) override {
+        if (skip) { skip++; return true; }
+        switch (st) {
+        case Top: case TopArray:
+            svc = json::object();
+            has_dests = false;
+            recs.clear();
+            st = Svc;
+            return true;
+        case Svc:
+            if (cur_key != "stats") return false;
+            skip = 1;
+            return true;
+        case Dests:
+            recs.emplace_back();
+            st = Dest;
+            return true;
+        case Dest:
+            if (dest_key != -2) return false;
+            skip = 1;
+            return true;
+        }
+        return false;
+    }
+    bool end_object() override {
+        if (skip) { skip--; return true; }
+        if (st == Dest) { st = Dests; return true; }
+        finish_service();
+        st = depth_top ? TopArray : Top;
+        return true;
+    }
+    bool depth_top = false;    // inside a top-level array
+    bool start_array(std::size_t) override {
+        if (skip) { skip++; return true; }
+        if (st == Top) { st = TopArray; depth_top = true; return true; }
+        if (st == Svc && cur_key == "dests" && !has_dests) { has_dests = true; st = Dests; return true; }
+        if (st == Svc && cur_key == "stats") { skip = 1; return true; }
+        if (st == Dest && dest_key == -2) { skip = 1; return true; }
+        return false;
+    }
+    bool end_array() override {
+        if (skip) { skip--; return true; }
+        if (st == Dests) { st = Svc; return true; }
+        st = Top;
+        depth_top = false;
+        return true;
+    }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
+        throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, base + (pos ? pos - 1 : 0), e.what()));
+    }
+};
+
+}  // namespace
+
+std::vector<IpvsService> ipvs_read(std::istream& in, const std::string& what, std::vector<json>* stubs_out) {
+    std::string text = read_all(in);
+    std::vector<IpvsService> out;
+    std::vector<json> stubs;
+    size_t count = 0;
+    {
+        // The whole stream in one pass; most sets take this path.
+        SetSax sax(out, stubs, count, what, 0);
+        if (json_sax_fast(text, sax)) {
+            if (sax.first_error) std::rethrow_exception(sax.first_error);
+            if (stubs_out) *stubs_out = std::move(stubs);
+            return out;
+        }
+    }
+    // Document by document, each read as from_json() reads it when the fast path gives up on it.
+    out.clear();
+    stubs.clear();
+    count = 0;
+    std::exception_ptr first_error;
+    for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t off) {
+        size_t out0 = out.size(), stubs0 = stubs.size(), count0 = count;
+        SetSax sax(out, stubs, count, what, off);
+        if (json_sax_fast(span, sax)) {
+            if (sax.first_error && !first_error) first_error = sax.first_error;
+            return;
+        }
+        out.resize(out0);
+        stubs.resize(stubs0);
+        count = count0;
+        json j = json::parse(span.begin(), span.end());
+        std::vector<json> docs;
+        if (j.is_array()) docs = std::move(j.get_ref<json::array_t&>());
+        else docs.push_back(std::move(j));
+        for (auto& d : docs) {
+            count++;
+            json stub = json::object();
+            if (d.is_object() && d.contains("netns")) stub["netns"] = d["netns"];
+            stubs.push_back(std::move(stub));
+            if (first_error) continue;
+            try {
+                out.push_back(IpvsService::from_json(d));
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::Input) throw;
+                first_error = std::make_exception_ptr(
+                    Error(ErrorKind::Input, fmt::format("service #{}: {}", count, e.what()), 0, {}, e.object(), e.field()));
+            }
+        }
+    });
+    if (first_error) std::rethrow_exception(first_error);
+    if (stubs_out) *stubs_out = std::move(stubs);
+    return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // handle
 
 IpvsHandle::IpvsHandle(const std::string& netns) : h_(netns, NETLINK_GENERIC) {
-    int id = genl_ctrl_resolve(h_.sock(), IPVS_GENL_NAME);
-    if (id < 0) {
-        if (id == -NLE_OBJ_NOTFOUND || id == -NLE_NOADDR || id == -NLE_MSGTYPE_NOSUPPORT)
-            throw Error(ErrorKind::Runtime, "the kernel has no IPVS (modprobe ip_vs)", ENOENT);
-        throw_sys(EIO, std::string("resolve the IPVS generic netlink family: ") + nl_geterror(id));
-    }
+    // One CTRL_CMD_GETFAMILY request on our own socket: libnl's genl_ctrl_resolve() builds a
+    // family cache for it, which costs more than the rest of a small command under emulation.
+    void* hdr = nullptr;
+    NlMsg m = nl_new(GENL_ID_CTRL, 0, GENL_HDRLEN, &hdr, 256);
+    auto* g = static_cast<genlmsghdr*>(hdr);
+    g->cmd = CTRL_CMD_GETFAMILY;
+    g->version = 1;
+    nla_put_string(m.get(), CTRL_ATTR_FAMILY_NAME, IPVS_GENL_NAME);
+    int id = 0;
+    std::string ext;
+    int err = h_.get(std::move(m), [&](const nlmsghdr* r) {
+        nlattr* tb[CTRL_ATTR_MAX + 1] = {};
+        gattrs(r, tb, CTRL_ATTR_MAX);
+        if (tb[CTRL_ATTR_FAMILY_ID]) id = nla_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
+    }, &ext);
+    if (err == ENOENT || (!err && !id)) throw Error(ErrorKind::Runtime, "the kernel has no IPVS (modprobe ip_vs)", ENOENT);
+    if (err) throw_sys(err, "resolve the IPVS generic netlink family", ext);
     family_ = id;
 }
 
@@ -675,11 +1064,9 @@ std::optional<IpvsService> ipvs_get(IpvsHandle& h, const IpvsService& key) { ret
 Changes ipvs_add_service(IpvsHandle& h, const IpvsService& s) {
     s.validate();
     auto cur = get_service(h, s);
-    std::vector<Op> ops;
-    Changes un;
-    IpvsApplyStats st;
-    plan_service(h.family(), s, cur ? &*cur : nullptr, false, ops, un, st);
-    return execute(h, ops, un, st);
+    Plan p;
+    plan_service(s, cur ? &*cur : nullptr, false, p);
+    return to_changes(execute(h, p), p, false);
 }
 
 Changes ipvs_edit_service(IpvsHandle& h, const IpvsService& s) {
@@ -761,35 +1148,40 @@ Changes ipvs_del_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d, 
     return ch;
 }
 
-Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune, IpvsApplyStats* stats) {
+std::vector<IpvsChange> ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
+                                       IpvsApplyStats* stats, std::vector<std::string>* unchanged) {
     check_unique(desired);
     auto current = ipvs_list(h);
-    std::map<std::string, const IpvsService*> cur;
-    for (auto& s : current) cur[s.key()] = &s;
-    std::vector<Op> ops;
-    Changes un;
-    IpvsApplyStats st;
-    if (prune) {
-        std::map<std::string, bool> want;
-        for (auto& s : desired) want[s.key()] = true;
+    std::unordered_map<std::string, const IpvsService*> cur;
+    cur.reserve(current.size());
+    for (auto& s : current) cur.emplace(s.key(), &s);
+    Plan p;
+    p.ops.reserve(desired.size() * 11);
+    if (prune && !current.empty()) {
+        std::unordered_set<std::string> want;
+        for (auto& s : desired) want.insert(s.key());
         for (auto& s : current)
             if (!want.count(s.key())) {
-                IpvsService k = s;
-                k.dests.clear();
-                ops.push_back({[fam = h.family(), k] { return svc_msg(fam, IPVS_CMD_DEL_SERVICE, k, false); }, "removed",
-                               "service " + s.key()});
-                st.removed++;
+                p.ops.push_back({IPVS_CMD_DEL_SERVICE, IpvsChange::Removed, &s, nullptr});
+                p.st.removed++;
             }
     }
     for (auto& s : desired) {
-        auto it = cur.find(s.key());
-        plan_service(h.family(), s, it == cur.end() ? nullptr : it->second, true, ops, un, st);
+        auto it = cur.empty() ? cur.end() : cur.find(s.key());
+        plan_service(s, it == cur.end() ? nullptr : it->second, true, p);
     }
-    // Only report per-object "unchanged" lines when nothing else happens (a summary otherwise).
-    if (un.size() > 1) un = {{"unchanged", fmt::format("{} services", un.size()), json::object()}};
-    auto ch = execute(h, ops, un, st);
-    if (stats) *stats = st;
+    auto ch = execute(h, p);
+    if (stats) *stats = p.st;
+    if (unchanged) *unchanged = std::move(p.unchanged);
     return ch;
+}
+
+Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune, IpvsApplyStats* stats) {
+    Plan p;
+    auto ch = ipvs_apply_set(h, desired, prune, &p.st, &p.unchanged);
+    if (stats) *stats = p.st;
+    // Only report per-object "unchanged" lines when nothing else happens (a summary otherwise).
+    return to_changes(ch, p, true);
 }
 
 Changes ipvs_zero(IpvsHandle& h, const std::optional<IpvsService>& key) {

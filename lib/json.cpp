@@ -2,21 +2,32 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 
 #include "ovnet/error.hpp"
 
 namespace ovnet {
 
-void for_each_json_span(std::istream& in, const std::string& what,
-                        const std::function<void(std::string_view, size_t)>& fn) {
+std::string read_all(std::istream& in) {
     // Read in large blocks: character-wise stream iteration costs more than parsing.
     std::string s;
-    {
-        char buf[1 << 16];
-        auto* sb = in.rdbuf();
-        for (std::streamsize n; (n = sb->sgetn(buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
-    }
+    char buf[1 << 16];
+    auto* sb = in.rdbuf();
+    for (std::streamsize n; (n = sb->sgetn(buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+    return s;
+}
+
+void for_each_json_span(std::istream& in, const std::string& what,
+                        const std::function<void(std::string_view, size_t)>& fn) {
+    for_each_json_span(std::string_view(read_all(in)), what, fn);
+}
+
+void for_each_json_span(std::string_view s, const std::string& what,
+                        const std::function<void(std::string_view, size_t)>& fn) {
     size_t i = 0, n = s.size();
     auto ws = [&](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
     while (true) {
@@ -62,11 +73,171 @@ std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
 }
 
 namespace {
-std::string shown(const json& v) {
+
+// A strict recursive-descent reader for the JSON that tools exchange: ASCII text with the usual
+// escapes. It stops (returns false) on anything else: a syntax error, a byte above 0x7f, a \\u
+// escape, deep nesting, or a handler returning false.
+class FastSax {
+public:
+    FastSax(std::string_view t, nlohmann::json_sax<json>& h) : p_(t.data()), end_(t.data() + t.size()), h_(h) {}
+    // One value or a sequence of them (a stream of documents).
+    bool run() {
+        ws();
+        while (p_ < end_) {
+            if (!value(0)) return false;
+            ws();
+        }
+        return true;
+    }
+
+private:
+    const char* p_;
+    const char* end_;
+    nlohmann::json_sax<json>& h_;
+    std::string buf_;
+
+    void ws() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) p_++;
+    }
+    bool lit(const char* w, size_t n) {
+        if (size_t(end_ - p_) < n || std::memcmp(p_, w, n) != 0) return false;
+        p_ += n;
+        return true;
+    }
+    bool str() {
+        // p_ is past the opening quote
+        buf_.clear();
+        for (;;) {
+            const char* q = p_;
+            while (q < end_ && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20 &&
+                   static_cast<unsigned char>(*q) < 0x80)
+                q++;
+            buf_.append(p_, q);
+            p_ = q;
+            if (p_ >= end_) return false;
+            char c = *p_++;
+            if (c == '"') return true;
+            if (c != '\\' || p_ >= end_) return false;   // control character, non-ASCII
+            switch (*p_++) {
+            case '"': buf_ += '"'; break;
+            case '\\': buf_ += '\\'; break;
+            case '/': buf_ += '/'; break;
+            case 'b': buf_ += '\b'; break;
+            case 'f': buf_ += '\f'; break;
+            case 'n': buf_ += '\n'; break;
+            case 'r': buf_ += '\r'; break;
+            case 't': buf_ += '\t'; break;
+            default: return false;   // \\u and invalid escapes
+            }
+        }
+    }
+    bool number() {
+        const char* b = p_;
+        bool neg = *p_ == '-';
+        if (neg) p_++;
+        if (p_ >= end_) return false;
+        if (*p_ == '0') p_++;
+        else if (*p_ >= '1' && *p_ <= '9') while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+        else return false;
+        bool is_float = false;
+        if (p_ < end_ && *p_ == '.') {
+            is_float = true;
+            p_++;
+            const char* d = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+            if (p_ == d) return false;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            is_float = true;
+            p_++;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) p_++;
+            const char* d = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
+            if (p_ == d) return false;
+        }
+        if (!is_float) {
+            if (neg) {
+                int64_t v = 0;
+                auto r = std::from_chars(b, p_, v);
+                if (r.ec == std::errc() && r.ptr == p_) return h_.number_integer(v);
+            } else {
+                uint64_t v = 0;
+                auto r = std::from_chars(b, p_, v);
+                if (r.ec == std::errc() && r.ptr == p_) return h_.number_unsigned(v);
+            }
+        }
+        // Floats, and integers too large for 64 bits (nlohmann reads those as floats too).
+        std::string text(b, p_);
+        char* e = nullptr;
+        double d = std::strtod(text.c_str(), &e);
+        if (!std::isfinite(d)) return false;
+        return h_.number_float(d, text);
+    }
+    bool value(int depth) {
+        if (p_ >= end_ || depth > 512) return false;
+        switch (*p_) {
+        case '{': {
+            p_++;
+            if (!h_.start_object(std::size_t(-1))) return false;
+            ws();
+            if (p_ < end_ && *p_ == '}') { p_++; return h_.end_object(); }
+            for (;;) {
+                ws();
+                if (p_ >= end_ || *p_ != '"') return false;
+                p_++;
+                if (!str() || !h_.key(buf_)) return false;
+                ws();
+                if (p_ >= end_ || *p_ != ':') return false;
+                p_++;
+                ws();
+                if (!value(depth + 1)) return false;
+                ws();
+                if (p_ >= end_) return false;
+                if (*p_ == ',') { p_++; continue; }
+                if (*p_ == '}') { p_++; return h_.end_object(); }
+                return false;
+            }
+        }
+        case '[': {
+            p_++;
+            if (!h_.start_array(std::size_t(-1))) return false;
+            ws();
+            if (p_ < end_ && *p_ == ']') { p_++; return h_.end_array(); }
+            for (;;) {
+                ws();
+                if (!value(depth + 1)) return false;
+                ws();
+                if (p_ >= end_) return false;
+                if (*p_ == ',') { p_++; continue; }
+                if (*p_ == ']') { p_++; return h_.end_array(); }
+                return false;
+            }
+        }
+        case '"':
+            p_++;
+            return str() && h_.string(buf_);
+        case 't': return lit("true", 4) && h_.boolean(true);
+        case 'f': return lit("false", 5) && h_.boolean(false);
+        case 'n': return lit("null", 4) && h_.null();
+        default: return number();
+        }
+    }
+};
+
+}  // namespace
+
+bool json_sax_fast(std::string_view text, nlohmann::json_sax<json>& handler) {
+    return FastSax(text, handler).run();
+}
+
+std::string shown_value(const json& v) {
     std::string s = v.is_string() ? v.get<std::string>() : v.dump();
     if (s.size() > 64) s = s.substr(0, 61) + "...";
     return s;
 }
+
+namespace {
+std::string shown(const json& v) { return shown_value(v); }
 const json* field(const json& o, const char* key) {
     auto it = o.find(key);
     if (it == o.end() || it->is_null()) return nullptr;
@@ -142,8 +313,9 @@ std::optional<Prefix> opt_prefix(const json& o, const char* key, const std::stri
 void check_keys(const json& o, std::initializer_list<const char*> known, const std::string& object) {
     for (auto it = o.begin(); it != o.end(); ++it) {
         bool ok = false;
+        const std::string& key = it.key();
         for (const char* k : known)
-            if (it.key() == k) ok = true;
+            if (key[0] == k[0] && key == k) { ok = true; break; }
         if (!ok) throw_input(object, it.key(), shown(it.value()), "unknown field");
     }
 }

@@ -35,6 +35,15 @@ NlMsg nl_new(int type, int flags, size_t hdrlen, void** hdr, size_t size) {
     return m;
 }
 
+void* nl_reuse(nl_msg* m, int type, int flags, size_t hdrlen) {
+    nlmsg_hdr(m)->nlmsg_len = NLMSG_HDRLEN;
+    if (!nlmsg_put(m, 0, 0, type, 0, flags | NLM_F_REQUEST)) throw_sys(ENOMEM, "allocate netlink message");
+    void* p = nlmsg_reserve(m, hdrlen, NLMSG_ALIGNTO);
+    if (!p) throw_sys(ENOMEM, "allocate netlink message");
+    std::memset(p, 0, hdrlen);
+    return p;
+}
+
 namespace {
 
 constexpr size_t kRecvBuf = 1 << 20;
@@ -198,27 +207,47 @@ std::vector<BatchError> Handle::batch(std::vector<NlMsg>& msgs) {
 }
 
 std::vector<BatchError> Handle::batch(size_t total, const std::function<NlMsg(size_t)>& build) {
+    NlMsg cur;
+    return batch_core(total, [&](size_t i) -> const nlmsghdr* {
+        cur = build(i);
+        return nlmsg_hdr(cur.get());
+    });
+}
+
+std::vector<BatchError> Handle::batch_fill(size_t total, const std::function<void(size_t, nl_msg*)>& fill) {
+    NlMsg m(nlmsg_alloc());
+    if (!m) throw_sys(ENOMEM, "allocate netlink message");
+    return batch_core(total, [&](size_t i) -> const nlmsghdr* {
+        fill(i, m.get());
+        return nlmsg_hdr(m.get());
+    });
+}
+
+// next(i) yields request i; its header stays valid until the following call.
+std::vector<BatchError> Handle::batch_core(size_t total, const std::function<const nlmsghdr*(size_t)>& next) {
     std::vector<BatchError> errors;
-    std::vector<NlMsg> msgs(total);
     std::vector<char> buf;
     buf.reserve(kSendBytes + 4096);
     int fd = nl_socket_get_fd(sk_.get());
+    const nlmsghdr* pending = nullptr;   // built but left for the next chunk
     size_t i = 0;
-    while (i < msgs.size()) {
+    while (i < total) {
         // Pack a chunk: up to kBatchChunk messages or kSendBytes bytes.
         size_t start = i, last_off = 0;
         uint32_t base = seq_ + 1;
         buf.clear();
-        while (i < msgs.size() && i - start < kBatchChunk) {
-            if (!msgs[i]) msgs[i] = build(i);
-            nlmsghdr* h = nlmsg_hdr(msgs[i].get());
-            if (!buf.empty() && buf.size() + NLMSG_ALIGN(h->nlmsg_len) > kSendBytes) break;
-            h->nlmsg_seq = base + uint32_t(i - start);
-            h->nlmsg_flags &= ~NLM_F_ACK;
+        while (i < total && i - start < kBatchChunk) {
+            if (!pending) pending = next(i);
+            size_t len = NLMSG_ALIGN(pending->nlmsg_len);
+            if (!buf.empty() && buf.size() + len > kSendBytes) break;
             size_t off = buf.size();
             last_off = off;
-            buf.resize(off + NLMSG_ALIGN(h->nlmsg_len));
-            std::memcpy(buf.data() + off, h, h->nlmsg_len);
+            buf.resize(off + len);
+            std::memcpy(buf.data() + off, pending, pending->nlmsg_len);
+            auto* h = reinterpret_cast<nlmsghdr*>(buf.data() + off);
+            h->nlmsg_seq = base + uint32_t(i - start);
+            h->nlmsg_flags &= ~NLM_F_ACK;
+            pending = nullptr;
             i++;
         }
         size_t count = i - start;
@@ -226,7 +255,6 @@ std::vector<BatchError> Handle::batch(size_t total, const std::function<NlMsg(si
         seq_ = last;
         // Only the last message asks for an ack; failures before it report themselves.
         reinterpret_cast<nlmsghdr*>(buf.data() + last_off)->nlmsg_flags |= NLM_F_ACK;
-        for (size_t k = start; k < i; k++) msgs[k].reset();
         send_raw(buf.data(), buf.size());
         bool done = false;
         while (!done) {

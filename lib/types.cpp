@@ -140,7 +140,9 @@ void validate_ifname(std::string_view name, const std::string& object, const std
 }
 
 bool is_unicast_host(const IpAddr& a) {
-    if (a.b == std::array<uint8_t, 16>{}) return false;
+    uint64_t w[2];
+    std::memcpy(w, a.b.data(), sizeof w);
+    if ((w[0] | w[1]) == 0) return false;
     return a.family == AF_INET ? (a.b[0] & 0xf0) != 0xe0 && a.b[0] != 255 : a.b[0] != 0xff;
 }
 

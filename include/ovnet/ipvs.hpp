@@ -101,6 +101,15 @@ struct IpvsApplyStats {
     size_t added = 0, edited = 0, removed = 0, unchanged = 0, writes = 0;
 };
 
+/// One write of ipvs_apply_set(): a service or one of its destinations added, edited or removed.
+struct IpvsChange {
+    enum Action : uint8_t { Added, Edited, Removed } action;
+    std::string service;   ///< the service's key(), "tcp 10.1.0.1:80"
+    std::string dest;      ///< the destination's label(), "10.2.0.1:8080"; empty for the service
+    const char* action_name() const;   ///< "added", "edited", "removed"
+    std::string object() const;        ///< "service tcp 10.1.0.1:80", "dest 10.2.0.1:8080 of tcp 10.1.0.1:80"
+};
+
 /// Add a service (with its destinations). Idempotent: an equal service is "unchanged"; one that
 /// differs is edited. Destinations given are added or edited, never removed.
 Changes ipvs_add_service(IpvsHandle& h, const IpvsService& s);
@@ -117,12 +126,23 @@ Changes ipvs_del_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d, 
 /// set issues no write.
 Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
                    IpvsApplyStats* stats = nullptr);
+/// ipvs_apply() for bulk callers: the writes it made as compact records (no Change per entry),
+/// and in *unchanged the keys of the services that were already right.
+std::vector<IpvsChange> ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
+                                       IpvsApplyStats* stats = nullptr, std::vector<std::string>* unchanged = nullptr);
 /// Zero the counters of one service, or of all when key is nullopt.
 Changes ipvs_zero(IpvsHandle& h, const std::optional<IpvsService>& key);
 Changes ipvs_flush(IpvsHandle& h);
 IpvsTimeouts ipvs_get_timeouts(IpvsHandle& h);
 Changes ipvs_set_timeouts(IpvsHandle& h, const IpvsTimeouts& t);
 
+/// Reads a set of services (one or more JSON documents: objects, or arrays of objects, as `show`
+/// writes them) with the rules of IpvsService::from_json, without building a DOM for the
+/// destinations. Errors are Error(Input) prefixed with "service #N: ". When `stubs` is given it
+/// receives one object per service holding only its "netns" field, if any (for choosing the
+/// namespace the set belongs to).
+std::vector<IpvsService> ipvs_read(std::istream& in, const std::string& what = "stdin",
+                                   std::vector<json>* stubs = nullptr);
 /// Reads `ipvsadm -S -n` output (-A/-a lines) into services; bad lines raise Error(Input) with
 /// the line number.
 std::vector<IpvsService> ipvs_parse_ipvsadm(std::istream& in);

@@ -1,6 +1,7 @@
 // IPVS objects without a kernel: IpvsService from_json / validate / to_json, and the ipvsadm -S format.
 #include <sstream>
 
+
 #include "helpers.hpp"
 #include "ovnet/ovnet.hpp"
 
@@ -72,6 +73,91 @@ TEST_CASE("ipvs: from_json refuses bad input") {
         INFO(c[0]);
         require_input_error([&] { svc(c[0]); }, c[1]);
     }
+}
+
+namespace {
+// The error ipvs_read() gives for a text, and the one from_json() gives (the reference).
+std::string read_error(const std::string& text) {
+    std::istringstream in(text);
+    try {
+        ipvs_read(in, "stdin");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Input);
+        return e.what();
+    }
+    return "(no error)";
+}
+std::string dom_error(const std::string& text, size_t n = 1) {
+    try {
+        auto docs = json::parse(text);
+        if (docs.is_array()) {
+            for (auto& d : docs) IpvsService::from_json(d), n++;
+        } else {
+            IpvsService::from_json(docs);
+        }
+    } catch (const Error& e) {
+        return "service #" + std::to_string(n) + ": " + e.what();
+    }
+    return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("ipvs: ipvs_read (SAX) reads what from_json reads, in every shape") {
+    std::string one = R"({"netns":"lb_x","key":"tcp 10.0.0.5:80","family":"ipv4","protocol":"tcp","address":"10.0.0.5","port":80,
+        "scheduler":"wrr","persistent":true,"timeout":60,"netmask":24,"onepacket":false,
+        "dests":[{"address":"10.0.0.2","port":8080,"forward":"masq","weight":3,"u_threshold":100,"l_threshold":10,
+                  "active":1,"inactive":2,"persistent_conns":0,"stats":{"conns":5,"inpkts":1}},
+                 {"address":"10.0.0.3","forward":"tunnel","tun_type":"gue","tun_port":6080}],
+        "stats":{"conns":5,"cps":0}})";
+    std::string two = R"({"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"}]})";
+    for (auto text : {one + "\n" + two, "[" + one + "," + two + "]", one + two, "[" + one + "]\n[" + two + "]"}) {
+        INFO(text);
+        std::istringstream in(text);
+        std::vector<json> stubs;
+        auto set = ipvs_read(in, "stdin", &stubs);
+        REQUIRE(set.size() == 2);
+        CHECK(set[0].to_json() == IpvsService::from_json(json::parse(one)).to_json());
+        CHECK(set[1].to_json() == IpvsService::from_json(json::parse(two)).to_json());
+        REQUIRE(stubs.size() == 2);
+        CHECK(stubs[0] == json({{"netns", "lb_x"}}));
+        CHECK(stubs[1] == json::object());
+    }
+    // Shapes the SAX path leaves to the DOM path still read the same.
+    for (auto text : {std::string(R"({"fwmark":258,"dests":null})"), std::string(R"({"fwmark":258,"dests":[]})"),
+                      std::string(R"({"fwmark":258,"dests":[{"address":"10.0.0.2","stats":[1,2]}]})")}) {
+        INFO(text);
+        std::istringstream in(text);
+        auto set = ipvs_read(in);
+        REQUIRE(set.size() == 1);
+        CHECK(set[0].to_json() == IpvsService::from_json(json::parse(text)).to_json());
+    }
+}
+
+TEST_CASE("ipvs: ipvs_read errors are from_json's, numbered") {
+    const char* cases[] = {
+        R"({"fwmark":258,"scheduler":"foo"})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2","colour":"red"}]})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2","port":{"x":1}}]})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2","port":-1}]})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2","weight":"heavy"}]})",
+        R"({"fwmark":258,"dests":[{"address":["10.0.0.2"]}]})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2"},{"address":"10.0.0.3"},{"address":"10.0.0.2"},{"address":"10.0.0.3"}]})",
+        R"({"fwmark":258,"dests":[{"address":"10.0.0.2"},"10.0.0.3"]})",
+        R"({"fwmark":258,"dests":[[{"address":"10.0.0.2"}]]})",
+        R"({"fwmark":258,"dests":"10.0.0.2"})",
+        R"({"fwmark":258,"scheduler":{"name":"rr"}})",
+        R"([{"fwmark":258},{"fwmark":258,"timeout":30,"persistent":false}])",
+        R"([{"fwmark":258},17])",
+        R"("fwm 258")",
+    };
+    for (auto c : cases) {
+        INFO(c);
+        CHECK(read_error(c) == dom_error(c));
+    }
+    // Syntax errors: the byte offset in the stream; a syntax error after an invalid service still
+    // wins, as with a DOM (the whole stream is read before any service is checked).
+    CHECK_THAT(read_error(R"({"fwmark":258}{"fwmark":)"), Catch::Matchers::Contains("malformed JSON at byte"));
+    CHECK_THAT(read_error(R"({"fwmark":0}{"fwmark":)"), Catch::Matchers::Contains("malformed JSON at byte"));
 }
 
 TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {
