@@ -76,6 +76,17 @@ $B -C
 echo "$s2" | ovnet-ipvs -n "$ns2" -q apply --from-ipvsadm || bad "apply --from-ipvsadm"
 [ "$($B -S -n)" = "$s2" ] && ok "ipvsadm -S | apply --from-ipvsadm round trip" || bad "from-ipvsadm round trip"
 
+# --- listing many destinations: a service whose destinations take several dump replies, between
+# two small services: show and the diff of apply read all of them.
+big=$(awk 'BEGIN { printf "{\"fwmark\":401,\"scheduler\":\"rr\",\"dests\":[{\"address\":\"192.0.2.1\"}]}\n";
+  printf "{\"fwmark\":402,\"scheduler\":\"rr\",\"dests\":[";
+  for (i = 0; i < 300; i++) printf "%s{\"address\":\"%s.%d\"}", (i ? "," : ""), (i < 200 ? "198.51.100" : "203.0.113"), 1 + i % 200;
+  printf "]}\n{\"fwmark\":403,\"scheduler\":\"rr\",\"dests\":[{\"address\":\"192.0.2.3\"}]}\n" }')
+echo "$big" | ovnet-ipvs -n "$ns2" -q apply --prune >/dev/null || bad "apply 300 destinations"
+[ "$(ovnet-ipvs -n "$ns2" show --ipvsadm)" = "$($B -S -n)" ] && [ "$($B -S -n | grep -c '^-a -f 402')" = 300 ] \
+  && ok "show lists 300 destinations of one service and the services around it" || bad "big show: $($B -S -n | grep -c '^-a')"
+echo "$big" | ovnet-ipvs -n "$ns2" apply 2>err >/dev/null; grep -q 'no write issued' err && ok "re-apply of 300 destinations: no write" || bad "big re-apply: $(cat err)"
+
 # --- apply / prune / re-apply no write
 set1=$($I show)
 echo "$set1" | $I apply 2>err >/dev/null; grep -q 'no write issued' err && ok "re-apply of show: no write" || bad "re-apply: $(cat err)"
