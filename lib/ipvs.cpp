@@ -721,6 +721,107 @@ IpvsService service_from(const json& j, const std::vector<DestFields>* sax_dests
 
 }  // namespace
 
+namespace {
+
+// Compact JSON pieces for write_json(): the same text nlohmann's dump() gives for to_json().
+struct JsonOut {
+    std::string& o;
+    bool first = true;
+    void sep() {
+        if (!first) o += ',';
+        first = false;
+    }
+    void key(const char* k) {
+        sep();
+        o += '"';
+        o += k;
+        o += "\":";
+    }
+    void num(const char* k, uint64_t v) {
+        key(k);
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        o.append(buf, r.ptr);
+    }
+    void boolean(const char* k, bool v) {
+        key(k);
+        o += v ? "true" : "false";
+    }
+    // Text that needs no escaping: names, addresses, numbers.
+    void plain(const char* k, std::string_view v) {
+        key(k);
+        o += '"';
+        o += v;
+        o += '"';
+    }
+    void text(const char* k, const std::string& v) {
+        key(k);
+        o += json(v).dump();
+    }
+};
+
+void write_stats(std::string& out, const IpvsStats& s) {
+    JsonOut j{out};
+    out += '{';
+    j.num("conns", s.conns), j.num("inpkts", s.inpkts), j.num("outpkts", s.outpkts);
+    j.num("inbytes", s.inbytes), j.num("outbytes", s.outbytes), j.num("cps", s.cps), j.num("inpps", s.inpps);
+    j.num("outpps", s.outpps), j.num("inbps", s.inbps), j.num("outbps", s.outbps);
+    out += '}';
+}
+
+}  // namespace
+
+void IpvsService::write_json(std::string& out, const std::string& netns) const {
+    JsonOut j{out};
+    out += '{';
+    if (!netns.empty()) j.text("netns", netns);
+    j.text("key", key());
+    j.plain("family", af == AF_INET6 ? "ipv6" : "ipv4");
+    if (fwmark || protocol == "fwm") {
+        j.plain("protocol", "fwm");
+        j.num("fwmark", fwmark);
+    } else {
+        j.text("protocol", protocol);
+        if (addr.valid()) j.plain("address", addr.str());
+        else j.key("address"), out += "null";
+        j.num("port", port);
+    }
+    j.text("scheduler", scheduler);
+    j.boolean("persistent", persistent);
+    if (persistent) {
+        j.num("timeout", timeout);
+        j.num("netmask", uint64_t(netmask < 0 ? max_plen(af) : netmask));
+    }
+    j.boolean("onepacket", onepacket);
+    if (sh_fallback) j.boolean("sh_fallback", true);
+    if (sh_port) j.boolean("sh_port", true);
+    if (!pe.empty()) j.text("pe", pe);
+    j.key("dests");
+    out += '[';
+    for (size_t i = 0; i < dests.size(); i++) {
+        auto& d = dests[i];
+        if (i) out += ',';
+        JsonOut k{out};
+        out += '{';
+        k.plain("address", d.addr.str());
+        k.num("port", d.port);
+        k.plain("forward", ipvs_fwd_name(d.fwd));
+        k.num("weight", d.weight), k.num("u_threshold", d.u_thresh), k.num("l_threshold", d.l_thresh);
+        if (d.fwd == IpvsFwd::Tunnel) {
+            k.text("tun_type", d.tun_type.empty() ? std::string("ipip") : d.tun_type);
+            if (d.tun_type == "gue") k.num("tun_port", d.tun_port);
+        }
+        k.num("active", d.active), k.num("inactive", d.inactive), k.num("persistent_conns", d.persistent);
+        k.key("stats");
+        write_stats(out, d.stats);
+        out += '}';
+    }
+    out += ']';
+    j.key("stats");
+    write_stats(out, stats);
+    out += '}';
+}
+
 IpvsService IpvsService::from_json(const json& j) { return service_from(j, nullptr); }
 
 void IpvsService::validate() const {

@@ -65,6 +65,9 @@ struct IpvsService {
     /// service key and the field ("fwm 258: dests[1].weight ...").
     static IpvsService from_json(const json& j);
     void validate() const;
+    /// Appends to_json().dump() to `out` (compact, the same bytes) without building a DOM: what
+    /// `show` uses for thousands of services. With a namespace, "netns" comes first.
+    void write_json(std::string& out, const std::string& netns = {}) const;
 };
 
 /// IPVS connection timeouts in seconds (0 in a set call leaves a value unchanged).

@@ -160,6 +160,37 @@ TEST_CASE("ipvs: ipvs_read errors are from_json's, numbered") {
     CHECK_THAT(read_error(R"({"fwmark":0}{"fwmark":)"), Catch::Matchers::Contains("malformed JSON at byte"));
 }
 
+TEST_CASE("ipvs: write_json writes what to_json().dump() writes") {
+    std::vector<IpvsService> v = {
+        svc(R"({"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address":"10.255.0.7","weight":2}]})"),
+        svc(R"({"fwmark":7,"family":"ipv6","scheduler":"lc","persistent":true})"),
+        svc(R"({"protocol":"udp","address":"10.0.0.5","port":53,"scheduler":"sh","sh_fallback":true,"sh_port":true,
+                "onepacket":true,"persistent":true,"timeout":30,"netmask":"255.255.255.0","pe":"sip",
+                "dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","tun_type":"gue","tun_port":6080,
+                          "weight":3,"u_threshold":100,"l_threshold":10},{"address":"10.0.0.3","forward":"dr"},
+                         {"address":"10.0.0.4","forward":"tunnel"}]})"),
+        svc(R"({"protocol":"tcp","address":"fd00::1","port":443,"persistent":true,"timeout":60,"netmask":64,
+                "dests":[{"address":"fd00::2"}]})"),
+        svc(R"({"protocol":"sctp","address":"192.0.2.9","port":9,"scheduler":"mh","sh_port":true})"),
+    };
+    v[0].stats.conns = 5, v[0].stats.outbps = 18446744073709551615ULL;
+    v[0].dests[1].active = 3, v[0].dests[1].inactive = 4, v[0].dests[1].persistent = 1, v[0].dests[1].stats.inpkts = 9;
+    for (auto& s : v) {
+        for (std::string ns : {"", "lb_abc", "weird \"name\"\\"}) {
+            std::string out;
+            s.write_json(out, ns);
+            json j = s.to_json();
+            if (!ns.empty()) {
+                json k = json::object();
+                k["netns"] = ns;
+                k.update(j);
+                j = std::move(k);
+            }
+            CHECK(out == j.dump());
+        }
+    }
+}
+
 TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {
     std::string text =
         "-A -t 10.0.0.5:80 -s wrr -p 300 -M 255.255.255.0\n"
