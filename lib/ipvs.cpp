@@ -317,6 +317,7 @@ struct Op {
     IpvsChange::Action action;
     const IpvsService* svc;   // desired (add/edit, destinations) or current (removal)
     const IpvsDest* dest;     // nullptr for service requests
+    const void* prev = nullptr;   // edits: the current service or destination (to undo them)
 };
 
 struct Plan {
@@ -337,7 +338,7 @@ void plan_service(const IpvsService& want, const IpvsService* cur, bool remove_d
         return;
     }
     if (!same_config(want, *cur)) {
-        p.ops.push_back({IPVS_CMD_SET_SERVICE, IpvsChange::Edited, &want, nullptr});
+        p.ops.push_back({IPVS_CMD_SET_SERVICE, IpvsChange::Edited, &want, nullptr, cur});
         p.st.edited++;
     } else {
         p.st.unchanged++;
@@ -364,7 +365,7 @@ void plan_service(const IpvsService& want, const IpvsService* cur, bool remove_d
             j++;
         } else {
             if (!same_config(*w[i], *c[j])) {
-                p.ops.push_back({IPVS_CMD_SET_DEST, IpvsChange::Edited, &want, w[i]});
+                p.ops.push_back({IPVS_CMD_SET_DEST, IpvsChange::Edited, &want, w[i], c[j]});
                 p.st.edited++;
             } else {
                 p.st.unchanged++;
@@ -388,9 +389,7 @@ IpvsChange change_of(const Op& o) {
     return {o.action, o.svc->key(), o.dest ? o.dest->label() : std::string()};
 }
 
-std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
-    std::vector<IpvsChange> ch;
-    if (p.ops.empty()) return ch;
+std::vector<BatchError> send_ops(IpvsHandle& h, const std::vector<Op>& ops) {
     int fam = h.family();
     // Destination requests of one service repeat its key attributes: encode them once per
     // service and append the bytes.
@@ -398,8 +397,8 @@ std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
     if (!scratch) throw_sys(ENOMEM, "allocate netlink message");
     const IpvsService* keyed = nullptr;
     std::vector<char> key_attrs;
-    auto errs = h.nl().batch_fill(p.ops.size(), [&](size_t i, nl_msg* m) {
-        const Op& o = p.ops[i];
+    return h.nl().batch_fill(ops.size(), [&](size_t i, nl_msg* m) {
+        const Op& o = ops[i];
         if (!o.dest) return fill_op(fam, o, m);
         if (o.svc != keyed) {
             nl_reuse(scratch.get(), fam, 0, GENL_HDRLEN);
@@ -415,13 +414,74 @@ std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
         if (nlmsg_append(m, key_attrs.data(), key_attrs.size(), NLMSG_ALIGNTO) < 0) throw_sys(ENOMEM, "build netlink message");
         put_dest(m, *o.dest, o.cmd != IPVS_CMD_DEL_DEST);
     });
+}
+
+// The requests that undo the ones that succeeded, newest first.
+std::vector<Op> undo_ops(const std::vector<Op>& ops, const std::vector<BatchError>& errs) {
+    std::vector<bool> failed(ops.size(), false);
+    for (auto& e : errs) failed[e.index] = true;
+    std::unordered_set<const IpvsService*> added;   // removing a new service removes its destinations
+    for (size_t i = 0; i < ops.size(); i++)
+        if (!failed[i] && ops[i].cmd == IPVS_CMD_NEW_SERVICE) added.insert(ops[i].svc);
+    std::vector<Op> undo;
+    for (size_t i = ops.size(); i-- > 0;) {
+        if (failed[i]) continue;
+        const Op& o = ops[i];
+        switch (o.cmd) {
+        case IPVS_CMD_NEW_SERVICE: undo.push_back({IPVS_CMD_DEL_SERVICE, IpvsChange::Removed, o.svc, nullptr}); break;
+        case IPVS_CMD_NEW_DEST:
+            if (!added.count(o.svc)) undo.push_back({IPVS_CMD_DEL_DEST, IpvsChange::Removed, o.svc, o.dest});
+            break;
+        case IPVS_CMD_SET_SERVICE:
+            undo.push_back({IPVS_CMD_SET_SERVICE, IpvsChange::Edited, static_cast<const IpvsService*>(o.prev), nullptr});
+            break;
+        case IPVS_CMD_SET_DEST:
+            undo.push_back({IPVS_CMD_SET_DEST, IpvsChange::Edited, o.svc, static_cast<const IpvsDest*>(o.prev)});
+            break;
+        case IPVS_CMD_DEL_DEST: undo.push_back({IPVS_CMD_NEW_DEST, IpvsChange::Added, o.svc, o.dest}); break;
+        case IPVS_CMD_DEL_SERVICE:
+            // o.svc is the current service with its destinations: put both back.
+            undo.push_back({IPVS_CMD_NEW_SERVICE, IpvsChange::Added, o.svc, nullptr});
+            for (auto& d : o.svc->dests) undo.push_back({IPVS_CMD_NEW_DEST, IpvsChange::Added, o.svc, &d});
+            break;
+        }
+    }
+    return undo;
+}
+
+std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
+    std::vector<IpvsChange> ch;
+    if (p.ops.empty()) return ch;
+    auto errs = send_ops(h, p.ops);
     p.st.writes = p.ops.size();
     if (!errs.empty()) {
+        // Leave the kernel as it was: undo what went through, then report the first failure.
+        auto undo = undo_ops(p.ops, errs);
+        std::string rolled;
+        if (!undo.empty()) {
+            auto uerrs = send_ops(h, undo);
+            rolled = uerrs.empty() ? fmt::format("; the {} request{} that had gone through {} undone", undo.size(),
+                                                 undo.size() == 1 ? "" : "s", undo.size() == 1 ? "was" : "were")
+                                   : fmt::format("; undoing what had gone through failed for {} of {} requests "
+                                                 "(first: {} {}: {})", uerrs.size(), undo.size(),
+                                                 change_of(undo[uerrs[0].index]).action_name(),
+                                                 change_of(undo[uerrs[0].index]).object(), std::strerror(uerrs[0].err));
+        }
         auto& e = errs.front();
-        IpvsChange c = change_of(p.ops[e.index]);
+        const Op& o = p.ops[e.index];
+        IpvsChange c = change_of(o);
         static const char* verbs[] = {"add", "edit", "remove"};
         std::string more = errs.size() > 1 ? fmt::format(" ({} of {} requests failed)", errs.size(), p.ops.size()) : "";
-        throw_sys(e.err, fmt::format("{} {}{}", verbs[c.action], c.object(), more), e.extack, c.object());
+        std::string why = e.extack.empty() ? "" : " (kernel: " + e.extack + ")";
+        // The kernel takes an IPv4 destination only if a route lookup calls it unicast, and in a
+        // namespace without any IPv4 address (loopback down, as `ip netns add` leaves it) the
+        // lookup has no table: every destination is refused with a bare EINVAL.
+        if (e.err == EINVAL && e.extack.empty() && o.dest && o.cmd == IPVS_CMD_NEW_DEST && o.dest->addr.family == AF_INET)
+            why = " (the kernel refuses IPv4 destinations in a namespace that has no IPv4 address yet: is its "
+                  "loopback up? ovnet-sbox add brings it up)";
+        throw Error(ErrorKind::Runtime,
+                    fmt::format("{}: {}{}: {}{}{}", c.object(), verbs[c.action], more, std::strerror(e.err), why, rolled),
+                    e.err, e.extack, c.object());
     }
     ch.reserve(p.ops.size());
     // Consecutive operations mostly share a service: make its key once per run.
