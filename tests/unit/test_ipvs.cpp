@@ -160,6 +160,69 @@ TEST_CASE("ipvs: ipvs_read errors are from_json's, numbered") {
     CHECK_THAT(read_error(R"({"fwmark":0}{"fwmark":)"), Catch::Matchers::Contains("malformed JSON at byte"));
 }
 
+TEST_CASE("ipvs: ipvs_read and the DOM path agree on mangled input") {
+    // The reference: every document through nlohmann's DOM and from_json, numbered.
+    auto reference = [](const std::string& text, std::string& err) {
+        std::vector<IpvsService> out;
+        try {
+            std::istringstream in(text);
+            auto docs = read_json_stream(in, "stdin");
+            size_t n = 0;
+            for (auto& d : docs) {
+                n++;
+                try {
+                    out.push_back(IpvsService::from_json(d));
+                } catch (const Error& e) {
+                    throw Error(ErrorKind::Input, "service #" + std::to_string(n) + ": " + e.what());
+                }
+            }
+        } catch (const Error& e) {
+            err = e.what();
+        }
+        return out;
+    };
+    const std::string base =
+        R"({"netns":"x","fwmark":258,"scheduler":"rr","persistent":true,"timeout":60,"dests":[{"address":"10.255.0.6","weight":2},)"
+        R"({"address":"10.255.0.7","port":0,"forward":"dr","stats":{"conns":1}}],"stats":{"conns":2}})"
+        "\n"
+        R"([{"protocol":"udp","address":"fd00::1","port":53,"scheduler":"sh","sh_port":true,"dests":[{"address":"fd00::2","port":5353,"forward":"tunnel","tun_type":"gue","tun_port":6080}]}])";
+    const std::string alphabet = "{}[],:\"\\ 0123456789.-eE+truefalsnul\t\nabcxyz/\x01\xc3\xa9";
+    uint32_t rnd = 12345;
+    auto next = [&](uint32_t n) { rnd = rnd * 1103515245u + 12345u; return (rnd >> 8) % n; };
+    size_t same_ok = 0, same_err = 0;
+    for (int round = 0; round < 3000; round++) {
+        std::string t = base;
+        for (uint32_t k = 0, m = 1 + next(3); k < m; k++) {
+            size_t at = next(uint32_t(t.size()));
+            switch (next(3)) {
+            case 0: t.erase(at, 1); break;
+            case 1: t.insert(t.begin() + long(at), alphabet[next(uint32_t(alphabet.size()))]); break;
+            default: t[at] = alphabet[next(uint32_t(alphabet.size()))]; break;
+            }
+        }
+        std::string want_err, got_err;
+        auto want = reference(t, want_err);
+        std::vector<IpvsService> got;
+        try {
+            std::istringstream in(t);
+            got = ipvs_read(in, "stdin");
+        } catch (const Error& e) {
+            got_err = e.what();
+        }
+        INFO(t);
+        REQUIRE(got_err == want_err);
+        if (want_err.empty()) {
+            REQUIRE(got.size() == want.size());
+            for (size_t i = 0; i < got.size(); i++) REQUIRE(got[i].to_json() == want[i].to_json());
+            same_ok++;
+        } else {
+            same_err++;
+        }
+    }
+    CHECK(same_ok > 50);   // the mangling leaves enough valid sets to compare
+    CHECK(same_err > 1000);
+}
+
 TEST_CASE("ipvs: write_json writes what to_json().dump() writes") {
     std::vector<IpvsService> v = {
         svc(R"({"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address":"10.255.0.7","weight":2}]})"),
