@@ -1,4 +1,5 @@
 // ovnet-fdb: the peer table of an overlay (what Docker's peerAdd programs on a VTEP).
+#include <charconv>
 #include <iostream>
 
 #include "common.hpp"
@@ -30,10 +31,39 @@ std::string pick_dev(Handle& h, const std::string& dev) {
     throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
 }
 
-// The apply report can list 100,000 changes: written straight out rather than through a DOM.
+// The apply report can list 100,000 changes: written straight out rather than through a DOM,
+// addresses formatted in place.
+void put_mac(std::string& out, const Mac& m) {
+    static const char hex[] = "0123456789abcdef";
+    char buf[17];
+    for (int i = 0; i < 6; i++) {
+        buf[i * 3] = hex[m.b[size_t(i)] >> 4];
+        buf[i * 3 + 1] = hex[m.b[size_t(i)] & 15];
+        if (i < 5) buf[i * 3 + 2] = ':';
+    }
+    out.append(buf, sizeof buf);
+}
+void put_ip(std::string& out, const std::optional<IpAddr>& a) {
+    if (!a) {
+        out += "null";
+        return;
+    }
+    if (a->family != AF_INET) {
+        out += '"';
+        out += a->str();
+        out += '"';
+        return;
+    }
+    char buf[18], *p = buf;
+    *p++ = '"';
+    for (int i = 0; i < 4; i++) {
+        p = std::to_chars(p, buf + sizeof buf, unsigned(a->b[size_t(i)])).ptr;
+        *p++ = i < 3 ? '.' : '"';
+    }
+    out.append(buf, size_t(p - buf));
+}
 void write_changes(const Global& g, const std::string& dev, const std::vector<PeerChange>& ch, const ApplyStats& s) {
     static const char* names[] = {"added", "replaced", "removed"};
-    auto q = [](const std::optional<IpAddr>& a) { return a ? "\"" + a->str() + "\"" : std::string("null"); };
     const char* nl = g.pretty ? "\n" : "";
     const char* in1 = g.pretty ? "  " : "";
     const char* in2 = g.pretty ? "    " : "";
@@ -51,11 +81,11 @@ void write_changes(const Global& g, const std::string& dev, const std::vector<Pe
         out += "{\"action\":\"";
         out += names[c.action];
         out += "\",\"ip\":";
-        out += q(c.ip);
+        put_ip(out, c.ip);
         out += ",\"mac\":\"";
-        out += c.mac.str();
+        put_mac(out, c.mac);
         out += "\",\"vtep\":";
-        out += q(c.vtep);
+        put_ip(out, c.vtep);
         out += '}';
     }
     out += ch.empty() ? "]" : fmt::format("{}{}]", nl, in1);
