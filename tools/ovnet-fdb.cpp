@@ -72,9 +72,15 @@ void write_changes(const Global& g, const std::string& dev, const std::vector<Pe
         "{{{}{}\"dev\":{}{},{}{}\"summary\":{}{{\"added\":{},\"replaced\":{},\"removed\":{},\"unchanged\":{},"
         "\"writes\":{}}},{}{}\"changes\":{}[",
         nl, in1, sp, json(dev).dump(), nl, in1, sp, s.added, s.replaced, s.removed, s.unchanged, s.writes, nl, in1, sp);
-    out.reserve(out.size() + ch.size() * 96);
+    // Written out in blocks of about 64 KiB: a report of 100,000 changes is never held whole.
+    constexpr size_t kBlock = 1 << 16;
+    out.reserve(kBlock + 256);
     for (size_t i = 0; i < ch.size(); i++) {
         auto& c = ch[i];
+        if (out.size() >= kBlock) {
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            out.clear();
+        }
         if (i) out += ',';
         out += nl;
         out += in2;
