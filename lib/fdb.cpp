@@ -68,6 +68,10 @@ constexpr std::string_view kKeyNames[] = {
 static_assert(std::size(kKeyNames) == K_unknown);
 
 Key key_id(std::string_view k) {
+    // The usual keys first, then the rest.
+    if (k == "mac") return K_mac;
+    if (k == "ip") return K_ip;
+    if (k == "vtep") return K_vtep;
     for (size_t i = 0; i < std::size(kKeyNames); i++)
         if (kKeyNames[i].size() == k.size() && kKeyNames[i][0] == k[0] && kKeyNames[i] == k) return Key(i);
     return K_unknown;
@@ -171,7 +175,7 @@ struct ObjName {
 // Sort keys with the order of (Mac, index) and (IpAddr, index), compared as integers.
 struct MacKey {
     uint64_t k;
-    size_t idx;
+    uint32_t idx;
     bool operator<(const MacKey& o) const { return k != o.k ? k < o.k : idx < o.idx; }
 };
 uint64_t mac_u64(const Mac& m) {
@@ -186,8 +190,8 @@ Mac mac_of(uint64_t v) {
 }
 struct IpKey {
     uint64_t hi, lo;
+    uint32_t idx;
     int family;
-    size_t idx;
     bool operator<(const IpKey& o) const {
         if (family != o.family) return family < o.family;
         if (hi != o.hi) return hi < o.hi;
@@ -208,7 +212,13 @@ IpKey ip_key(const IpAddr& a, size_t idx) {
     uint64_t h, l;
     std::memcpy(&h, a.b.data(), 8);
     std::memcpy(&l, a.b.data() + 8, 8);
-    return {__builtin_bswap64(h), __builtin_bswap64(l), a.family, idx};
+    return {__builtin_bswap64(h), __builtin_bswap64(l), uint32_t(idx), a.family};
+}
+
+// Sets often come in order (generated, or another host's dump): sorting is skipped then.
+template <class K>
+void sort_keys(std::vector<K>& v) {
+    if (!std::is_sorted(v.begin(), v.end())) std::sort(v.begin(), v.end());
 }
 
 class SetBuilder {
@@ -216,7 +226,7 @@ public:
     SetBuilder(const std::optional<IpAddr>& dv) : default_vtep_(dv) {}
 
     void add(const Record& o) {
-        n_++;
+        if (++n_ >= UINT32_MAX) throw_input(fmt::format("entry #{}: too many entries in one set", n_));
         ObjName obj;
         obj.n = n_;
         PeerSpec p;
@@ -273,16 +283,16 @@ public:
                 throw_input(obj.str(), "vtep", v.str(),
                             "mixes IPv4 and IPv6 VTEPs: one VXLAN device has one underlay family");
         }
-        macs_.push_back({mac_u64(p.mac), n_});
+        macs_.push_back({mac_u64(p.mac), uint32_t(n_)});
         if (p.ip) ips_.push_back(ip_key(*p.ip, n_));
         out.push_back(p);
     }
     /// Duplicate MACs and IPs, found by sorting once the whole set is read.
     std::vector<PeerSpec> finish() {
-        std::sort(macs_.begin(), macs_.end());
+        sort_keys(macs_);
         for (size_t i = 1; i < macs_.size(); i++)
             if (macs_[i].k == macs_[i - 1].k) dup_error("mac", mac_of(macs_[i].k).str(), macs_[i - 1].idx, macs_[i].idx);
-        std::sort(ips_.begin(), ips_.end());
+        sort_keys(ips_);
         for (size_t i = 1; i < ips_.size(); i++)
             if (ips_[i].same(ips_[i - 1])) dup_error("ip", ips_[i].addr().str(), ips_[i - 1].idx, ips_[i].idx);
         return std::move(out);
@@ -469,7 +479,7 @@ std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& 
     {
         // The whole stream in one pass with the fast reader; most sets take this path.
         SetBuilder b(default_vtep);
-        b.reserve(text.size() / 64);
+        b.reserve(text.size() / 32 + 16);   // untouched capacity costs no page faults
         Sax sax(b, what, 0);
         if (json_sax_fast(text, sax)) return b.finish();
     }
@@ -636,17 +646,17 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
             if (!p.ip && !p.vtep) throw_input(p.label(), "vtep", "", "an entry needs an ip, a vtep, or both");
             if (p.mac.is_zero() || p.mac.is_multicast())
                 throw_input(p.label(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
-            macs.push_back({mac_u64(p.mac), i});
+            macs.push_back({mac_u64(p.mac), uint32_t(i)});
             if (p.ip) ips.push_back(ip_key(*p.ip, i));
         }
         auto dup = [&](const char* field, const std::string& value, size_t a, size_t b) {
             throw_input(desired[b].label(), field, value,
                         fmt::format("appears twice in the set (entries #{} and #{})", a + 1, b + 1));
         };
-        std::sort(macs.begin(), macs.end());
+        sort_keys(macs);
         for (size_t i = 1; i < macs.size(); i++)
             if (macs[i].k == macs[i - 1].k) dup("mac", desired[macs[i].idx].mac.str(), macs[i - 1].idx, macs[i].idx);
-        std::sort(ips.begin(), ips.end());
+        sort_keys(ips);
         for (size_t i = 1; i < ips.size(); i++)
             if (ips[i].same(ips[i - 1])) dup("ip", desired[ips[i].idx].ip->str(), ips[i - 1].idx, ips[i].idx);
         if (prune) {
