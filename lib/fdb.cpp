@@ -6,6 +6,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fmt/format.h>
 #include <map>
 #include <unordered_map>
@@ -625,9 +626,42 @@ std::string PeerChange::label() const {
     return p.label();
 }
 
+struct FdbSnapshot {
+    std::exception_ptr dev_error;
+    Link link;
+    static constexpr int kFamilies[3] = {AF_BRIDGE, AF_INET, AF_INET6};
+    std::vector<Neigh> table[3];
+    std::exception_ptr error[3];
+};
+
+std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev) {
+    auto s = std::make_shared<FdbSnapshot>();
+    try {
+        s->link = need_dev(h, dev);
+    } catch (...) {
+        s->dev_error = std::current_exception();
+        return s;
+    }
+    for (int i = 0; i < 3; i++) {
+        try {
+            s->table[i] = neigh_list(h, FdbSnapshot::kFamilies[i], s->link.ifindex);
+        } catch (...) {
+            s->error[i] = std::current_exception();
+        }
+    }
+    return s;
+}
+
 std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                                      bool prune, ApplyStats* st) {
-    Link l = need_dev(h, dev);
+                                      bool prune, ApplyStats* st, FdbSnapshot* snap) {
+    if (snap && snap->dev_error) std::rethrow_exception(snap->dev_error);
+    Link l = snap ? snap->link : need_dev(h, dev);
+    // One table: dumped now, or taken from the snapshot (raising what reading it raised).
+    auto dump = [&](int i) {
+        if (!snap) return neigh_list(h, FdbSnapshot::kFamilies[i], l.ifindex);
+        if (snap->error[i]) std::rethrow_exception(snap->error[i]);
+        return std::move(snap->table[i]);
+    };
     std::string obj = "vtep " + dev;
     bool any_vtep = std::any_of(desired.begin(), desired.end(), [](auto& p) { return bool(p.vtep); });
     if ((any_vtep || prune) && l.kind != "vxlan") throw_input(obj, "dev", dev, "is not a vxlan device");
@@ -667,13 +701,13 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
             for (auto& k : ips) want_ip.push_back(*desired[k.idx].ip);
         }
     }
-    auto fdb = neigh_list(h, AF_BRIDGE, l.ifindex);
+    auto fdb = dump(0);
     bool need4 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET; });
     bool need6 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET6; });
     std::vector<Neigh> neighs;
-    if (need4) neighs = neigh_list(h, AF_INET, l.ifindex);
+    if (need4) neighs = dump(1);
     if (need6) {
-        auto v6 = neigh_list(h, AF_INET6, l.ifindex);
+        auto v6 = dump(2);
         neighs.insert(neighs.end(), v6.begin(), v6.end());
     }
     // Only the VXLAN device's own table: the bridge's entries for this port carry NDA_MASTER.

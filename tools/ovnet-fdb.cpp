@@ -1,6 +1,9 @@
 // ovnet-fdb: the peer table of an overlay (what Docker's peerAdd programs on a VTEP).
 #include <charconv>
+#include <exception>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "common.hpp"
 
@@ -175,11 +178,34 @@ int main(int argc, char** argv) {
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
         auto dv = arg_opt_ip("apply", "vtep", vtep);
-        auto specs = peers_read(std::cin, dv);
-        Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        // The namespace's side (socket, device, the tables the set is compared with) is read on a
+        // second thread while the set is parsed. Its errors are raised after the set's, in the
+        // order a sequential run meets them.
+        std::optional<Handle> hh;
+        std::string d;
+        std::shared_ptr<FdbSnapshot> snap;
+        std::exception_ptr err;
+        std::thread reader([&] {
+            try {
+                hh.emplace(g.netns);
+                d = pick_dev(*hh, dev);
+                snap = fdb_snapshot(*hh, d);
+            } catch (...) {
+                err = std::current_exception();
+            }
+        });
+        std::vector<PeerSpec> specs;
+        try {
+            specs = peers_read(std::cin, dv);
+        } catch (...) {
+            reader.join();
+            throw;
+        }
+        reader.join();
+        if (err) std::rethrow_exception(err);
+        Handle& h = *hh;
         ApplyStats st;
-        auto ch = fdb_apply_set(h, d, specs, prune, &st);
+        auto ch = fdb_apply_set(h, d, specs, prune, &st, snap.get());
         if (g.json_out()) {
             write_changes(g, d, ch, st);
             if (!g.quiet)
