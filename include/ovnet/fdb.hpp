@@ -69,7 +69,8 @@ struct FdbSnapshot;
 std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev);
 
 /// fdb_apply() without building a Change per entry: what bulk callers use. With `snap` (from
-/// fdb_snapshot() on the same handle and device) the state is taken from it instead of read.
+/// fdb_snapshot() on the same handle and device) the state is taken from it instead of read; the
+/// call consumes it.
 std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
                                       bool prune, ApplyStats* stats = nullptr, FdbSnapshot* snap = nullptr);
 
