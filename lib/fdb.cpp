@@ -3,8 +3,10 @@
 #include <linux/neighbour.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fmt/format.h>
 #include <map>
 #include <unordered_map>
@@ -47,10 +49,41 @@ json PeerEntry::to_json() const {
 // ---- input -----------------------------------------------------------------------------------
 //
 // A desired set can hold 100,000 peers: building a DOM for it costs more than programming the
-// kernel, so peers_read() parses with SAX into flat records. peers_from_json() turns DOM objects
-// into the same records, so both paths share one set of rules.
+// kernel, so peers_read() parses with SAX into flat records (json_sax_fast over the whole text,
+// nlohmann's parser when that gives up, for its error messages). peers_from_json() turns DOM
+// objects into the same records, so both paths share one set of rules. Records reuse their
+// storage, known keys are resolved to ids once, and object names are built only for an error.
 
 namespace {
+
+// Every key the set formats know; anything else is K_unknown.
+enum Key : uint8_t {
+    K_mac, K_ifname, K_dst, K_state, K_flags, K_master, K_vlan, K_vni, K_port, K_via, K_viaIf, K_viaIfIndex,
+    K_src_vni, K_linkNetNsId, K_nhid, K_updated, K_used, K_sticky, K_status, K_ip, K_vtep, K_fdb_state,
+    K_neigh_state, K_dev, K_unknown
+};
+constexpr std::string_view kKeyNames[] = {
+    "mac", "ifname", "dst", "state", "flags", "master", "vlan", "vni", "port", "via", "viaIf", "viaIfIndex",
+    "src_vni", "linkNetNsId", "nhid", "updated", "used", "sticky", "status", "ip", "vtep", "fdb_state",
+    "neigh_state", "dev"};
+static_assert(std::size(kKeyNames) == K_unknown);
+
+Key key_id(std::string_view k) {
+    // The usual keys first, then the rest.
+    if (k == "mac") return K_mac;
+    if (k == "ip") return K_ip;
+    if (k == "vtep") return K_vtep;
+    for (size_t i = 0; i < std::size(kKeyNames); i++)
+        if (kKeyNames[i].size() == k.size() && kKeyNames[i][0] == k[0] && kKeyNames[i] == k) return Key(i);
+    return K_unknown;
+}
+constexpr uint32_t bit(Key k) { return uint32_t(1) << k; }
+constexpr uint32_t kIprouteKeys = bit(K_mac) | bit(K_ifname) | bit(K_dst) | bit(K_state) | bit(K_flags) |
+                                  bit(K_master) | bit(K_vlan) | bit(K_vni) | bit(K_port) | bit(K_via) |
+                                  bit(K_viaIf) | bit(K_viaIfIndex) | bit(K_src_vni) | bit(K_linkNetNsId) |
+                                  bit(K_nhid) | bit(K_updated) | bit(K_used) | bit(K_sticky);
+constexpr uint32_t kOvnetKeys = bit(K_status) | bit(K_ip) | bit(K_mac) | bit(K_vtep) | bit(K_fdb_state) |
+                                bit(K_neigh_state) | bit(K_flags) | bit(K_dev);
 
 struct Val {
     enum Type { Null, Str, Num, Bool, StrArray, Other } t = Null;
@@ -59,39 +92,58 @@ struct Val {
     bool b = false;
 };
 
-struct Record {
-    std::vector<std::pair<std::string, Val>> fields;
-    // A key given twice counts once, with its last value, as in a DOM.
-    const Val* get(std::string_view k) const {
-        for (auto it = fields.rbegin(); it != fields.rend(); ++it)
-            if (it->first == k) return it->second.t == Val::Null ? nullptr : &it->second;
-        return nullptr;
-    }
-    bool has(std::string_view k) const {
-        for (auto& f : fields)
-            if (f.first == k) return true;
-        return false;
-    }
+struct Field {
+    std::string key;
+    Key id = K_unknown;
+    Val v;
 };
 
-Val val_from_json(const json& v) {
-    Val x;
-    if (v.is_null()) return x;
-    if (v.is_string()) { x.t = Val::Str; x.s = v.get<std::string>(); return x; }
-    if (v.is_boolean()) { x.t = Val::Bool; x.b = v.get<bool>(); x.s = v.dump(); return x; }
-    if (v.is_number()) { x.t = Val::Num; x.s = v.dump(); return x; }
+// The fields of one object, in input order. Storage is reused from one record to the next.
+struct Record {
+    std::vector<Field> fields;
+    size_t n = 0;
+    uint32_t mask = 0;    // ids present
+
+    void clear() { n = 0; mask = 0; }
+    Val& push(std::string_view key) {
+        if (n == fields.size()) fields.emplace_back();
+        Field& f = fields[n++];
+        f.key.assign(key);
+        f.id = key_id(key);
+        if (f.id != K_unknown) mask |= bit(f.id);
+        f.v.t = Val::Null;
+        f.v.s.clear();
+        f.v.arr.clear();
+        f.v.b = false;
+        return f.v;
+    }
+    Val& back() { return fields[n - 1].v; }
+    // A key given twice counts once, with its last value, as in a DOM.
+    const Val* get(Key k) const {
+        if (!(mask & bit(k))) return nullptr;
+        for (size_t i = n; i-- > 0;)
+            if (fields[i].id == k) return fields[i].v.t == Val::Null ? nullptr : &fields[i].v;
+        return nullptr;
+    }
+    bool has(Key k) const { return mask & bit(k); }
+};
+
+void val_from_json(const json& v, Val& x) {
+    if (v.is_null()) return;
+    if (v.is_string()) { x.t = Val::Str; x.s = v.get<std::string>(); return; }
+    if (v.is_boolean()) { x.t = Val::Bool; x.b = v.get<bool>(); x.s = v.dump(); return; }
+    if (v.is_number()) { x.t = Val::Num; x.s = v.dump(); return; }
     if (v.is_array()) {
         bool strings = true;
         for (auto& e : v) strings &= e.is_string();
         if (strings) {
             x.t = Val::StrArray;
             for (auto& e : v) x.arr.push_back(e.get<std::string>());
-            return x;
+            return;
         }
     }
     x.t = Val::Other;
     x.s = v.dump();
-    return x;
 }
 
 const char* type_name(const Val& v) {
@@ -105,123 +157,202 @@ const char* type_name(const Val& v) {
     }
 }
 
+// The object an error names: "entry #3", "fdb entry 02:42:..", "peer 10.0.0.3", "entry 02:42:..".
+struct ObjName {
+    enum Kind : uint8_t { Entry, Fdb, Peer, EntryMac } k = Entry;
+    size_t n = 0;
+    Mac mac;
+    IpAddr ip;
+    std::string str() const {
+        switch (k) {
+            case Entry: return fmt::format("entry #{}", n);
+            case Fdb: return "fdb entry " + mac.str();
+            case Peer: return "peer " + ip.str();
+            default: return "entry " + mac.str();
+        }
+    }
+};
+
+// Sort keys with the order of (Mac, index) and (IpAddr, index), compared as integers.
+struct MacKey {
+    uint64_t k;
+    uint32_t idx;
+    bool operator<(const MacKey& o) const { return k != o.k ? k < o.k : idx < o.idx; }
+};
+uint64_t mac_u64(const Mac& m) {
+    uint64_t v = 0;
+    for (auto x : m.b) v = v << 8 | x;
+    return v;
+}
+Mac mac_of(uint64_t v) {
+    Mac m;
+    for (int i = 5; i >= 0; i--, v >>= 8) m.b[size_t(i)] = uint8_t(v);
+    return m;
+}
+struct IpKey {
+    uint64_t hi, lo;
+    uint32_t idx;
+    int family;
+    bool operator<(const IpKey& o) const {
+        if (family != o.family) return family < o.family;
+        if (hi != o.hi) return hi < o.hi;
+        if (lo != o.lo) return lo < o.lo;
+        return idx < o.idx;
+    }
+    bool same(const IpKey& o) const { return family == o.family && hi == o.hi && lo == o.lo; }
+    IpAddr addr() const {
+        IpAddr a;
+        a.family = family;
+        uint64_t h = __builtin_bswap64(hi), l = __builtin_bswap64(lo);
+        std::memcpy(a.b.data(), &h, 8);
+        std::memcpy(a.b.data() + 8, &l, 8);
+        return a;
+    }
+};
+IpKey ip_key(const IpAddr& a, size_t idx) {
+    uint64_t h, l;
+    std::memcpy(&h, a.b.data(), 8);
+    std::memcpy(&l, a.b.data() + 8, 8);
+    return {__builtin_bswap64(h), __builtin_bswap64(l), uint32_t(idx), a.family};
+}
+
+// Sets often come in order (generated, or another host's dump): sorting is skipped then.
+template <class K>
+void sort_keys(std::vector<K>& v) {
+    if (!std::is_sorted(v.begin(), v.end())) std::sort(v.begin(), v.end());
+}
+
 class SetBuilder {
 public:
     SetBuilder(const std::optional<IpAddr>& dv) : default_vtep_(dv) {}
 
     void add(const Record& o) {
-        n_++;
-        std::string obj = fmt::format("entry #{}", n_);
+        if (++n_ >= UINT32_MAX) throw_input(fmt::format("entry #{}: too many entries in one set", n_));
+        ObjName obj;
+        obj.n = n_;
         PeerSpec p;
-        bool iproute = o.has("ifname") || o.has("dst") || o.has("master") || (o.has("state") && !o.has("status"));
+        bool iproute = o.has(K_ifname) || o.has(K_dst) || o.has(K_master) || (o.has(K_state) && !o.has(K_status));
         if (iproute) {
-            check(o, {"mac", "ifname", "dst", "state", "flags", "master", "vlan", "vni", "port", "via", "viaIf",
-                      "viaIfIndex", "src_vni", "linkNetNsId", "nhid", "updated", "used", "sticky"}, obj);
+            check(o, kIprouteKeys, obj);
             Mac mac = need_mac(o, obj);
-            obj = "fdb entry " + mac.str();
-            std::string state = str(o, "state", obj).value_or("");
-            auto dst = ip(o, "dst", obj);
-            bool master = o.has("master");
-            if (auto* f = o.get("flags")) {
+            obj.k = ObjName::Fdb;
+            obj.mac = mac;
+            const std::string* state = str(o, K_state, obj);
+            auto dst = ip(o, K_dst, obj);
+            bool master = o.has(K_master);
+            if (auto* f = o.get(K_flags)) {
                 if (f->t != Val::StrArray) bad(obj, "flags", *f, "must be an array of strings");
                 for (auto& x : f->arr) master |= x == "master";
             }
             // Only permanent unicast entries pointing at a remote VTEP describe peers.
-            if (!dst || state != "permanent" || master || mac.is_zero() || mac.is_multicast()) return;
+            if (!dst || !state || *state != "permanent" || master || mac.is_zero() || mac.is_multicast()) return;
             p.mac = mac;
             p.vtep = dst;
         } else {
-            check(o, {"status", "ip", "mac", "vtep", "fdb_state", "neigh_state", "flags", "dev"}, obj);
-            std::string status = str(o, "status", obj).value_or("peer");
+            check(o, kOvnetKeys, obj);
+            const std::string* st = str(o, K_status, obj);
+            std::string_view status = st ? std::string_view(*st) : std::string_view("peer");
             if (status == "learned" || status == "local") return;
             if (status != "peer" && status != "fdb-only" && status != "neigh-only" && status != "endpoint")
-                throw_input(obj, "status", status, "must be peer, fdb-only, neigh-only, endpoint, learned or local");
+                throw_input(obj.str(), "status", std::string(status),
+                            "must be peer, fdb-only, neigh-only, endpoint, learned or local");
             p.mac = need_mac(o, obj);
-            p.ip = ip(o, "ip", obj);
-            p.vtep = ip(o, "vtep", obj);
-            obj = p.ip ? "peer " + p.ip->str() : "entry " + p.mac.str();
-            if (status == "fdb-only" && p.ip) throw_input(obj, "ip", p.ip->str(), "an fdb-only entry has no ip");
-            if (status == "neigh-only" && p.vtep) throw_input(obj, "vtep", p.vtep->str(), "a neigh-only entry has no vtep");
+            p.ip = ip(o, K_ip, obj);
+            p.vtep = ip(o, K_vtep, obj);
+            if (p.ip) {
+                obj.k = ObjName::Peer;
+                obj.ip = *p.ip;
+            } else {
+                obj.k = ObjName::EntryMac;
+                obj.mac = p.mac;
+            }
+            if (status == "fdb-only" && p.ip) throw_input(obj.str(), "ip", p.ip->str(), "an fdb-only entry has no ip");
+            if (status == "neigh-only" && p.vtep)
+                throw_input(obj.str(), "vtep", p.vtep->str(), "a neigh-only entry has no vtep");
             if (!p.vtep && status != "neigh-only") p.vtep = default_vtep_;
-            if (!p.ip && !p.vtep) throw_input(obj, "vtep", "", "an entry needs an ip, a vtep, or both");
+            if (!p.ip && !p.vtep) throw_input(obj.str(), "vtep", "", "an entry needs an ip, a vtep, or both");
         }
         if (p.mac.is_zero() || p.mac.is_multicast())
-            throw_input(obj, "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
+            throw_input(obj.str(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
         if (p.vtep) {
             auto& v = *p.vtep;
             bool zero = v.b == std::array<uint8_t, 16>{};
             bool mcast = v.family == AF_INET ? (v.b[0] & 0xf0) == 0xe0 : v.b[0] == 0xff;
-            if (zero || mcast) throw_input(obj, "vtep", v.str(), "a VTEP address must be unicast");
+            if (zero || mcast) throw_input(obj.str(), "vtep", v.str(), "a VTEP address must be unicast");
             if (!vtep_family_) vtep_family_ = v.family;
             else if (vtep_family_ != v.family)
-                throw_input(obj, "vtep", v.str(), "mixes IPv4 and IPv6 VTEPs: one VXLAN device has one underlay family");
+                throw_input(obj.str(), "vtep", v.str(),
+                            "mixes IPv4 and IPv6 VTEPs: one VXLAN device has one underlay family");
         }
-        macs_.emplace_back(p.mac, n_);
-        if (p.ip) ips_.emplace_back(*p.ip, n_);
+        macs_.push_back({mac_u64(p.mac), uint32_t(n_)});
+        if (p.ip) ips_.push_back(ip_key(*p.ip, n_));
         out.push_back(p);
     }
     /// Duplicate MACs and IPs, found by sorting once the whole set is read.
     std::vector<PeerSpec> finish() {
-        dup(macs_, "mac");
-        dup(ips_, "ip");
+        sort_keys(macs_);
+        for (size_t i = 1; i < macs_.size(); i++)
+            if (macs_[i].k == macs_[i - 1].k) dup_error("mac", mac_of(macs_[i].k).str(), macs_[i - 1].idx, macs_[i].idx);
+        sort_keys(ips_);
+        for (size_t i = 1; i < ips_.size(); i++)
+            if (ips_[i].same(ips_[i - 1])) dup_error("ip", ips_[i].addr().str(), ips_[i - 1].idx, ips_[i].idx);
         return std::move(out);
+    }
+    void reserve(size_t n) {
+        out.reserve(n);
+        macs_.reserve(n);
+        ips_.reserve(n);
     }
     std::vector<PeerSpec> out;
 
 private:
-    [[noreturn]] static void bad(const std::string& obj, const std::string& f, const Val& v, const std::string& why) {
-        throw_input(obj, f, v.s.size() > 64 ? v.s.substr(0, 61) + "..." : v.s, why);
+    [[noreturn]] static void bad(const ObjName& obj, const std::string& f, const Val& v, const std::string& why) {
+        throw_input(obj.str(), f, v.s.size() > 64 ? v.s.substr(0, 61) + "..." : v.s, why);
     }
-    static void check(const Record& o, std::initializer_list<const char*> known, const std::string& obj) {
-        for (auto& [k, v] : o.fields) {
-            bool ok = false;
-            for (const char* x : known) ok |= k == x;
-            if (!ok) bad(obj, k, v, "unknown field");
+    [[noreturn]] static void dup_error(const char* field, const std::string& value, size_t a, size_t b) {
+        throw_input(fmt::format("entry #{}", b), field, value, fmt::format("appears twice in the set (entries #{} and #{})", a, b));
+    }
+    static void check(const Record& o, uint32_t known, const ObjName& obj) {
+        if (!(o.mask & ~known) && o.n == size_t(std::popcount(o.mask))) return;   // no unknown key
+        for (size_t i = 0; i < o.n; i++) {
+            auto& f = o.fields[i];
+            if (f.id == K_unknown || !(known & bit(f.id))) bad(obj, f.key, f.v, "unknown field");
         }
     }
-    static std::optional<std::string> str(const Record& o, const char* k, const std::string& obj) {
+    static const std::string* str(const Record& o, Key k, const ObjName& obj) {
         const Val* v = o.get(k);
-        if (!v) return std::nullopt;
-        if (v->t != Val::Str) bad(obj, k, *v, fmt::format("must be a string, not {}", type_name(*v)));
-        return v->s;
+        if (!v) return nullptr;
+        if (v->t != Val::Str)
+            bad(obj, std::string(kKeyNames[k]), *v, fmt::format("must be a string, not {}", type_name(*v)));
+        return &v->s;
     }
-    static std::optional<IpAddr> ip(const Record& o, const char* k, const std::string& obj) {
+    static std::optional<IpAddr> ip(const Record& o, Key k, const ObjName& obj) {
         auto s = str(o, k, obj);
         if (!s) return std::nullopt;
         IpAddr a;
-        if (!IpAddr::try_parse(*s, a)) throw_input(obj, k, *s, "not an IPv4 or IPv6 address");
+        if (!IpAddr::try_parse(*s, a)) throw_input(obj.str(), std::string(kKeyNames[k]), *s, "not an IPv4 or IPv6 address");
         return a;
     }
-    static Mac need_mac(const Record& o, const std::string& obj) {
-        auto s = str(o, "mac", obj);
-        if (!s) throw_input(obj, "mac", "", "required field is missing");
+    static Mac need_mac(const Record& o, const ObjName& obj) {
+        auto s = str(o, K_mac, obj);
+        if (!s) throw_input(obj.str(), "mac", "", "required field is missing");
         Mac m;
-        if (!Mac::try_parse(*s, m)) throw_input(obj, "mac", *s, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+        if (!Mac::try_parse(*s, m)) throw_input(obj.str(), "mac", *s, "not a MAC address (aa:bb:cc:dd:ee:ff)");
         return m;
     }
 
     std::optional<IpAddr> default_vtep_;
     int vtep_family_ = 0;
     size_t n_ = 0;
-    std::vector<std::pair<Mac, size_t>> macs_;
-    std::vector<std::pair<IpAddr, size_t>> ips_;
-
-    template <class K>
-    void dup(std::vector<std::pair<K, size_t>>& v, const char* field) {
-        std::sort(v.begin(), v.end());
-        for (size_t i = 1; i < v.size(); i++)
-            if (v[i].first == v[i - 1].first) {
-                throw_input(fmt::format("entry #{}", v[i].second), field, v[i].first.str(),
-                            fmt::format("appears twice in the set (entries #{} and #{})", v[i - 1].second, v[i].second));
-            }
-    }
+    std::vector<MacKey> macs_;
+    std::vector<IpKey> ips_;
 };
 
 // SAX handler: top-level objects, or objects inside one top-level array, become records. Deeper
 // values are kept only as arrays of strings (flags); anything else is recorded as "Other".
 struct Sax : nlohmann::json_sax<json> {
     SetBuilder& b;
-    std::string what;
+    const std::string& what;
     int depth = 0;          // nesting, counting arrays and objects
     int rec_depth = -1;     // depth of the current record's object
     Record rec;
@@ -229,41 +360,63 @@ struct Sax : nlohmann::json_sax<json> {
     bool in_arr = false;    // inside an array that is a record field
     int skip = 0;           // nesting inside an unsupported field value
     size_t base;            // offset of this document in the stream
-    Sax(SetBuilder& bb, std::string w, size_t off) : b(bb), what(std::move(w)), base(off) {}
+    Sax(SetBuilder& bb, const std::string& w, size_t off) : b(bb), what(w), base(off) {}
 
-    void top_level_scalar(const std::string& text) {
+    [[noreturn]] void top_level_scalar(const std::string& text) {
         throw_input(fmt::format("{}: expected a JSON object, got {}", what, text));
     }
-    bool field(Val v) {
-        if (skip) return true;
+    // The value slot of a scalar event, or nullptr when the value is not kept.
+    Val* slot(Val::Type t, std::string_view text) {
+        if (skip) return nullptr;
         if (in_arr) {
-            if (v.t == Val::Str) rec.fields.back().second.arr.push_back(v.s);
-            else rec.fields.back().second.t = Val::Other;
-            return true;
+            if (t != Val::Str) rec.back().t = Val::Other;
+            return nullptr;
         }
-        if (rec_depth < 0) top_level_scalar(v.s.empty() ? type_name(v) : v.s);
-        rec.fields.emplace_back(cur_key, std::move(v));
+        if (rec_depth < 0) {
+            if (text.empty()) top_level_scalar(t == Val::Null ? "null" : "string");
+            top_level_scalar(std::string(text));
+        }
+        Val& v = rec.push(cur_key);
+        v.t = t;
+        return &v;
+    }
+    bool null() override { slot(Val::Null, {}); return true; }
+    bool boolean(bool x) override {
+        if (Val* v = slot(Val::Bool, x ? "true" : "false")) { v->b = x; v->s = x ? "true" : "false"; }
         return true;
     }
-    bool null() override { return field(Val{}); }
-    bool boolean(bool x) override { Val v; v.t = Val::Bool; v.b = x; v.s = x ? "true" : "false"; return field(v); }
-    bool number_integer(json::number_integer_t x) override { Val v; v.t = Val::Num; v.s = std::to_string(x); return field(v); }
-    bool number_unsigned(json::number_unsigned_t x) override { Val v; v.t = Val::Num; v.s = std::to_string(x); return field(v); }
-    bool number_float(json::number_float_t, const std::string& s) override { Val v; v.t = Val::Num; v.s = s; return field(v); }
-    bool string(std::string& s) override { Val v; v.t = Val::Str; v.s = std::move(s); return field(v); }
+    bool number_integer(json::number_integer_t x) override { return num(std::to_string(x)); }
+    bool number_unsigned(json::number_unsigned_t x) override { return num(std::to_string(x)); }
+    bool number_float(json::number_float_t, const std::string& s) override { return num(s); }
+    bool num(const std::string& s) {
+        if (Val* v = slot(Val::Num, s)) v->s = s;
+        return true;
+    }
+    bool string(std::string& s) override {
+        if (skip) return true;
+        if (in_arr) {
+            rec.back().arr.push_back(s);
+            return true;
+        }
+        if (Val* v = slot(Val::Str, s)) v->s.assign(s);
+        return true;
+    }
     bool binary(json::binary_t&) override { return true; }
     bool start_object(std::size_t) override {
         depth++;
         if (skip) { skip++; return true; }
         if (rec_depth < 0) {
             rec_depth = depth;
-            rec.fields.clear();
+            rec.clear();
             return true;
         }
         // An object as a field value: keep its text only as "object" for the error message.
-        Val v; v.t = Val::Other; v.s = "{...}";
-        if (in_arr) rec.fields.back().second.t = Val::Other;
-        else rec.fields.emplace_back(cur_key, v);
+        if (in_arr) rec.back().t = Val::Other;
+        else {
+            Val& v = rec.push(cur_key);
+            v.t = Val::Other;
+            v.s = "{...}";
+        }
         skip = 1;
         return true;
     }
@@ -283,9 +436,10 @@ struct Sax : nlohmann::json_sax<json> {
             if (depth > 1) top_level_scalar("a nested array");
             return true;  // the top-level array of records
         }
-        if (in_arr) { rec.fields.back().second.t = Val::Other; skip = 1; return true; }
-        Val v; v.t = Val::StrArray; v.s = "[...]";
-        rec.fields.emplace_back(cur_key, v);
+        if (in_arr) { rec.back().t = Val::Other; skip = 1; return true; }
+        Val& v = rec.push(cur_key);
+        v.t = Val::StrArray;
+        v.s = "[...]";
         in_arr = true;
         return true;
     }
@@ -296,7 +450,7 @@ struct Sax : nlohmann::json_sax<json> {
         return true;
     }
     bool key(std::string& k) override {
-        if (!skip && !in_arr) cur_key = std::move(k);
+        if (!skip && !in_arr) cur_key.swap(k);
         return true;
     }
     bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
@@ -308,21 +462,32 @@ struct Sax : nlohmann::json_sax<json> {
 
 std::vector<PeerSpec> peers_from_json(const std::vector<json>& docs, const std::optional<IpAddr>& default_vtep) {
     SetBuilder b(default_vtep);
-    b.out.reserve(docs.size());
+    b.reserve(docs.size());
     size_t n = 0;
+    Record r;
     for (auto& o : docs) {
         n++;
         require_object(o, fmt::format("entry #{}", n));
-        Record r;
-        for (auto& [k, v] : o.items()) r.fields.emplace_back(k, val_from_json(v));
+        r.clear();
+        for (auto& [k, v] : o.items()) val_from_json(v, r.push(k));
         b.add(r);
     }
     return b.finish();
 }
 
 std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& default_vtep, const std::string& what) {
+    std::string text = read_all(in);
+    {
+        // The whole stream in one pass with the fast reader; most sets take this path.
+        SetBuilder b(default_vtep);
+        b.reserve(text.size() / 32 + 16);   // untouched capacity costs no page faults
+        Sax sax(b, what, 0);
+        if (json_sax_fast(text, sax)) return b.finish();
+    }
+    // It gave up (unusual or malformed text): nlohmann's parser, document by document, for its
+    // verdict and messages. Records the fast pass delivered are discarded with its builder.
     SetBuilder b(default_vtep);
-    for_each_json_span(in, what, [&](std::string_view span, size_t off) {
+    for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t off) {
         Sax sax(b, what, off);
         json::sax_parse(span.begin(), span.end(), &sax);
     });
@@ -435,17 +600,25 @@ bool sorted_has(const std::vector<T>& v, const T& x) {
     return std::binary_search(v.begin(), v.end(), x);
 }
 
-// Duplicate check by sorting (index kept for the message): no per-entry allocation.
-template <class Key>
-void no_duplicates(std::vector<std::pair<Key, size_t>>& v, const std::vector<PeerSpec>& desired, const char* field) {
-    std::sort(v.begin(), v.end());
-    for (size_t i = 1; i < v.size(); i++)
-        if (v[i].first == v[i - 1].first) {
-            auto& p = desired[v[i].second];
-            throw_input(p.label(), field, v[i].first.str(),
-                        fmt::format("appears twice in the set (entries #{} and #{})", v[i - 1].second + 1, v[i].second + 1));
-        }
-}
+// One request of an apply plan: a plain record naming its source entry; the request itself is
+// written only when its batch chunk is packed.
+struct PlanOp {
+    enum Kind : uint8_t {
+        FdbAdd,      // fdb entry of desired[src]
+        NeighAdd,    // neighbor of desired[src]
+        FdbDel,      // an extra remote fdb[src] of a desired MAC
+        FdbPrune,    // fdb[src], missing from the set
+        NeighPrune,  // neighs[src], missing from the set
+    } kind;
+    uint32_t src;
+    uint32_t change;  // index into the change list
+    bool del() const { return kind >= FdbDel; }
+    bool fdb() const { return kind == FdbAdd || kind == FdbDel || kind == FdbPrune; }
+};
+
+// Orders of Neigh by MAC and by IP, as Mac's and IpAddr's operator<, compared as integers.
+bool mac_less(const Neigh& a, const Neigh& b) { return mac_u64(a.lladdr) < mac_u64(b.lladdr); }
+bool ip_less(const Neigh& a, const Neigh& b) { return ip_key(a.dst, 0) < ip_key(b.dst, 0); }
 }  // namespace
 
 std::string PeerChange::label() const {
@@ -453,18 +626,53 @@ std::string PeerChange::label() const {
     return p.label();
 }
 
+struct FdbSnapshot {
+    std::exception_ptr dev_error;
+    Link link;
+    static constexpr int kFamilies[3] = {AF_BRIDGE, AF_INET, AF_INET6};
+    std::vector<Neigh> table[3];
+    std::exception_ptr error[3];
+};
+
+std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev) {
+    auto s = std::make_shared<FdbSnapshot>();
+    try {
+        s->link = need_dev(h, dev);
+    } catch (...) {
+        s->dev_error = std::current_exception();
+        return s;
+    }
+    for (int i = 0; i < 3; i++) {
+        try {
+            s->table[i] = neigh_list(h, FdbSnapshot::kFamilies[i], s->link.ifindex);
+        } catch (...) {
+            s->error[i] = std::current_exception();
+        }
+    }
+    return s;
+}
+
 std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                                      bool prune, ApplyStats* st) {
-    Link l = need_dev(h, dev);
+                                      bool prune, ApplyStats* st, FdbSnapshot* snap) {
+    if (snap && snap->dev_error) std::rethrow_exception(snap->dev_error);
+    Link l = snap ? snap->link : need_dev(h, dev);
+    // One table: dumped now, or taken from the snapshot (raising what reading it raised).
+    auto dump = [&](int i) {
+        if (!snap) return neigh_list(h, FdbSnapshot::kFamilies[i], l.ifindex);
+        if (snap->error[i]) std::rethrow_exception(snap->error[i]);
+        return std::move(snap->table[i]);
+    };
     std::string obj = "vtep " + dev;
     bool any_vtep = std::any_of(desired.begin(), desired.end(), [](auto& p) { return bool(p.vtep); });
     if ((any_vtep || prune) && l.kind != "vxlan") throw_input(obj, "dev", dev, "is not a vxlan device");
-    // Validate the whole set before the first write.
+    if (desired.size() >= UINT32_MAX) throw_input(obj, "peers", std::to_string(desired.size()), "too many entries");
+    // Validate the whole set before the first write. Duplicates are found by sorting (index kept
+    // for the message): no per-entry allocation.
     std::vector<Mac> want_mac;
     std::vector<IpAddr> want_ip;
     {
-        std::vector<std::pair<Mac, size_t>> macs;
-        std::vector<std::pair<IpAddr, size_t>> ips;
+        std::vector<MacKey> macs;
+        std::vector<IpKey> ips;
         macs.reserve(desired.size());
         ips.reserve(desired.size());
         for (size_t i = 0; i < desired.size(); i++) {
@@ -472,43 +680,56 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
             if (!p.ip && !p.vtep) throw_input(p.label(), "vtep", "", "an entry needs an ip, a vtep, or both");
             if (p.mac.is_zero() || p.mac.is_multicast())
                 throw_input(p.label(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
-            macs.emplace_back(p.mac, i);
-            if (p.ip) ips.emplace_back(*p.ip, i);
+            macs.push_back({mac_u64(p.mac), uint32_t(i)});
+            if (p.ip) ips.push_back(ip_key(*p.ip, i));
         }
-        no_duplicates(macs, desired, "mac");
-        no_duplicates(ips, desired, "ip");
-        for (auto& [m, i] : macs)
-            if (desired[i].vtep) want_mac.push_back(m);
-        for (auto& [a, i] : ips) want_ip.push_back(a);
+        auto dup = [&](const char* field, const std::string& value, size_t a, size_t b) {
+            throw_input(desired[b].label(), field, value,
+                        fmt::format("appears twice in the set (entries #{} and #{})", a + 1, b + 1));
+        };
+        sort_keys(macs);
+        for (size_t i = 1; i < macs.size(); i++)
+            if (macs[i].k == macs[i - 1].k) dup("mac", desired[macs[i].idx].mac.str(), macs[i - 1].idx, macs[i].idx);
+        sort_keys(ips);
+        for (size_t i = 1; i < ips.size(); i++)
+            if (ips[i].same(ips[i - 1])) dup("ip", desired[ips[i].idx].ip->str(), ips[i - 1].idx, ips[i].idx);
+        if (prune) {
+            want_mac.reserve(macs.size());
+            want_ip.reserve(ips.size());
+            for (auto& k : macs)
+                if (desired[k.idx].vtep) want_mac.push_back(desired[k.idx].mac);
+            for (auto& k : ips) want_ip.push_back(*desired[k.idx].ip);
+        }
     }
-    auto fdb = neigh_list(h, AF_BRIDGE, l.ifindex);
+    auto fdb = dump(0);
     bool need4 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET; });
     bool need6 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET6; });
     std::vector<Neigh> neighs;
-    if (need4) neighs = neigh_list(h, AF_INET, l.ifindex);
+    if (need4) neighs = dump(1);
     if (need6) {
-        auto v6 = neigh_list(h, AF_INET6, l.ifindex);
+        auto v6 = dump(2);
         neighs.insert(neighs.end(), v6.begin(), v6.end());
     }
     // Only the VXLAN device's own table: the bridge's entries for this port carry NDA_MASTER.
     std::erase_if(fdb, [](const Neigh& f) { return (f.flags & NTF_MASTER) || f.master; });
-    auto by_mac = [](const Neigh& a, const Neigh& b) { return a.lladdr < b.lladdr; };
-    std::sort(fdb.begin(), fdb.end(), by_mac);
-    auto by_ip = [](const Neigh& a, const Neigh& b) { return a.dst < b.dst; };
-    std::sort(neighs.begin(), neighs.end(), by_ip);
+    std::sort(fdb.begin(), fdb.end(), mac_less);
+    std::sort(neighs.begin(), neighs.end(), ip_less);
 
     std::vector<PeerChange> ch;
-    std::vector<Op> ops;
-    ops.reserve(desired.size() * 2);
+    std::vector<PlanOp> ops;
+    ch.reserve(desired.size() + (prune ? fdb.size() + neighs.size() : 0));
+    ops.reserve(desired.size() * 2 + (prune ? fdb.size() + neighs.size() : 0));
     ApplyStats local;
     ApplyStats& s = st ? *st : local;
     s = ApplyStats{};
-    for (auto& p : desired) {
+    for (size_t i = 0; i < desired.size(); i++) {
+        auto& p = desired[i];
+        auto c = uint32_t(ch.size());
         bool existed = false, fdb_differs = false, nb_differs = false;
         if (p.vtep) {
             Neigh key;
             key.lladdr = p.mac;
-            auto [lo, hi] = std::equal_range(fdb.begin(), fdb.end(), key, by_mac);
+            auto [lo, hi] = std::equal_range(fdb.begin(), fdb.end(), key, mac_less);
             existed = lo != hi;
             // Equal only if the single entry is our permanent one. Other remotes for this MAC
             // (learned, or left by an earlier peer) go first, so no stale twin survives.
@@ -522,24 +743,21 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
                 for (auto it = lo; it != hi; ++it)
                     if (it->dst != *p.vtep) {
                         if (!kept) { kept = true; continue; }
-                        Neigh d = *it;
-                        d.flags = NTF_SELF;
-                        d.state = 0;
-                        ops.push_back({d, true, ch.size()});
+                        ops.push_back({PlanOp::FdbDel, uint32_t(it - fdb.begin()), c});
                     }
-                ops.push_back({fdb_entry(l.ifindex, p.mac, *p.vtep), false, ch.size()});
+                ops.push_back({PlanOp::FdbAdd, uint32_t(i), c});
             }
         }
         if (p.ip) {
             Neigh key;
             key.dst = *p.ip;
-            auto it = std::lower_bound(neighs.begin(), neighs.end(), key, by_ip);
+            auto it = std::lower_bound(neighs.begin(), neighs.end(), key, ip_less);
             bool found = it != neighs.end() && it->dst == *p.ip;
             existed |= found;
             bool equal = found && it->permanent() && it->has_lladdr && it->lladdr == p.mac;
             if (!equal) {
                 nb_differs = true;
-                ops.push_back({neigh_entry(l.ifindex, *p.ip, p.mac), false, ch.size()});
+                ops.push_back({PlanOp::NeighAdd, uint32_t(i), c});
             }
         }
         if (!fdb_differs && !nb_differs) {
@@ -553,36 +771,57 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
         // A pruned peer is one change (and one "removed"), like an added one: its neighbor joins
         // the fdb entry's change for the same MAC.
         std::unordered_map<Mac, size_t, MacHash> pruned_fdb;
-        for (auto& f : fdb) {
+        for (size_t i = 0; i < fdb.size(); i++) {
+            auto& f = fdb[i];
             // The all-zeros entry is the device's default destination (its `remote`), not a peer.
             if (!f.permanent() || !f.dst.valid() || !(f.flags & NTF_SELF) || f.lladdr.is_zero() ||
                 sorted_has(want_mac, f.lladdr))
                 continue;
-            Neigh d = f;
-            d.flags = NTF_SELF;
-            ops.push_back({d, true, ch.size()});
+            ops.push_back({PlanOp::FdbPrune, uint32_t(i), uint32_t(ch.size())});
             pruned_fdb.emplace(f.lladdr, ch.size());
             ch.push_back({PeerChange::Removed, std::nullopt, f.lladdr, f.dst});
             s.removed++;
         }
-        for (auto& n : neighs) {
+        for (size_t i = 0; i < neighs.size(); i++) {
+            auto& n = neighs[i];
             if (!n.permanent() || sorted_has(want_ip, n.dst)) continue;
-            Neigh d = n;
-            d.has_lladdr = false;
             auto j = n.has_lladdr ? pruned_fdb.find(n.lladdr) : pruned_fdb.end();
             if (j != pruned_fdb.end() && !ch[j->second].ip) {
-                ops.push_back({d, true, j->second});
+                ops.push_back({PlanOp::NeighPrune, uint32_t(i), uint32_t(j->second)});
                 ch[j->second].ip = n.dst;
                 continue;
             }
-            ops.push_back({d, true, ch.size()});
+            ops.push_back({PlanOp::NeighPrune, uint32_t(i), uint32_t(ch.size())});
             ch.push_back({PeerChange::Removed, n.dst, n.lladdr, std::nullopt});
             s.removed++;
         }
     }
     s.writes = ops.size();
     if (ops.empty()) return ch;
-    auto errs = h.batch(ops.size(), [&](size_t i) { return ops[i].n.msg(ops[i].del); });
+    // The entry a request writes or deletes.
+    auto entry = [&](const PlanOp& op) {
+        switch (op.kind) {
+            case PlanOp::FdbAdd: return fdb_entry(l.ifindex, desired[op.src].mac, *desired[op.src].vtep);
+            case PlanOp::NeighAdd: return neigh_entry(l.ifindex, *desired[op.src].ip, desired[op.src].mac);
+            case PlanOp::FdbDel: {
+                Neigh d = fdb[op.src];
+                d.flags = NTF_SELF;
+                d.state = 0;
+                return d;
+            }
+            case PlanOp::FdbPrune: {
+                Neigh d = fdb[op.src];
+                d.flags = NTF_SELF;
+                return d;
+            }
+            default: {
+                Neigh d = neighs[op.src];
+                d.has_lladdr = false;
+                return d;
+            }
+        }
+    };
+    auto errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { entry(ops[i]).fill(m, ops[i].del()); });
     if (!errs.empty()) {
         // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
         // a peer this call added, take the other half back out rather than leave it half-made.
@@ -595,17 +834,17 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
         std::vector<Neigh> undo;
         for (size_t i = 0; i < ops.size(); i++) {
             auto c = ops[i].change;
-            if (failed_op[i] || ops[i].del || !failed_change[c] || c >= ch.size() || ch[c].action != PeerChange::Added)
+            if (failed_op[i] || ops[i].del() || !failed_change[c] || c >= ch.size() || ch[c].action != PeerChange::Added)
                 continue;
-            Neigh d = ops[i].n;
+            Neigh d = entry(ops[i]);
             if (d.family != AF_BRIDGE) d.has_lladdr = false;
             undo.push_back(d);
         }
-        if (!undo.empty()) h.batch(undo.size(), [&](size_t i) { return undo[i].msg(true); });
+        if (!undo.empty()) h.batch_fill(undo.size(), [&](size_t i, nl_msg* m) { undo[i].fill(m, true); });
         auto& e = errs.front();
         auto& op = ops[e.index];
-        std::string what = op.del ? "delete" : "program";
-        what += op.n.family == AF_BRIDGE ? " fdb entry" : " neighbor";
+        std::string what = op.del() ? "delete" : "program";
+        what += op.fdb() ? " fdb entry" : " neighbor";
         if (errs.size() > 1) what += fmt::format(" ({} of {} requests failed; first shown)", errs.size(), ops.size());
         throw_sys(e.err, what, e.extack, ch[op.change].label());
     }

@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <iterator>
 
 #include "ovnet/error.hpp"
@@ -13,11 +18,25 @@
 namespace ovnet {
 
 std::string read_all(std::istream& in) {
-    // Read in large blocks: character-wise stream iteration costs more than parsing.
+    // Read in large blocks straight into the string (character-wise stream iteration costs more
+    // than parsing). A regular file on stdin is sized first, so that its text is read into one
+    // allocation instead of being copied at every doubling.
     std::string s;
-    char buf[1 << 16];
     auto* sb = in.rdbuf();
-    for (std::streamsize n; (n = sb->sgetn(buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+    size_t want = 1 << 16;
+    struct stat st;
+    if (sb == std::cin.rdbuf() && fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
+        off_t pos = lseek(0, 0, SEEK_CUR);
+        if (pos >= 0 && pos < st.st_size) want = std::max(want, size_t(st.st_size - pos) + 1);
+    }
+    size_t len = 0;
+    for (;;) {
+        if (len == s.size()) s.resize(std::max(want, s.size() * 2));
+        std::streamsize n = sb->sgetn(s.data() + len, std::streamsize(s.size() - len));
+        if (n <= 0) break;
+        len += size_t(n);
+    }
+    s.resize(len);
     return s;
 }
 
@@ -74,6 +93,13 @@ std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
 
 namespace {
 
+// Bytes a string holds as they are: printable ASCII but the quote and the backslash.
+constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; c++) t[size_t(c)] = c != '"' && c != '\\';
+    return t;
+}();
+
 // A strict recursive-descent reader for the JSON that tools exchange: ASCII text with the usual
 // escapes. It stops (returns false) on anything else: a syntax error, a byte above 0x7f, a \\u
 // escape, deep nesting, or a handler returning false.
@@ -109,9 +135,7 @@ private:
         buf_.clear();
         for (;;) {
             const char* q = p_;
-            while (q < end_ && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20 &&
-                   static_cast<unsigned char>(*q) < 0x80)
-                q++;
+            while (q < end_ && kPlain[static_cast<unsigned char>(*q)]) q++;
             buf_.append(p_, q);
             p_ = q;
             if (p_ >= end_) return false;

@@ -37,20 +37,31 @@ bool Neigh::parse(const nlmsghdr* h, Neigh& out) {
     return true;
 }
 
+namespace {
+void put_neigh(nl_msg* m, void* hdr, const Neigh& n) {
+    auto* nd = static_cast<ndmsg*>(hdr);
+    nd->ndm_family = uint8_t(n.family);
+    nd->ndm_ifindex = n.ifindex;
+    nd->ndm_state = n.state;
+    nd->ndm_flags = n.flags;
+    if (n.dst.valid()) nla_put(m, NDA_DST, int(n.dst.size()), n.dst.b.data());
+    if (n.has_lladdr) nla_put(m, NDA_LLADDR, 6, n.lladdr.b.data());
+    if (n.vlan >= 0) nla_put_u16(m, NDA_VLAN, uint16_t(n.vlan));
+    if (n.vni) nla_put_u32(m, NDA_VNI, n.vni);
+}
+}  // namespace
+
 NlMsg Neigh::msg(bool del) const {
     void* hdr;
     NlMsg m = nl_new(del ? RTM_DELNEIGH : RTM_NEWNEIGH, del ? 0 : NLM_F_CREATE | NLM_F_REPLACE,
                      sizeof(ndmsg), &hdr, 128);
-    auto* nd = static_cast<ndmsg*>(hdr);
-    nd->ndm_family = uint8_t(family);
-    nd->ndm_ifindex = ifindex;
-    nd->ndm_state = state;
-    nd->ndm_flags = flags;
-    if (dst.valid()) nla_put(m.get(), NDA_DST, int(dst.size()), dst.b.data());
-    if (has_lladdr) nla_put(m.get(), NDA_LLADDR, 6, lladdr.b.data());
-    if (vlan >= 0) nla_put_u16(m.get(), NDA_VLAN, uint16_t(vlan));
-    if (vni) nla_put_u32(m.get(), NDA_VNI, vni);
+    put_neigh(m.get(), hdr, *this);
     return m;
+}
+
+void Neigh::fill(nl_msg* m, bool del) const {
+    void* hdr = nl_reuse(m, del ? RTM_DELNEIGH : RTM_NEWNEIGH, del ? 0 : NLM_F_CREATE | NLM_F_REPLACE, sizeof(ndmsg));
+    put_neigh(m, hdr, *this);
 }
 
 bool Neigh::permanent() const { return state & NUD_PERMANENT; }

@@ -52,7 +52,30 @@ bool Mac::is_zero() const {
     return true;
 }
 
+namespace {
+// Plain dotted-quad IPv4 (what inet_pton accepts: four decimal octets, no leading zeros), parsed
+// without a copy; anything else is left to inet_pton.
+bool quad(std::string_view s, IpAddr& out) {
+    uint8_t b[4];
+    size_t i = 0, n = s.size();
+    for (int k = 0; k < 4; k++) {
+        if (k && (i >= n || s[i++] != '.')) return false;
+        size_t d = i;
+        unsigned v = 0;
+        while (i < n && i - d < 3 && s[i] >= '0' && s[i] <= '9') v = v * 10 + unsigned(s[i++] - '0');
+        if (i == d || v > 255 || (i - d > 1 && s[d] == '0')) return false;
+        b[k] = uint8_t(v);
+    }
+    if (i != n) return false;
+    out = IpAddr{};
+    out.family = AF_INET;
+    std::memcpy(out.b.data(), b, 4);
+    return true;
+}
+}  // namespace
+
 bool IpAddr::try_parse(std::string_view s, IpAddr& out) {
+    if (quad(s, out)) return true;
     if (s.empty() || s.size() > 45) return false;
     char buf[64];
     std::memcpy(buf, s.data(), s.size());

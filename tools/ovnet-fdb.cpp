@@ -1,5 +1,9 @@
 // ovnet-fdb: the peer table of an overlay (what Docker's peerAdd programs on a VTEP).
+#include <charconv>
+#include <exception>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "common.hpp"
 
@@ -30,10 +34,39 @@ std::string pick_dev(Handle& h, const std::string& dev) {
     throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
 }
 
-// The apply report can list 100,000 changes: written straight out rather than through a DOM.
+// The apply report can list 100,000 changes: written straight out rather than through a DOM,
+// addresses formatted in place.
+void put_mac(std::string& out, const Mac& m) {
+    static const char hex[] = "0123456789abcdef";
+    char buf[17];
+    for (int i = 0; i < 6; i++) {
+        buf[i * 3] = hex[m.b[size_t(i)] >> 4];
+        buf[i * 3 + 1] = hex[m.b[size_t(i)] & 15];
+        if (i < 5) buf[i * 3 + 2] = ':';
+    }
+    out.append(buf, sizeof buf);
+}
+void put_ip(std::string& out, const std::optional<IpAddr>& a) {
+    if (!a) {
+        out += "null";
+        return;
+    }
+    if (a->family != AF_INET) {
+        out += '"';
+        out += a->str();
+        out += '"';
+        return;
+    }
+    char buf[18], *p = buf;
+    *p++ = '"';
+    for (int i = 0; i < 4; i++) {
+        p = std::to_chars(p, buf + sizeof buf, unsigned(a->b[size_t(i)])).ptr;
+        *p++ = i < 3 ? '.' : '"';
+    }
+    out.append(buf, size_t(p - buf));
+}
 void write_changes(const Global& g, const std::string& dev, const std::vector<PeerChange>& ch, const ApplyStats& s) {
     static const char* names[] = {"added", "replaced", "removed"};
-    auto q = [](const std::optional<IpAddr>& a) { return a ? "\"" + a->str() + "\"" : std::string("null"); };
     const char* nl = g.pretty ? "\n" : "";
     const char* in1 = g.pretty ? "  " : "";
     const char* in2 = g.pretty ? "    " : "";
@@ -42,20 +75,26 @@ void write_changes(const Global& g, const std::string& dev, const std::vector<Pe
         "{{{}{}\"dev\":{}{},{}{}\"summary\":{}{{\"added\":{},\"replaced\":{},\"removed\":{},\"unchanged\":{},"
         "\"writes\":{}}},{}{}\"changes\":{}[",
         nl, in1, sp, json(dev).dump(), nl, in1, sp, s.added, s.replaced, s.removed, s.unchanged, s.writes, nl, in1, sp);
-    out.reserve(out.size() + ch.size() * 96);
+    // Written out in blocks of about 64 KiB: a report of 100,000 changes is never held whole.
+    constexpr size_t kBlock = 1 << 16;
+    out.reserve(kBlock + 256);
     for (size_t i = 0; i < ch.size(); i++) {
         auto& c = ch[i];
+        if (out.size() >= kBlock) {
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            out.clear();
+        }
         if (i) out += ',';
         out += nl;
         out += in2;
         out += "{\"action\":\"";
         out += names[c.action];
         out += "\",\"ip\":";
-        out += q(c.ip);
+        put_ip(out, c.ip);
         out += ",\"mac\":\"";
-        out += c.mac.str();
+        put_mac(out, c.mac);
         out += "\",\"vtep\":";
-        out += q(c.vtep);
+        put_ip(out, c.vtep);
         out += '}';
     }
     out += ch.empty() ? "]" : fmt::format("{}{}]", nl, in1);
@@ -139,11 +178,34 @@ int main(int argc, char** argv) {
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
         auto dv = arg_opt_ip("apply", "vtep", vtep);
-        auto specs = peers_read(std::cin, dv);
-        Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        // The namespace's side (socket, device, the tables the set is compared with) is read on a
+        // second thread while the set is parsed. Its errors are raised after the set's, in the
+        // order a sequential run meets them.
+        std::optional<Handle> hh;
+        std::string d;
+        std::shared_ptr<FdbSnapshot> snap;
+        std::exception_ptr err;
+        std::thread reader([&] {
+            try {
+                hh.emplace(g.netns);
+                d = pick_dev(*hh, dev);
+                snap = fdb_snapshot(*hh, d);
+            } catch (...) {
+                err = std::current_exception();
+            }
+        });
+        std::vector<PeerSpec> specs;
+        try {
+            specs = peers_read(std::cin, dv);
+        } catch (...) {
+            reader.join();
+            throw;
+        }
+        reader.join();
+        if (err) std::rethrow_exception(err);
+        Handle& h = *hh;
         ApplyStats st;
-        auto ch = fdb_apply_set(h, d, specs, prune, &st);
+        auto ch = fdb_apply_set(h, d, specs, prune, &st, snap.get());
         if (g.json_out()) {
             write_changes(g, d, ch, st);
             if (!g.quiet)

@@ -1,5 +1,6 @@
 // ovnet/fdb.hpp - the peer table of an overlay: permanent neighbor + fdb entries on a VTEP.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,9 +62,17 @@ struct PeerChange {
     std::optional<IpAddr> vtep;    ///< unset for a removed neighbor
     std::string label() const;
 };
-/// fdb_apply() without building a Change per entry: what bulk callers use.
+/// What fdb_apply_set() compares a set with: the device and its fdb and neighbor tables, read
+/// ahead (`ovnet-fdb apply` reads it on a second thread while it parses the set). Failures are
+/// kept, and fdb_apply_set() raises them where it would have met them reading the state itself.
+struct FdbSnapshot;
+std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev);
+
+/// fdb_apply() without building a Change per entry: what bulk callers use. With `snap` (from
+/// fdb_snapshot() on the same handle and device) the state is taken from it instead of read; the
+/// call consumes it.
 std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                                      bool prune, ApplyStats* stats = nullptr);
+                                      bool prune, ApplyStats* stats = nullptr, FdbSnapshot* snap = nullptr);
 
 /// Converges the VTEP to the desired set in one batched exchange: adds or replaces what differs,
 /// leaves equal entries untouched (no write at all when nothing differs), and with `prune`

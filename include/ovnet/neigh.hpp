@@ -26,6 +26,8 @@ struct Neigh {
     static bool parse(const nlmsghdr* h, Neigh& out);
     /// Builds RTM_NEWNEIGH (create|replace) or RTM_DELNEIGH for this entry.
     NlMsg msg(bool del) const;
+    /// The same request written into `m`, a message reused across a Handle::batch_fill().
+    void fill(nl_msg* m, bool del) const;
     bool permanent() const;
     /// "permanent", "reachable", "stale", "noarp", ... (the lowest set NUD bit's name)
     std::string state_name() const;

@@ -1,6 +1,8 @@
 // Mac, IpAddr, Prefix, validate_ifname, docker_mac.
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include "helpers.hpp"
 #include "ovnet/ovnet.hpp"
 
@@ -221,4 +223,23 @@ TEST_CASE("is_unicast_host refuses unspecified and multicast and broadcast addre
         CHECK_FALSE(is_unicast_host(IpAddr::parse(s)));
     }
     CHECK_FALSE(is_unicast_host(IpAddr{}));
+}
+
+TEST_CASE("IpAddr::try_parse accepts exactly what inet_pton accepts", "[types][ip]") {
+    const char* cases[] = {"0.0.0.0", "255.255.255.255", "10.0.0.2", "1.2.3.4", "256.0.0.1", "01.2.3.4", "1.2.3.04",
+                           "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4",
+                           "1.2.3.4a", "1234.1.1.1", "0.0.0.00", "00.0.0.0", "1.2.3.255", "1.2.3.256", "999.1.1.1",
+                           "", ".", "1", "0x1.2.3.4", "1.2.3.4/8", "::1", "::ffff:1.2.3.4", "1.2.3.4\n"};
+    for (const char* s : cases) {
+        unsigned char want[16] = {};
+        bool ok = inet_pton(AF_INET, s, want) == 1;
+        IpAddr a;
+        bool got = IpAddr::try_parse(s, a);
+        if (std::string_view(s).find(':') != std::string_view::npos) continue;
+        INFO(s);
+        CHECK(got == ok);
+        if (got && ok) CHECK(std::memcmp(a.b.data(), want, 4) == 0);
+    }
+    IpAddr a;
+    CHECK(IpAddr::try_parse(std::string_view("1.2.3.4\0x", 9), a));  // as before: inet_pton stops at the NUL
 }
