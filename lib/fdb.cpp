@@ -9,6 +9,8 @@
 #include <exception>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -929,6 +931,45 @@ std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::o
         }
     }
     return out;
+}
+
+std::string fdb_pick_dev(Handle& h, const std::string& dev) {
+    if (!dev.empty()) return dev;
+    std::vector<std::string> vx;
+    for (auto& l : link_list(h))
+        if (l.kind == "vxlan") vx.push_back(l.name);
+    if (vx.size() == 1) return vx[0];
+    throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
+}
+
+std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
+                                       const std::optional<IpAddr>& default_vtep, bool prune, ApplyStats* stats,
+                                       std::string* dev_out) {
+    // The namespace's side is read while the set is parsed: both cost about as much as the writes.
+    std::optional<Handle> h;
+    std::string d;
+    std::shared_ptr<FdbSnapshot> snap;
+    std::exception_ptr err;
+    std::thread reader([&] {
+        try {
+            h.emplace(netns);
+            d = fdb_pick_dev(*h, dev);
+            snap = fdb_snapshot(*h, d);
+        } catch (...) {
+            err = std::current_exception();
+        }
+    });
+    std::vector<PeerSpec> specs;
+    try {
+        specs = peers_read(in, default_vtep);
+    } catch (...) {
+        reader.join();
+        throw;
+    }
+    reader.join();
+    if (err) std::rethrow_exception(err);
+    if (dev_out) *dev_out = d;
+    return fdb_apply_set(*h, d, specs, prune, stats, snap.get());
 }
 
 }  // namespace ovnet

@@ -3,7 +3,6 @@
 #include <exception>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include "common.hpp"
 
@@ -24,15 +23,6 @@ void peer_table(const json& doc) {
     t.print(stdout);
 }
 
-// The VTEP to work on: -d, or the only vxlan device of the namespace.
-std::string pick_dev(Handle& h, const std::string& dev) {
-    if (!dev.empty()) return dev;
-    std::vector<std::string> vx;
-    for (auto& l : link_list(h))
-        if (l.kind == "vxlan") vx.push_back(l.name);
-    if (vx.size() == 1) return vx[0];
-    throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
-}
 
 // The apply report can list 100,000 changes: written straight out rather than through a DOM,
 // addresses formatted in place.
@@ -113,7 +103,7 @@ int main(int argc, char** argv) {
     show->add_option("-d,--dev", dev, "VXLAN device (default: the only one)")->type_name("VTEP");
     show->callback([&] {
         Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        std::string d = fdb_pick_dev(h, dev);
         json a = json::array();
         for (auto& p : fdb_show(h, d)) a.push_back(p.to_json());
         emit(g, a, peer_table);
@@ -156,7 +146,7 @@ int main(int argc, char** argv) {
         if (ip.empty() || vtep.empty()) throw_input("peer", ip.empty() ? "ip" : "vtep", "", "required (--ip and --vtep)");
         auto p = peer_spec(false);
         Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        std::string d = fdb_pick_dev(h, dev);
         auto ch = fdb_add(h, d, p);
         report(g, ch, to_json(ch));
     });
@@ -166,7 +156,7 @@ int main(int argc, char** argv) {
     del->callback([&] {
         auto p = peer_spec(true);
         Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        std::string d = fdb_pick_dev(h, dev);
         auto ch = fdb_del(h, d, p);
         report(g, ch, to_json(ch));
     });
@@ -178,34 +168,9 @@ int main(int argc, char** argv) {
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
         auto dv = arg_opt_ip("apply", "vtep", vtep);
-        // The namespace's side (socket, device, the tables the set is compared with) is read on a
-        // second thread while the set is parsed. Its errors are raised after the set's, in the
-        // order a sequential run meets them.
-        std::optional<Handle> hh;
-        std::string d;
-        std::shared_ptr<FdbSnapshot> snap;
-        std::exception_ptr err;
-        std::thread reader([&] {
-            try {
-                hh.emplace(g.netns);
-                d = pick_dev(*hh, dev);
-                snap = fdb_snapshot(*hh, d);
-            } catch (...) {
-                err = std::current_exception();
-            }
-        });
-        std::vector<PeerSpec> specs;
-        try {
-            specs = peers_read(std::cin, dv);
-        } catch (...) {
-            reader.join();
-            throw;
-        }
-        reader.join();
-        if (err) std::rethrow_exception(err);
-        Handle& h = *hh;
         ApplyStats st;
-        auto ch = fdb_apply_set(h, d, specs, prune, &st, snap.get());
+        std::string d;
+        auto ch = fdb_apply_read(g.netns, dev, std::cin, dv, prune, &st, &d);
         if (g.json_out()) {
             write_changes(g, d, ch, st);
             if (!g.quiet)
@@ -225,7 +190,7 @@ int main(int argc, char** argv) {
     local->callback([&] {
         auto dv = arg_opt_ip("local", "vtep", vtep);
         Handle h(g.netns);
-        std::string d = pick_dev(h, dev);
+        std::string d = fdb_pick_dev(h, dev);
         json a = json::array();
         for (auto& p : fdb_local(h, d, dv)) a.push_back(p.to_json());
         emit(g, a, peer_table);

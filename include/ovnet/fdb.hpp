@@ -1,5 +1,6 @@
 // ovnet/fdb.hpp - the peer table of an overlay: permanent neighbor + fdb entries on a VTEP.
 #pragma once
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,18 @@ std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev);
 /// call consumes it.
 std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
                                       bool prune, ApplyStats* stats = nullptr, FdbSnapshot* snap = nullptr);
+
+/// The VTEP to work on: `dev` when given, else the namespace's only vxlan device (Error(Input)
+/// when there is none or several).
+std::string fdb_pick_dev(Handle& h, const std::string& dev);
+
+/// `ovnet-fdb apply` in one call: reads the set from `in` (peers_read) while a second thread opens
+/// the namespace, picks the device (fdb_pick_dev) and reads its tables (fdb_snapshot), then applies
+/// (fdb_apply_set). Errors come in the order a sequential run meets them: the set's first, then
+/// the namespace's, the device's and the state's. The device used goes to *dev_out.
+std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
+                                       const std::optional<IpAddr>& default_vtep, bool prune,
+                                       ApplyStats* stats = nullptr, std::string* dev_out = nullptr);
 
 /// Converges the VTEP to the desired set in one batched exchange: adds or replaces what differs,
 /// leaves equal entries untouched (no write at all when nothing differs), and with `prune`
