@@ -104,8 +104,18 @@ int main(int argc, char** argv) {
     show->callback([&] {
         Handle h(g.netns);
         std::string d = fdb_pick_dev(h, dev);
+        auto peers = fdb_show(h, d);
+        if (g.json_out() && !g.pretty) {
+            // 100,000 peers: written straight out (to_json's bytes), no DOM.
+            std::string out;
+            write_json(out, peers);
+            out += '\n';
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            std::fflush(stdout);
+            return;
+        }
         json a = json::array();
-        for (auto& p : fdb_show(h, d)) a.push_back(p.to_json());
+        for (auto& p : peers) a.push_back(p.to_json());
         emit(g, a, peer_table);
     });
 

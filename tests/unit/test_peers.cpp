@@ -283,3 +283,48 @@ TEST_CASE("peers_from_json: VTEPs of mixed address families are refused", "[peer
     CHECK(peers(R"({"status":"learned","mac":"02:42:0a:00:00:09","vtep":"2001:db8::99"}
                    {"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"})").size() == 1);
 }
+
+TEST_CASE("PeerEntry: write_json writes what to_json().dump() writes", "[peers]") {
+    const std::vector<std::string> statuses = {"peer", "fdb-only", "neigh-only", "learned", "local", "endpoint",
+                                               "we\"ird\\\n\x01", "caf\xc3\xa9"};
+    const std::vector<IpAddr> ips = {IpAddr{}, ip("10.0.0.3"), ip("0.0.0.0"), ip("255.255.255.255"),
+                                     ip("fd00::3"), ip("2001:db8::ffff:1.2.3.4")};
+    const std::vector<Mac> macs = {mac("02:42:0a:00:00:03"), mac("00:00:00:00:00:00"), mac("ff:ff:ff:ff:ff:ff")};
+    const std::vector<std::string> states = {"", "permanent", "reachable", "stale", "noarp", "none", "unknown"};
+    const std::vector<std::vector<std::string>> flagsets = {
+        {}, {"self"}, {"self", "master"}, {"master"}, {"extern_learn", "offload", "router", "proxy", "use"},
+        {"odd \"flag\""}};
+    std::vector<PeerEntry> all;
+    size_t n = 0;
+    for (auto& st : statuses)
+        for (auto& i : ips)
+            for (auto& vt : ips)
+                for (size_t k = 0; k < states.size() * states.size() * flagsets.size(); k++) {
+                    // Every status, ip and vtep with every fdb/neigh state and flag set, the MAC rotating.
+                    PeerEntry e;
+                    e.status = st;
+                    e.ip = i;
+                    e.vtep = vt;
+                    e.mac = macs[n++ % macs.size()];
+                    e.fdb_state = states[k % states.size()];
+                    e.neigh_state = states[k / states.size() % states.size()];
+                    e.flags = flagsets[k / states.size() / states.size()];
+                    std::string out;
+                    e.write_json(out);
+                    REQUIRE(out == e.to_json().dump());
+                    all.push_back(std::move(e));
+                }
+    CHECK(n == statuses.size() * ips.size() * ips.size() * states.size() * states.size() * flagsets.size());
+
+    json a = json::array();
+    for (auto& e : all) a.push_back(e.to_json());
+    std::string out = "prefix";
+    write_json(out, all);
+    CHECK(out == "prefix" + a.dump());
+    out.clear();
+    write_json(out, {});
+    CHECK(out == "[]");
+    out.clear();
+    write_json(out, {all[0]});
+    CHECK(out == "[" + all[0].to_json().dump() + "]");
+}
