@@ -1,6 +1,7 @@
 #include "ovnet/fdb.hpp"
 
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 
 #include <algorithm>
 #include <bit>
@@ -649,8 +650,42 @@ std::vector<Neigh> dump_neighs(Handle& h, int ifindex) {
 
 std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
     Link l = need_dev(h, dev);
-    auto fdb = neigh_list(h, AF_BRIDGE, l.ifindex);
-    auto neighs = dump_neighs(h, l.ifindex);
+    // The kernel's vxlan fdb dump is the slow part on big tables (it walks the table from the
+    // start for every 32 KiB reply): once it proves long, the neighbors are read meanwhile, on a
+    // second socket and thread. Small tables (a second socket costs about 1 ms) stay sequential.
+    constexpr size_t kOverlapAt = 2048;
+    std::vector<Neigh> neighs, fdb;
+    std::exception_ptr neigh_err;
+    std::thread reader;
+    auto start_reader = [&] {
+        reader = std::thread([&] {
+            try {
+                Handle h2(h.netns_name());
+                neighs = dump_neighs(h2, l.ifindex);
+            } catch (...) {
+                neigh_err = std::current_exception();
+            }
+        });
+    };
+    try {
+        // neigh_list(h, AF_BRIDGE, ifindex), watching the count.
+        void* hdr;
+        NlMsg m = nl_new(RTM_GETNEIGH, 0, sizeof(ndmsg), &hdr);
+        static_cast<ndmsg*>(hdr)->ndm_family = AF_BRIDGE;
+        h.dump(m, [&](const nlmsghdr* r) {
+            auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(r));
+            if (r->nlmsg_type != RTM_NEWNEIGH || nd->ndm_family != AF_BRIDGE || nd->ndm_ifindex != l.ifindex) return;
+            Neigh n;
+            if (Neigh::parse(r, n)) fdb.push_back(std::move(n));
+            if (fdb.size() == kOverlapAt && !reader.joinable()) start_reader();
+        }, [&] { fdb.clear(); });
+    } catch (...) {
+        if (reader.joinable()) reader.join();
+        throw;
+    }
+    if (reader.joinable()) reader.join();
+    else neighs = dump_neighs(h, l.ifindex);
+    if (neigh_err) std::rethrow_exception(neigh_err);
     // Each fdb entry takes the first neighbor with its MAC not taken yet, in dump order.
     MacIndex by_mac(neighs);
     std::vector<uint8_t> used(neighs.size());
