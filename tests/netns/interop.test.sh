@@ -3,7 +3,7 @@
 #  1. what ovnet creates (bridge, VTEP, peer, sandbox) reads back right with ip -d -j link, ip -j addr,
 #     ip -j route, bridge -j fdb and ip -j neigh;
 #  2. what iproute2 creates (bridge with veth ports across namespaces and an address, vxlan devices
-#     with various options, 1,000 fdb entries + 1,000 neighbors via -batch) reads right with ovnet's show;
+#     with various options, 2,500 fdb entries + 2,500 neighbors via -batch) reads right with ovnet's show;
 #  3. round trips: bridge -j fdb show piped into ovnet-fdb apply elsewhere gives an identical table,
 #     and so does ovnet-fdb show -j.
 . "$(dirname "$0")/lib.sh"
@@ -112,20 +112,21 @@ assert_eq "$(jq -c '[.[] | [.ifindex, .mac, .mtu, .vni, .port]]' <<<"$OUT")" \
   "$(ip -n "$B" -d -j link show type vxlan | jq -c '[.[] | [.ifindex, .address, .mtu, .linkinfo.info_data.id, .linkinfo.info_data.port]]')" \
   "vtep show: ifindex/mac/mtu/vni/port equal ip -d link show type vxlan"
 
-# 1,000 fdb entries and 1,000 neighbors through iproute2's batch mode
-for i in $(seq 0 999); do
+# 2,500 fdb entries and 2,500 neighbors through iproute2's batch mode (past 2,048 entries ovnet-fdb
+# show reads the neighbors on a second socket while the fdb dump runs: this checks that join too)
+for i in $(seq 0 2499); do
   x=$((i / 250)) y=$((i % 250 + 1))
   printf 'fdb add 02:42:0a:03:%02x:%02x dev vx0 dst 192.0.2.%d self permanent\n' $x $y $((100 + i % 50)) >&3
   printf 'neigh add 10.3.%d.%d lladdr 02:42:0a:03:%02x:%02x dev vx0 nud permanent\n' $x $y $x $y >&4
   printf '10.3.%d.%d 02:42:0a:03:%02x:%02x 192.0.2.%d\n' $x $y $x $y $((100 + i % 50)) >&5
 done 3>"$TMP/fdb.batch" 4>"$TMP/neigh.batch" 5>"$TMP/want.txt"
-expect_rc 0 "bridge -batch: 1,000 fdb entries" bridge -n "$B" -batch "$TMP/fdb.batch"
-expect_rc 0 "ip -batch: 1,000 neighbors" ip -n "$B" -batch "$TMP/neigh.batch"
+expect_rc 0 "bridge -batch: 2,500 fdb entries" bridge -n "$B" -batch "$TMP/fdb.batch"
+expect_rc 0 "ip -batch: 2,500 neighbors" ip -n "$B" -batch "$TMP/neigh.batch"
 want=$(jq -R . "$TMP/want.txt" | jq -sc sort)
 SECONDS=0
 run ovnet-fdb -n "$B" show -d vx0 -j
-assert_eq "$RC" 0 "ovnet-fdb show -d vx0 on 2,000 iproute2 entries: exit 0 (${SECONDS}s)"
-assert_eq "$(jq '[.[] | select(.status=="peer")] | length' <<<"$OUT")" 1000 "fdb show: exactly 1,000 peer rows"
+assert_eq "$RC" 0 "ovnet-fdb show -d vx0 on 5,000 iproute2 entries: exit 0 (${SECONDS}s)"
+assert_eq "$(jq '[.[] | select(.status=="peer")] | length' <<<"$OUT")" 2500 "fdb show: exactly 2,500 peer rows"
 assert_eq "$(jq -c '[.[] | select(.status != "peer" and .status != "local")] | length' <<<"$OUT")" 0 "fdb show: no fdb-only/neigh-only/learned rows"
 assert_eq "$(jq -c '[.[] | select(.status=="peer") | "\(.ip) \(.mac) \(.vtep)"] | sort' <<<"$OUT")" "$want" \
   "fdb show: the (ip, mac, vtep) set equals the generated one"
@@ -144,16 +145,16 @@ expect_rc 0 "C: its own vx0 (ovnet-vtep)" ovnet-vtep -n "$C" add vx0 --vni 42 --
 SECONDS=0
 bridge -n "$B" -j fdb show dev vx0 | ovnet-fdb -n "$C" apply -d vx0 >"$TMP/apply.c" 2>"$TMP/apply.c.err"
 assert_eq "${PIPESTATUS[*]}" "0 0" "bridge -j fdb show (B) | ovnet-fdb apply (C): exit 0 (${SECONDS}s)"
-assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged]' "$TMP/apply.c")" "[1000,0,0,0]" "apply on C: 1,000 added"
-assert_eq "$(fdbset "$C" | jq length)" 1000 "C: 1,000 fdb entries"
+assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged]' "$TMP/apply.c")" "[2500,0,0,0]" "apply on C: 2,500 added"
+assert_eq "$(fdbset "$C" | jq length)" 2500 "C: 2,500 fdb entries"
 assert_eq "$(fdbset "$C")" "$(fdbset "$B")" "C's fdb table (sorted mac/dst) equals B's"
 assert_eq "$(bridge -n "$C" -j fdb show dev vx0 | jq -c '[.[] | select(.dst) | [.flags, .state]] | unique')" '[[["self"],"permanent"]]' \
   "C: every entry self permanent"
 assert_eq "$(neighset "$C")" "[]" "C: bridge's fdb dump carries no IPs, so no neighbor was made"
 bridge -n "$B" -j fdb show dev vx0 | ovnet-fdb -n "$C" apply -d vx0 >"$TMP/apply.c" 2>"$TMP/apply.c.err"
-assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged, .writes]' "$TMP/apply.c")" "[0,0,0,1000,0]" \
-  "the same pipe again: 1,000 unchanged, no write"
-assert_contains "$(cat "$TMP/apply.c.err")" "1000 unchanged" "the same pipe again says unchanged"
+assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged, .writes]' "$TMP/apply.c")" "[0,0,0,2500,0]" \
+  "the same pipe again: 2,500 unchanged, no write"
+assert_contains "$(cat "$TMP/apply.c.err")" "2500 unchanged" "the same pipe again says unchanged"
 
 expect_rc 0 "ovnet-sbox add D" ovnet-sbox add "$D"
 ip -n "$D" link add vx0 type vxlan id 42 dstport 8472 local 192.0.2.7 nolearning proxy     # D's vx0 from iproute2
@@ -167,8 +168,8 @@ bridge -n "$B" fdb del 02:42:0a:03:00:01 dev vx0 dst 192.0.2.100 self
 ip -n "$B" neigh del 10.3.0.1 dev vx0
 bridge -n "$B" fdb replace 02:42:0a:03:00:02 dev vx0 dst 192.0.2.99 self permanent
 ovnet-fdb -n "$B" show -d vx0 -j | ovnet-fdb -n "$D" apply -d vx0 --prune >"$TMP/apply.d" 2>"$TMP/apply.d.err"
-assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged]' "$TMP/apply.d")" "[0,1,1,998]" \
-  "after iproute2 changed B: D's apply replaced 1, removed 1, kept 998"
+assert_eq "$(jq -c '.summary | [.added, .replaced, .removed, .unchanged]' "$TMP/apply.d")" "[0,1,1,2498]" \
+  "after iproute2 changed B: D's apply replaced 1, removed 1, kept 2,498"
 assert_eq "$(fdbset "$D")" "$(fdbset "$B")" "D's fdb table still equals B's"
 assert_eq "$(neighset "$D")" "$(neighset "$B")" "D's neighbor table still equals B's"
 
