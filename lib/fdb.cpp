@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -54,66 +53,22 @@ json PeerEntry::to_json() const {
 // `ovnet-fdb show -j` on 100,000 peers: building and dumping a DOM cost more than the kernel's
 // dump. write_json() gives to_json().dump()'s bytes directly; the unit tests compare the two.
 
-namespace {
-// A string as nlohmann's dump() writes it. The names written here never need escaping; anything
-// that would is handed to nlohmann.
-void put_str(std::string& out, std::string_view v) {
-    for (unsigned char c : v)
-        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
-            out += json(std::string(v)).dump();
-            return;
-        }
-    out += '"';
-    out += v;
-    out += '"';
-}
-void put_mac(std::string& out, const Mac& m) {
-    static const char hex[] = "0123456789abcdef";
-    char buf[19];
-    buf[0] = buf[18] = '"';
-    for (size_t i = 0; i < 6; i++) {
-        buf[1 + i * 3] = hex[m.b[i] >> 4];
-        buf[2 + i * 3] = hex[m.b[i] & 15];
-        if (i < 5) buf[3 + i * 3] = ':';
-    }
-    out.append(buf, sizeof buf);
-}
-// An address as a JSON string, or null when unset.
-void put_ip(std::string& out, const IpAddr& a) {
-    if (a.family == AF_INET) {
-        char buf[18], *p = buf;
-        *p++ = '"';
-        for (size_t i = 0; i < 4; i++) {
-            p = std::to_chars(p, buf + sizeof buf, unsigned(a.b[i])).ptr;
-            *p++ = i < 3 ? '.' : '"';
-        }
-        out.append(buf, size_t(p - buf));
-    } else if (a.valid()) {
-        out += '"';
-        out += a.str();
-        out += '"';
-    } else {
-        out += "null";
-    }
-}
-}  // namespace
-
 void PeerEntry::write_json(std::string& out) const {
     out += "{\"status\":";
-    put_str(out, status);
+    json_append(out, status);
     out += ",\"ip\":";
-    put_ip(out, ip);
+    json_append(out, ip);
     out += ",\"mac\":";
-    put_mac(out, mac);
+    json_append(out, mac);
     out += ",\"vtep\":";
-    put_ip(out, vtep);
-    if (!fdb_state.empty()) out += ",\"fdb_state\":", put_str(out, fdb_state);
-    if (!neigh_state.empty()) out += ",\"neigh_state\":", put_str(out, neigh_state);
+    json_append(out, vtep);
+    if (!fdb_state.empty()) out += ",\"fdb_state\":", json_append(out, fdb_state);
+    if (!neigh_state.empty()) out += ",\"neigh_state\":", json_append(out, neigh_state);
     if (!flags.empty()) {
         out += ",\"flags\":[";
         for (size_t i = 0; i < flags.size(); i++) {
             if (i) out += ',';
-            put_str(out, flags[i]);
+            json_append(out, flags[i]);
         }
         out += ']';
     }

@@ -53,12 +53,11 @@ std::string addr_port(const IpAddr& a, uint16_t port) {
     std::string s;
     s.reserve(24);
     if (a.family == AF_INET6) s += '[';
-    s += a.str();
+    a.append_to(s);
     if (a.family == AF_INET6) s += ']';
     s += ':';
     char buf[8];
-    auto r = std::to_chars(buf, buf + sizeof buf, unsigned(port));
-    s.append(buf, r.ptr);
+    s.append(buf, std::to_chars(buf, buf + sizeof buf, unsigned(port)).ptr);
     return s;
 }
 
@@ -96,12 +95,16 @@ bool same_config(const IpvsDest& a, const IpvsDest& b) {
 
 // ---- message encoding ----
 
-NlMsg genl_msg(int family, uint8_t cmd, int flags, size_t size = 512) {
-    void* hdr = nullptr;
-    NlMsg m = nl_new(family, flags, GENL_HDRLEN, &hdr, size);
+void set_genl_hdr(void* hdr, uint8_t cmd) {
     auto* g = static_cast<genlmsghdr*>(hdr);
     g->cmd = cmd;
     g->version = IPVS_GENL_VERSION;
+}
+
+NlMsg genl_msg(int family, uint8_t cmd, int flags, size_t size = 512) {
+    void* hdr = nullptr;
+    NlMsg m = nl_new(family, flags, GENL_HDRLEN, &hdr, size);
+    set_genl_hdr(hdr, cmd);
     return m;
 }
 
@@ -375,16 +378,6 @@ void plan_service(const IpvsService& want, const IpvsService* cur, bool remove_d
     }
 }
 
-void fill_op(int fam, const Op& o, nl_msg* m) {
-    void* hdr = nl_reuse(m, fam, 0, GENL_HDRLEN);
-    auto* g = static_cast<genlmsghdr*>(hdr);
-    g->cmd = o.cmd;
-    g->version = IPVS_GENL_VERSION;
-    bool full = o.cmd != IPVS_CMD_DEL_SERVICE && o.cmd != IPVS_CMD_DEL_DEST;
-    put_service(m, *o.svc, o.dest ? false : full);
-    if (o.dest) put_dest(m, *o.dest, full);
-}
-
 IpvsChange change_of(const Op& o) {
     return {o.action, o.svc->key(), o.dest ? o.dest->label() : std::string()};
 }
@@ -399,7 +392,9 @@ std::vector<BatchError> send_ops(IpvsHandle& h, const std::vector<Op>& ops) {
     std::vector<char> key_attrs;
     return h.nl().batch_fill(ops.size(), [&](size_t i, nl_msg* m) {
         const Op& o = ops[i];
-        if (!o.dest) return fill_op(fam, o, m);
+        bool full = o.cmd != IPVS_CMD_DEL_SERVICE && o.cmd != IPVS_CMD_DEL_DEST;
+        set_genl_hdr(nl_reuse(m, fam, 0, GENL_HDRLEN), o.cmd);
+        if (!o.dest) return put_service(m, *o.svc, full);
         if (o.svc != keyed) {
             nl_reuse(scratch.get(), fam, 0, GENL_HDRLEN);
             put_service(scratch.get(), *o.svc, false);
@@ -408,11 +403,8 @@ std::vector<BatchError> send_ops(IpvsHandle& h, const std::vector<Op>& ops) {
             key_attrs.assign(b, static_cast<char*>(nlmsg_tail(sh)));
             keyed = o.svc;
         }
-        auto* g = static_cast<genlmsghdr*>(nl_reuse(m, fam, 0, GENL_HDRLEN));
-        g->cmd = o.cmd;
-        g->version = IPVS_GENL_VERSION;
         if (nlmsg_append(m, key_attrs.data(), key_attrs.size(), NLMSG_ALIGNTO) < 0) throw_sys(ENOMEM, "build netlink message");
-        put_dest(m, *o.dest, o.cmd != IPVS_CMD_DEL_DEST);
+        put_dest(m, *o.dest, full);
     });
 }
 
@@ -807,16 +799,13 @@ struct JsonOut {
         key(k);
         o += v ? "true" : "false";
     }
-    // Text that needs no escaping: names, addresses, numbers.
-    void plain(const char* k, std::string_view v) {
+    void str(const char* k, std::string_view v) {
         key(k);
-        o += '"';
-        o += v;
-        o += '"';
+        json_append(o, v);
     }
-    void text(const char* k, const std::string& v) {
+    void ip(const char* k, const IpAddr& a) {
         key(k);
-        o += json(v).dump();
+        json_append(o, a);
     }
 };
 
@@ -834,19 +823,18 @@ void write_stats(std::string& out, const IpvsStats& s) {
 void IpvsService::write_json(std::string& out, const std::string& netns) const {
     JsonOut j{out};
     out += '{';
-    if (!netns.empty()) j.text("netns", netns);
-    j.text("key", key());
-    j.plain("family", af == AF_INET6 ? "ipv6" : "ipv4");
+    if (!netns.empty()) j.str("netns", netns);
+    j.str("key", key());
+    j.str("family", af == AF_INET6 ? "ipv6" : "ipv4");
     if (fwmark || protocol == "fwm") {
-        j.plain("protocol", "fwm");
+        j.str("protocol", "fwm");
         j.num("fwmark", fwmark);
     } else {
-        j.text("protocol", protocol);
-        if (addr.valid()) j.plain("address", addr.str());
-        else j.key("address"), out += "null";
+        j.str("protocol", protocol);
+        j.ip("address", addr);
         j.num("port", port);
     }
-    j.text("scheduler", scheduler);
+    j.str("scheduler", scheduler);
     j.boolean("persistent", persistent);
     if (persistent) {
         j.num("timeout", timeout);
@@ -855,7 +843,7 @@ void IpvsService::write_json(std::string& out, const std::string& netns) const {
     j.boolean("onepacket", onepacket);
     if (sh_fallback) j.boolean("sh_fallback", true);
     if (sh_port) j.boolean("sh_port", true);
-    if (!pe.empty()) j.text("pe", pe);
+    if (!pe.empty()) j.str("pe", pe);
     j.key("dests");
     out += '[';
     for (size_t i = 0; i < dests.size(); i++) {
@@ -863,12 +851,12 @@ void IpvsService::write_json(std::string& out, const std::string& netns) const {
         if (i) out += ',';
         JsonOut k{out};
         out += '{';
-        k.plain("address", d.addr.str());
+        k.ip("address", d.addr);
         k.num("port", d.port);
-        k.plain("forward", ipvs_fwd_name(d.fwd));
+        k.str("forward", ipvs_fwd_name(d.fwd));
         k.num("weight", d.weight), k.num("u_threshold", d.u_thresh), k.num("l_threshold", d.l_thresh);
         if (d.fwd == IpvsFwd::Tunnel) {
-            k.text("tun_type", d.tun_type.empty() ? std::string("ipip") : d.tun_type);
+            k.str("tun_type", d.tun_type.empty() ? "ipip" : d.tun_type);
             if (d.tun_type == "gue") k.num("tun_port", d.tun_port);
         }
         k.num("active", d.active), k.num("inactive", d.inactive), k.num("persistent_conns", d.persistent);
@@ -970,6 +958,31 @@ void IpvsService::validate() const {
 
 namespace {
 
+// The services of a set as they are read, numbered from 1. The first invalid one is kept and
+// raised once the whole text is read: a syntax error further on wins, as with a DOM.
+struct SetOut {
+    std::vector<IpvsService> services;
+    std::vector<json> stubs;   // per service, its "netns" if any
+    size_t count = 0;
+    std::exception_ptr first_error;
+
+    template <class Build>
+    void add(const json& obj, Build build) {
+        count++;
+        json stub = json::object();
+        if (obj.is_object() && obj.contains("netns")) stub["netns"] = obj["netns"];
+        stubs.push_back(std::move(stub));
+        if (first_error) return;
+        try {
+            services.push_back(build());
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Input) throw;
+            first_error = std::make_exception_ptr(
+                Error(ErrorKind::Input, fmt::format("service #{}: {}", count, e.what()), 0, {}, e.object(), e.field()));
+        }
+    }
+};
+
 struct SetSax : nlohmann::json_sax<json> {
     struct DestRec {
         std::array<json, kDestKeys> v;
@@ -981,11 +994,7 @@ struct SetSax : nlohmann::json_sax<json> {
     };
     enum State { Top, TopArray, Svc, Dests, Dest };
 
-    std::vector<IpvsService>& out;
-    std::vector<json>& stubs;
-    size_t& count;
-    std::string what;
-    size_t base;
+    SetOut& set;
     State st = Top;
     int skip = 0;              // depth inside an ignored value ("stats")
     std::string cur_key;
@@ -993,27 +1002,16 @@ struct SetSax : nlohmann::json_sax<json> {
     bool has_dests = false;
     std::vector<DestRec> recs;
     int dest_key = -1;         // field of the current destination, -2 ignored
-    std::exception_ptr first_error;   // the first invalid service; parsing goes on for syntax errors
 
-    SetSax(std::vector<IpvsService>& o, std::vector<json>& s, size_t& n, std::string w, size_t off)
-        : out(o), stubs(s), count(n), what(std::move(w)), base(off) {}
+    explicit SetSax(SetOut& o) : set(o) {}
 
     void finish_service() {
-        count++;
-        json stub = json::object();
-        if (svc.contains("netns")) stub["netns"] = svc["netns"];
-        stubs.push_back(std::move(stub));
-        if (first_error) return;
-        try {
+        set.add(svc, [&] {
             std::vector<DestFields> f;
             f.reserve(recs.size());
             for (auto& r : recs) f.push_back(r.fields());
-            out.push_back(service_from(svc, &f));
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::Input) throw;
-            first_error = std::make_exception_ptr(
-                Error(ErrorKind::Input, fmt::format("service #{}: {}", count, e.what()), 0, {}, e.object(), e.field()));
-        }
+            return service_from(svc, &f);
+        });
     }
     bool scalar(json v) {
         if (skip) return true;
@@ -1091,64 +1089,38 @@ struct SetSax : nlohmann::json_sax<json> {
         depth_top = false;
         return true;
     }
-    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
-        throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, base + (pos ? pos - 1 : 0), e.what()));
-    }
+    // Syntax errors are left to the nlohmann reading that follows a false from json_sax_fast.
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 };
 
 }  // namespace
 
 std::vector<IpvsService> ipvs_read(std::istream& in, const std::string& what, std::vector<json>* stubs_out) {
     std::string text = read_all(in);
-    std::vector<IpvsService> out;
-    std::vector<json> stubs;
-    size_t count = 0;
-    {
-        // The whole stream in one pass; most sets take this path.
-        SetSax sax(out, stubs, count, what, 0);
-        if (json_sax_fast(text, sax)) {
-            if (sax.first_error) std::rethrow_exception(sax.first_error);
-            if (stubs_out) *stubs_out = std::move(stubs);
-            return out;
-        }
+    SetOut set;
+    SetSax whole(set);
+    // The whole stream in one pass (most sets); else document by document, each one the fast
+    // reader gives up on read as from_json() reads it.
+    if (!json_sax_fast(text, whole)) {
+        set = SetOut{};
+        for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t) {
+            size_t services = set.services.size(), count = set.count;
+            std::exception_ptr err = set.first_error;
+            SetSax sax(set);
+            if (json_sax_fast(span, sax)) return;
+            // Forget what the fast reader took from this document before it gave up.
+            set.services.resize(services);
+            set.stubs.resize(count);
+            set.count = count;
+            set.first_error = err;
+            json j = json::parse(span.begin(), span.end());
+            if (!j.is_array()) j = json::array({std::move(j)});
+            for (auto& d : j) set.add(d, [&] { return IpvsService::from_json(d); });
+        });
     }
-    // Document by document, each read as from_json() reads it when the fast path gives up on it.
-    out.clear();
-    stubs.clear();
-    count = 0;
-    std::exception_ptr first_error;
-    for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t off) {
-        size_t out0 = out.size(), stubs0 = stubs.size(), count0 = count;
-        SetSax sax(out, stubs, count, what, off);
-        if (json_sax_fast(span, sax)) {
-            if (sax.first_error && !first_error) first_error = sax.first_error;
-            return;
-        }
-        out.resize(out0);
-        stubs.resize(stubs0);
-        count = count0;
-        json j = json::parse(span.begin(), span.end());
-        std::vector<json> docs;
-        if (j.is_array()) docs = std::move(j.get_ref<json::array_t&>());
-        else docs.push_back(std::move(j));
-        for (auto& d : docs) {
-            count++;
-            json stub = json::object();
-            if (d.is_object() && d.contains("netns")) stub["netns"] = d["netns"];
-            stubs.push_back(std::move(stub));
-            if (first_error) continue;
-            try {
-                out.push_back(IpvsService::from_json(d));
-            } catch (const Error& e) {
-                if (e.kind() != ErrorKind::Input) throw;
-                first_error = std::make_exception_ptr(
-                    Error(ErrorKind::Input, fmt::format("service #{}: {}", count, e.what()), 0, {}, e.object(), e.field()));
-            }
-        }
-    });
-    if (first_error) std::rethrow_exception(first_error);
-    if (stubs_out) *stubs_out = std::move(stubs);
-    return out;
+    if (set.first_error) std::rethrow_exception(set.first_error);
+    if (stubs_out) *stubs_out = std::move(set.stubs);
+    return std::move(set.services);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -254,6 +254,33 @@ bool json_sax_fast(std::string_view text, nlohmann::json_sax<json>& handler) {
     return FastSax(text, handler).run();
 }
 
+void json_append(std::string& out, std::string_view s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+            out += json(std::string(s)).dump();
+            return;
+        }
+    out += '"';
+    out += s;
+    out += '"';
+}
+
+void json_append(std::string& out, const IpAddr& a) {
+    if (!a.valid()) {
+        out += "null";
+        return;
+    }
+    out += '"';
+    a.append_to(out);
+    out += '"';
+}
+
+void json_append(std::string& out, const Mac& m) {
+    out += '"';
+    m.append_to(out);
+    out += '"';
+}
+
 std::string shown_value(const json& v) {
     std::string s = v.is_string() ? v.get<std::string>() : v.dump();
     if (s.size() > 64) s = s.substr(0, 61) + "...";
@@ -261,7 +288,6 @@ std::string shown_value(const json& v) {
 }
 
 namespace {
-std::string shown(const json& v) { return shown_value(v); }
 const json* field(const json& o, const char* key) {
     auto it = o.find(key);
     if (it == o.end() || it->is_null()) return nullptr;
@@ -271,7 +297,7 @@ const json* field(const json& o, const char* key) {
 
 void require_object(const json& o, const std::string& object) {
     if (!o.is_object())
-        throw_input(fmt::format("{}: expected a JSON object, got {} {}", object, o.type_name(), shown(o)));
+        throw_input(fmt::format("{}: expected a JSON object, got {} {}", object, o.type_name(), shown_value(o)));
 }
 
 std::string get_string(const json& o, const char* key, const std::string& object) {
@@ -283,7 +309,7 @@ std::string get_string(const json& o, const char* key, const std::string& object
 std::optional<std::string> opt_string(const json& o, const char* key, const std::string& object) {
     const json* v = field(o, key);
     if (!v) return std::nullopt;
-    if (!v->is_string()) throw_input(object, key, shown(*v), fmt::format("must be a string, not {}", v->type_name()));
+    if (!v->is_string()) throw_input(object, key, shown_value(*v), fmt::format("must be a string, not {}", v->type_name()));
     return v->get<std::string>();
 }
 
@@ -293,18 +319,18 @@ std::optional<uint64_t> opt_uint(const json& o, const char* key, uint64_t min, u
     if (!v) return std::nullopt;
     if (!v->is_number_integer() || (v->is_number_integer() && !v->is_number_unsigned() && v->get<int64_t>() < 0)) {
         if (v->is_number_integer())
-            throw_input(object, key, shown(*v), fmt::format("must be in {}..{}", min, max));
-        throw_input(object, key, shown(*v), fmt::format("must be an integer, not {}", v->type_name()));
+            throw_input(object, key, shown_value(*v), fmt::format("must be in {}..{}", min, max));
+        throw_input(object, key, shown_value(*v), fmt::format("must be an integer, not {}", v->type_name()));
     }
     uint64_t x = v->get<uint64_t>();
-    if (x < min || x > max) throw_input(object, key, shown(*v), fmt::format("must be in {}..{}", min, max));
+    if (x < min || x > max) throw_input(object, key, shown_value(*v), fmt::format("must be in {}..{}", min, max));
     return x;
 }
 
 std::optional<bool> opt_bool(const json& o, const char* key, const std::string& object) {
     const json* v = field(o, key);
     if (!v) return std::nullopt;
-    if (!v->is_boolean()) throw_input(object, key, shown(*v), fmt::format("must be true or false, not {}", v->type_name()));
+    if (!v->is_boolean()) throw_input(object, key, shown_value(*v), fmt::format("must be true or false, not {}", v->type_name()));
     return v->get<bool>();
 }
 
@@ -340,7 +366,7 @@ void check_keys(const json& o, std::initializer_list<const char*> known, const s
         const std::string& key = it.key();
         for (const char* k : known)
             if (key[0] == k[0] && key == k) { ok = true; break; }
-        if (!ok) throw_input(object, it.key(), shown(it.value()), "unknown field");
+        if (!ok) throw_input(object, it.key(), shown_value(it.value()), "unknown field");
     }
 }
 

@@ -37,13 +37,20 @@ Mac Mac::parse(std::string_view s) {
 }
 
 std::string Mac::str() const {
-    static const char hex[] = "0123456789abcdef";
-    std::string s(17, ':');
-    for (int i = 0; i < 6; i++) {
-        s[i * 3] = hex[b[i] >> 4];
-        s[i * 3 + 1] = hex[b[i] & 15];
-    }
+    std::string s;
+    append_to(s);
     return s;
+}
+
+void Mac::append_to(std::string& out) const {
+    static const char hex[] = "0123456789abcdef";
+    char buf[17];
+    for (size_t i = 0; i < 6; i++) {
+        buf[i * 3] = hex[b[i] >> 4];
+        buf[i * 3 + 1] = hex[b[i] & 15];
+        if (i < 5) buf[i * 3 + 2] = ':';
+    }
+    out.append(buf, sizeof buf);
 }
 
 bool Mac::is_zero() const {
@@ -106,19 +113,24 @@ IpAddr IpAddr::from_bytes(int family, const void* data) {
 }
 
 std::string IpAddr::str() const {
-    if (!family) return {};
+    std::string s;
+    append_to(s);
+    return s;
+}
+
+void IpAddr::append_to(std::string& out) const {
     if (family == AF_INET) {  // inet_ntop formats IPv4 through sprintf: too slow for bulk output
         char buf[16], *p = buf;
-        for (int i = 0; i < 4; i++) {
-            auto [end, ec] = std::to_chars(p, buf + sizeof buf, unsigned(b[i]));
-            p = end;
+        for (size_t i = 0; i < 4; i++) {
+            p = std::to_chars(p, buf + sizeof buf, unsigned(b[i])).ptr;
             if (i < 3) *p++ = '.';
         }
-        return std::string(buf, size_t(p - buf));
+        out.append(buf, size_t(p - buf));
+    } else if (family) {
+        char buf[INET6_ADDRSTRLEN];
+        inet_ntop(family, b.data(), buf, sizeof buf);
+        out += buf;
     }
-    char buf[INET6_ADDRSTRLEN];
-    inet_ntop(family, b.data(), buf, sizeof buf);
-    return buf;
 }
 
 Prefix Prefix::parse(std::string_view s) {

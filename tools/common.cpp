@@ -106,6 +106,35 @@ void emit(const Global& g, const json& doc, const std::function<void(const json&
     std::fflush(stdout);
 }
 
+BulkReport::BulkReport(const Global& g, const std::vector<std::pair<const char*, std::string>>& head)
+    : nl_(g.pretty ? "\n" : ""), in1_(g.pretty ? "  " : ""), in2_(g.pretty ? "    " : "") {
+    const char* sp = g.pretty ? " " : "";
+    out_.reserve((1 << 16) + 256);
+    out_ += '{';
+    for (auto& [k, v] : head) fmt::format_to(std::back_inserter(out_), "{}{}\"{}\":{}{},", nl_, in1_, k, sp, v);
+    fmt::format_to(std::back_inserter(out_), "{}{}\"changes\":{}[", nl_, in1_, sp);
+}
+
+std::string& BulkReport::next() {
+    if (out_.size() >= (1 << 16)) {
+        std::fwrite(out_.data(), 1, out_.size(), stdout);
+        out_.clear();
+    }
+    if (n_++) out_ += ',';
+    out_ += nl_;
+    out_ += in2_;
+    return out_;
+}
+
+void BulkReport::finish() {
+    if (n_) out_ += nl_, out_ += in1_;
+    out_ += ']';
+    out_ += nl_;
+    out_ += "}\n";
+    std::fwrite(out_.data(), 1, out_.size(), stdout);
+    std::fflush(stdout);
+}
+
 void print_changes(std::FILE* out, const Changes& ch) {
     for (auto& c : ch) {
         if (c.action == "unchanged") {

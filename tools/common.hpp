@@ -48,6 +48,20 @@ void emit(const Global& g, const json& doc, const std::function<void(const json&
 /// Reports the changes of a mutating verb: on a terminal one line per change; in JSON mode the
 /// document `doc` goes to stdout and a one-line summary to stderr (unless -q).
 void report(const Global& g, const Changes& ch, const json& doc);
+/// The JSON report of a bulk apply, too large for a DOM (100,000 changes): `head` members (name,
+/// compact JSON text) then "changes": [...], written to stdout in blocks of about 64 KiB, laid out
+/// as -p asks. Each next() starts a change; the caller appends its compact JSON text.
+class BulkReport {
+public:
+    BulkReport(const Global& g, const std::vector<std::pair<const char*, std::string>>& head);
+    std::string& next();
+    void finish();   ///< closes the list and the document, writes the rest
+
+private:
+    const char *nl_, *in1_, *in2_;
+    std::string out_;
+    size_t n_ = 0;
+};
 /// Prints changes as lines ("added bridge x", "bridge x: unchanged, nothing to do").
 void print_changes(std::FILE* out, const Changes& ch);
 

@@ -1,5 +1,4 @@
 // ovnet-fdb: the peer table of an overlay (what Docker's peerAdd programs on a VTEP).
-#include <charconv>
 #include <exception>
 #include <iostream>
 #include <optional>
@@ -26,70 +25,24 @@ void peer_table(const json& doc) {
 
 // The apply report can list 100,000 changes: written straight out rather than through a DOM,
 // addresses formatted in place.
-void put_mac(std::string& out, const Mac& m) {
-    static const char hex[] = "0123456789abcdef";
-    char buf[17];
-    for (int i = 0; i < 6; i++) {
-        buf[i * 3] = hex[m.b[size_t(i)] >> 4];
-        buf[i * 3 + 1] = hex[m.b[size_t(i)] & 15];
-        if (i < 5) buf[i * 3 + 2] = ':';
-    }
-    out.append(buf, sizeof buf);
-}
-void put_ip(std::string& out, const std::optional<IpAddr>& a) {
-    if (!a) {
-        out += "null";
-        return;
-    }
-    if (a->family != AF_INET) {
-        out += '"';
-        out += a->str();
-        out += '"';
-        return;
-    }
-    char buf[18], *p = buf;
-    *p++ = '"';
-    for (int i = 0; i < 4; i++) {
-        p = std::to_chars(p, buf + sizeof buf, unsigned(a->b[size_t(i)])).ptr;
-        *p++ = i < 3 ? '.' : '"';
-    }
-    out.append(buf, size_t(p - buf));
-}
 void write_changes(const Global& g, const std::string& dev, const std::vector<PeerChange>& ch, const ApplyStats& s) {
     static const char* names[] = {"added", "replaced", "removed"};
-    const char* nl = g.pretty ? "\n" : "";
-    const char* in1 = g.pretty ? "  " : "";
-    const char* in2 = g.pretty ? "    " : "";
-    const char* sp = g.pretty ? " " : "";
-    std::string out = fmt::format(
-        "{{{}{}\"dev\":{}{},{}{}\"summary\":{}{{\"added\":{},\"replaced\":{},\"removed\":{},\"unchanged\":{},"
-        "\"writes\":{}}},{}{}\"changes\":{}[",
-        nl, in1, sp, json(dev).dump(), nl, in1, sp, s.added, s.replaced, s.removed, s.unchanged, s.writes, nl, in1, sp);
-    // Written out in blocks of about 64 KiB: a report of 100,000 changes is never held whole.
-    constexpr size_t kBlock = 1 << 16;
-    out.reserve(kBlock + 256);
-    for (size_t i = 0; i < ch.size(); i++) {
-        auto& c = ch[i];
-        if (out.size() >= kBlock) {
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            out.clear();
-        }
-        if (i) out += ',';
-        out += nl;
-        out += in2;
+    BulkReport r(g, {{"dev", json(dev).dump()},
+                     {"summary", fmt::format(R"({{"added":{},"replaced":{},"removed":{},"unchanged":{},"writes":{}}})",
+                                             s.added, s.replaced, s.removed, s.unchanged, s.writes)}});
+    for (auto& c : ch) {
+        std::string& out = r.next();
         out += "{\"action\":\"";
         out += names[c.action];
         out += "\",\"ip\":";
-        put_ip(out, c.ip);
-        out += ",\"mac\":\"";
-        put_mac(out, c.mac);
-        out += "\",\"vtep\":";
-        put_ip(out, c.vtep);
+        json_append(out, c.ip.value_or(IpAddr{}));
+        out += ",\"mac\":";
+        json_append(out, c.mac);
+        out += ",\"vtep\":";
+        json_append(out, c.vtep.value_or(IpAddr{}));
         out += '}';
     }
-    out += ch.empty() ? "]" : fmt::format("{}{}]", nl, in1);
-    out += fmt::format("{}}}\n", nl);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    r.finish();
 }
 
 }  // namespace

@@ -28,20 +28,12 @@ struct Opts {
 // the shape of every other report ({"action", "object"} per change).
 void write_apply_report(const Global& g, const IpvsApplyStats& st, const std::vector<IpvsChange>& ch,
                         const std::vector<std::string>& unchanged) {
-    const char* nl = g.pretty ? "\n" : "";
-    const char* in1 = g.pretty ? "  " : "";
-    const char* in2 = g.pretty ? "    " : "";
     const char* sp = g.pretty ? " " : "";
-    std::string out = fmt::format(
-        "{{{}{}\"summary\":{}{{\"added\":{},\"edited\":{},\"removed\":{},\"unchanged\":{},\"writes\":{}}},{}{}\"changes\":{}[",
-        nl, in1, sp, st.added, st.edited, st.removed, st.unchanged, st.writes, nl, in1, sp);
-    out.reserve(out.size() + ch.size() * 72);
-    size_t n = 0;
+    BulkReport r(g, {{"summary", fmt::format(R"({{"added":{},"edited":{},"removed":{},"unchanged":{},"writes":{}}})",
+                                             st.added, st.edited, st.removed, st.unchanged, st.writes)}});
     // Keys and labels are protocol names, addresses and numbers: nothing to escape.
     auto item = [&](const char* action, std::initializer_list<std::string_view> parts) {
-        if (n++) out += ',';
-        out += nl;
-        out += in2;
+        std::string& out = r.next();
         out += "{\"action\":";
         out += sp;
         out += '"';
@@ -64,9 +56,7 @@ void write_apply_report(const Global& g, const IpvsApplyStats& st, const std::ve
         else if (unchanged.size() == 1) item("unchanged", {"service ", unchanged[0]});
         else item("unchanged", {"ipvs"});
     }
-    out += fmt::format("{}{}]{}}}\n", nl, in1, nl);
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    r.finish();
 }
 
 // "10.0.0.5:80", "[fd00::1]:443" -> address and port strings (port may be empty).

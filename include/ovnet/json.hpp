@@ -44,6 +44,12 @@ std::optional<IpAddr> opt_ip(const json& o, const char* key, const std::string& 
 std::optional<Prefix> opt_prefix(const json& o, const char* key, const std::string& object);
 /// Rejects keys not in `known` (typos must not be silently ignored).
 void check_keys(const json& o, std::initializer_list<const char*> known, const std::string& object);
+/// Compact-JSON pieces for writers that skip the DOM for bulk output; the bytes are what
+/// nlohmann's dump() writes for the same value.
+void json_append(std::string& out, std::string_view s);   ///< a JSON string, escaped when needed
+void json_append(std::string& out, const IpAddr& a);      ///< "10.0.0.2", or null when unset
+void json_append(std::string& out, const Mac& m);         ///< "02:42:0a:00:00:02"
+
 /// A value as error messages show it: a string's text, other values as JSON, cut at 64 bytes.
 std::string shown_value(const json& v);
 /// Throws unless o is an object.

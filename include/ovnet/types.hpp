@@ -15,6 +15,7 @@ struct Mac {
     static Mac parse(std::string_view s);               ///< throws Error(Input)
     static bool try_parse(std::string_view s, Mac& out);
     std::string str() const;
+    void append_to(std::string& out) const;             ///< str() appended, without a temporary
     bool is_zero() const;
     bool is_multicast() const { return b[0] & 1; }
     auto operator<=>(const Mac&) const = default;
@@ -28,6 +29,7 @@ struct IpAddr {
     static bool try_parse(std::string_view s, IpAddr& out);
     static IpAddr from_bytes(int family, const void* data);
     std::string str() const;
+    void append_to(std::string& out) const;             ///< str() appended (nothing when unset)
     size_t size() const { return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0; }
     bool valid() const { return family != 0; }
     auto operator<=>(const IpAddr&) const = default;

@@ -76,6 +76,19 @@ IptState apply_payload(IptState st, const std::string& payload) {
     }
     return st;
 }
+// The seed's published port: 30000 through 172.18.0.2 on docker_gwbridge to FWM 258 in the
+// ingress sandbox (10.255.0.2 on 10.255.0.0/16).
+PublishSpec mesh_port(std::vector<IpAddr> backends) {
+    PublishSpec p;
+    p.port = 30000;
+    p.gw_ip = ip("172.18.0.2");
+    p.gw_bridge = "docker_gwbridge";
+    p.subnet = Prefix::parse("10.255.0.0/16");
+    p.lb_ip = ip("10.255.0.2");
+    p.backends = std::move(backends);
+    p.fwmark = 258;
+    return p;
+}
 }  // namespace
 
 TEST_CASE("iptables-save output parses into tables and chains and rules", "[lb]") {
@@ -226,14 +239,7 @@ TEST_CASE("service chains: one restore creates and a rerun plans nothing and del
 }
 
 TEST_CASE("routing mesh chains: host DNAT with RETURN and MASQUERADE and sandbox mark and SNAT", "[lb]") {
-    PublishSpec p;
-    p.port = 30000;
-    p.gw_ip = ip("172.18.0.2");
-    p.gw_bridge = "docker_gwbridge";
-    p.subnet = Prefix::parse("10.255.0.0/16");
-    p.lb_ip = ip("10.255.0.2");
-    p.backends = {ip("10.255.0.6"), ip("10.255.0.7")};
-    p.fwmark = 258;
+    PublishSpec p = mesh_port({ip("10.255.0.6"), ip("10.255.0.7")});
     IptState empty;
     auto hc = publish_host_chains(empty, p, false);
     REQUIRE(hc.size() == 3);
@@ -323,14 +329,7 @@ TEST_CASE("sysctls are kept while ovnet has a service or a published port in the
     auto st2 = ipt_with_chains(st, lb_chains(st, svc("10.0.0.6", 257), false));
     CHECK(lb_namespace_in_use(ipt_with_chains(st2, lb_chains(st2, s, true))));
     // An ingress sandbox (port mark) and a host (DNAT) are users too; foreign rules are not.
-    PublishSpec p;
-    p.port = 30000;
-    p.gw_ip = ip("172.18.0.2");
-    p.gw_bridge = "docker_gwbridge";
-    p.subnet = Prefix::parse("10.255.0.0/16");
-    p.lb_ip = ip("10.255.0.2");
-    p.backends = {ip("10.255.0.6")};
-    p.fwmark = 258;
+    PublishSpec p = mesh_port({ip("10.255.0.6")});
     auto sbox = ipt_with_chains(empty, publish_sbox_chains(empty, p, false));
     CHECK(lb_namespace_in_use(sbox));
     CHECK_FALSE(lb_namespace_in_use(ipt_with_chains(sbox, publish_sbox_chains(sbox, p, true))));
