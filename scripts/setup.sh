@@ -4,10 +4,10 @@
 #   scripts/setup.sh --test   also what the tests use (iproute2 and jq to check results, the VM's kernel and qemu)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnl-xfrm-3-dev
-      libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping)
+      libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache)
 if [ "${1:-}" = --test ]; then
   pkgs+=(iproute2 jq bsdutils groff-base man-db bash-completion zsh
-         qemu-system-x86 linux-image-cloud-amd64 busybox cpio ipvsadm iptables)
+         qemu-system-x86 linux-image-cloud-amd64 busybox cpio ipvsadm iptables python3-jsonschema)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
