@@ -260,7 +260,7 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
         ls.mac = s.mac;
         ls.up = true;
         link_add(h, ls);
-        ch.push_back({"added", obj});
+        ch.push_back(Change{Action::Added, obj});
         br = link_get(h, s.name);
         if (!br) throw_sys(ENODEV, "bridge vanished right after creation", {}, obj);
         if (s.mtu) {
@@ -284,11 +284,11 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
         if (!br->up) { c.up = true; d["state"] = "up"; }
         if (!d.empty()) {
             link_set(h, br->ifindex, c, obj);
-            ch.push_back({"set", obj, d});
+            ch.push_back(Change::with_detail(Action::Changed, obj, d, "set"));
         }
     }
     for (auto& a : s.addresses)
-        if (addr_add(h, br->ifindex, a, obj)) ch.push_back({"added", obj + " address " + a.str()});
+        if (addr_add(h, br->ifindex, a, obj)) ch.push_back(Change{Action::Added, obj + " address " + a.str()});
     for (auto& p : s.ports) {
         auto& l = ports[p];
         if (l.master == br->ifindex) continue;
@@ -302,7 +302,7 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
             u.up = true;
             link_set(h, l.ifindex, u, obj + " port " + p);
         }
-        ch.push_back({"attached", obj + " port " + p});
+        ch.push_back(Change{Action::Changed, obj + " port " + p, "attached"});
     }
     // Enslaving a port moves the bridge's MTU to the smallest port MTU unless the MTU was set
     // after creation (an IFLA_MTU given at creation does not count): set it again if it moved.
@@ -313,10 +313,10 @@ Changes add_checked(Handle& h, const BridgeSpec& s, std::optional<Link> br, std:
             c.mtu = s.mtu;
             link_set(h, br->ifindex, c, obj);
             bool noted = std::any_of(ch.begin(), ch.end(), [&](auto& x) { return x.object == obj; });
-            if (!noted) ch.push_back({"set", obj, {{"mtu", *s.mtu}}});
+            if (!noted) ch.push_back(Change::with_detail(Action::Changed, obj, json{{"mtu", *s.mtu}}, "set"));
         }
     }
-    if (ch.empty()) ch.push_back({"unchanged", obj});
+    if (ch.empty()) ch.push_back(Change{Action::Unchanged, obj});
     return ch;
 }
 }  // namespace
@@ -367,7 +367,7 @@ Changes set_ports(Handle& h, const std::string& bridge, const std::vector<std::s
     for (auto& l : ls) {
         std::string po = obj + " port " + l.name;
         if (attach) {
-            if (l.master == br->ifindex) { ch.push_back({"unchanged", po}); continue; }
+            if (l.master == br->ifindex) { ch.push_back(Change{Action::Unchanged, po}); continue; }
             LinkChange c;
             c.master = br->ifindex;
             link_set(h, l.ifindex, c, po);
@@ -376,13 +376,13 @@ Changes set_ports(Handle& h, const std::string& bridge, const std::vector<std::s
                 u.up = true;
                 link_set(h, l.ifindex, u, po);
             }
-            ch.push_back({"attached", po});
+            ch.push_back(Change{Action::Changed, po, "attached"});
         } else {
-            if (l.master != br->ifindex) { ch.push_back({"unchanged", po, {{"reason", "not a port of this bridge"}}}); continue; }
+            if (l.master != br->ifindex) { ch.push_back(Change::with_detail(Action::Unchanged, po, json{{"reason", "not a port of this bridge"}})); continue; }
             LinkChange c;
             c.master = 0;
             link_set(h, l.ifindex, c, po);
-            ch.push_back({"detached", po});
+            ch.push_back(Change{Action::Changed, po, "detached"});
         }
     }
     return ch;

@@ -978,17 +978,17 @@ Changes fdb_apply(Handle& h, const std::string& dev, const std::vector<PeerSpec>
                   ApplyStats* st) {
     Changes out;
     for (auto& c : fdb_apply_set(h, dev, desired, prune, st)) {
-        static const char* names[] = {"added", "replaced", "removed"};
+        static const Action acts[] = {Action::Added, Action::Changed, Action::Removed};
         json d = {{"ip", c.ip ? json(c.ip->str()) : json(nullptr)}, {"mac", c.mac.str()},
                   {"vtep", c.vtep ? json(c.vtep->str()) : json(nullptr)}};
-        out.push_back({names[c.action], c.label(), std::move(d)});
+        out.push_back(Change::with_detail(acts[c.action], c.label(), d, c.action == PeerChange::Replaced ? "replaced" : nullptr));
     }
     return out;
 }
 
 Changes fdb_add(Handle& h, const std::string& dev, const PeerSpec& p) {
     auto ch = fdb_apply(h, dev, {p}, false);
-    if (ch.empty()) ch.push_back({"unchanged", p.label()});
+    if (ch.empty()) ch.push_back(Change{Action::Unchanged, p.label()});
     return ch;
 }
 
@@ -1000,19 +1000,19 @@ Changes fdb_del(Handle& h, const std::string& dev, const PeerSpec& p) {
     std::vector<Op> ops;
     for (auto& f : fdb) {
         if (f.lladdr != p.mac || !f.dst.valid() || (p.vtep && f.dst != *p.vtep)) continue;
-        ch.push_back({"removed", "fdb entry " + f.lladdr.str() + " via " + f.dst.str()});
+        ch.push_back(Change{Action::Removed, "fdb entry " + f.lladdr.str() + " via " + f.dst.str()});
         Neigh d = f;
         d.flags |= NTF_SELF;
         ops.push_back({d, true, ch.size() - 1});
     }
     for (auto& n : neighs) {
         if (!n.has_lladdr || n.lladdr != p.mac || (p.ip && n.dst != *p.ip)) continue;
-        ch.push_back({"removed", "neighbor " + n.dst.str() + " " + n.lladdr.str()});
+        ch.push_back(Change{Action::Removed, "neighbor " + n.dst.str() + " " + n.lladdr.str()});
         Neigh d = n;
         d.has_lladdr = false;
         ops.push_back({d, true, ch.size() - 1});
     }
-    if (ops.empty()) return {{"unchanged", p.label(), {{"reason", "no such entries"}}}};
+    if (ops.empty()) return {Change::with_detail(Action::Unchanged, p.label(), json{{"reason", "no such entries"}})};
     auto errs = h.batch(ops.size(), [&](size_t i) { return ops[i].n.msg(true); });
     if (!errs.empty()) throw_sys(errs[0].err, "delete", errs[0].extack, ch[ops[errs[0].index].change].object);
     return ch;

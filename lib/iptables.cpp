@@ -141,7 +141,7 @@ IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired) 
             if (c.rules.empty()) {
                 if (!exists) {
                     // Stray hooks into a missing chain cannot exist (iptables refuses them).
-                    plan.changes.push_back({"unchanged", obj, json{{"reason", "absent"}}});
+                    plan.changes.push_back(Change::with_detail(Action::Unchanged, obj, json{{"reason", "absent"}}));
                     continue;
                 }
                 for (auto& h : c.hooks)
@@ -160,7 +160,7 @@ IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired) 
                 }
                 decl.push_back(fmt::format(":{} - [0:0]", c.chain));
                 chain_del.push_back(fmt::format("-X {}", c.chain));
-                plan.changes.push_back({"removed", obj, json{{"rules", cur.chain_rules(c.chain)}}});
+                plan.changes.push_back(Change::with_detail(Action::Removed, obj, json{{"rules", cur.chain_rules(c.chain)}}));
                 continue;
             }
             bool same = exists && cur.chain_rules(c.chain) == c.rules;
@@ -173,12 +173,13 @@ IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired) 
             if (!same) {
                 decl.push_back(fmt::format(":{} - [0:0]", c.chain));
                 for (auto& r : c.rules) rules.push_back(fmt::format("-A {} {}", c.chain, r));
-                plan.changes.push_back({exists ? "replaced" : "added", obj, json{{"rules", c.rules}}});
+                plan.changes.push_back(Change::with_detail(exists ? Action::Changed : Action::Added, obj,
+                                                           json{{"rules", c.rules}}, exists ? "replaced" : nullptr));
             }
             for (auto& h : missing_hooks) hook_add.push_back(h);
             if (same && !missing_hooks.empty())
-                plan.changes.push_back({"added", obj + " hooks", json{{"hooks", missing_hooks}}});
-            if (same && missing_hooks.empty()) plan.changes.push_back({"unchanged", obj, json::object()});
+                plan.changes.push_back(Change::with_detail(Action::Added, obj + " hooks", json{{"hooks", missing_hooks}}));
+            if (same && missing_hooks.empty()) plan.changes.push_back(Change{Action::Unchanged, obj});
         }
         if (decl.empty() && hook_del.empty() && rules.empty() && hook_add.empty() && chain_del.empty()) continue;
         plan.payload += "*" + tname + "\n";

@@ -489,12 +489,15 @@ std::vector<IpvsChange> execute(IpvsHandle& h, Plan& p) {
 Changes to_changes(const std::vector<IpvsChange>& ch, const Plan& p, bool summarize_unchanged) {
     Changes out;
     out.reserve(ch.size());
-    for (auto& c : ch) out.push_back({c.action_name(), c.object(), json::object()});
+    for (auto& c : ch) {
+        static const Action acts[] = {Action::Added, Action::Changed, Action::Removed};
+        out.push_back(Change{acts[c.action], c.object(), c.action == IpvsChange::Edited ? "edited" : nullptr});
+    }
     if (!out.empty()) return out;
     if (summarize_unchanged && p.unchanged.size() > 1)
-        return {{"unchanged", fmt::format("{} services", p.unchanged.size()), json::object()}};
-    for (auto& k : p.unchanged) out.push_back({"unchanged", "service " + k, json::object()});
-    if (out.empty()) out.push_back({"unchanged", "ipvs", json::object()});
+        return {Change{Action::Unchanged, fmt::format("{} services", p.unchanged.size())}};
+    for (auto& k : p.unchanged) out.push_back(Change{Action::Unchanged, "service " + k});
+    if (out.empty()) out.push_back(Change{Action::Unchanged, "ipvs"});
     return out;
 }
 
@@ -1206,16 +1209,16 @@ Changes ipvs_edit_service(IpvsHandle& h, const IpvsService& s) {
     s.validate();
     auto cur = get_service(h, s);
     if (!cur) throw_input("service " + s.key(), "key", s.key(), "no such service");
-    if (same_config(s, *cur)) return {{"unchanged", "service " + s.key(), json::object()}};
+    if (same_config(s, *cur)) return {Change{Action::Unchanged, "service " + s.key()}};
     h.nl().request(svc_msg(h.family(), IPVS_CMD_SET_SERVICE, s, true), "service " + s.key());
-    return {{"edited", "service " + s.key(), json::object()}};
+    return {Change{Action::Changed, "service " + s.key(), "edited"}};
 }
 
 Changes ipvs_del_service(IpvsHandle& h, const IpvsService& key) {
     auto cur = get_service(h, key);
-    if (!cur) return {{"unchanged", "service " + key.key(), {{"reason", "no such service"}}}};
+    if (!cur) return {Change::with_detail(Action::Unchanged, "service " + key.key(), json{{"reason", "no such service"}})};
     h.nl().request(svc_msg(h.family(), IPVS_CMD_DEL_SERVICE, key, false), "service " + key.key());
-    return {{"removed", "service " + key.key(), json::object()}};
+    return {Change{Action::Removed, "service " + key.key()}};
 }
 
 namespace {
@@ -1245,9 +1248,9 @@ Changes ipvs_add_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d) 
     auto cur = require_service(h, key, d);
     std::string obj = "dest " + d.label() + " of " + key.key();
     auto* x = find_dest(cur, d);
-    if (x && same_config(d, *x)) return {{"unchanged", obj, json::object()}};
+    if (x && same_config(d, *x)) return {Change{Action::Unchanged, obj}};
     h.nl().request(dest_msg(h.family(), x ? IPVS_CMD_SET_DEST : IPVS_CMD_NEW_DEST, cur, d, true), obj);
-    return {{x ? "edited" : "added", obj, json::object()}};
+    return {Change{x ? Action::Changed : Action::Added, obj, x ? "edited" : nullptr}};
 }
 
 Changes ipvs_edit_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d) {
@@ -1255,29 +1258,29 @@ Changes ipvs_edit_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d)
     std::string obj = "dest " + d.label() + " of " + key.key();
     auto* x = find_dest(cur, d);
     if (!x) throw_input(obj, "address", d.label(), "no such destination");
-    if (same_config(d, *x)) return {{"unchanged", obj, json::object()}};
+    if (same_config(d, *x)) return {Change{Action::Unchanged, obj}};
     h.nl().request(dest_msg(h.family(), IPVS_CMD_SET_DEST, cur, d, true), obj);
-    return {{"edited", obj, json::object()}};
+    return {Change{Action::Changed, obj, "edited"}};
 }
 
 Changes ipvs_del_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d, unsigned drain_seconds) {
     auto cur = require_service(h, key, d, false);
     std::string obj = "dest " + d.label() + " of " + key.key();
     auto* x = find_dest(cur, d);
-    if (!x) return {{"unchanged", obj, {{"reason", "no such destination"}}}};
+    if (!x) return {Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such destination"}})};
     Changes ch;
     if (drain_seconds) {
         IpvsDest z = *x;
         z.weight = 0;
         if (x->weight != 0) h.nl().request(dest_msg(h.family(), IPVS_CMD_SET_DEST, cur, z, true), obj);
-        ch.push_back({"drained", obj, {{"seconds", drain_seconds}, {"weight_was", x->weight}}});
+        ch.push_back(Change::with_detail(Action::Changed, obj, json{{"seconds", drain_seconds}, {"weight_was", x->weight}}, "drained"));
         std::this_thread::sleep_for(std::chrono::seconds(drain_seconds));
     }
     std::string ext;
     int err = h.nl().request_errno(dest_msg(h.family(), IPVS_CMD_DEL_DEST, cur, *x, false), &ext);
     if (err == ENOENT && drain_seconds) return ch;  // removed by someone else while draining
     if (err) throw_sys(err, "remove " + obj, ext, obj);
-    ch.push_back({"removed", obj, json::object()});
+    ch.push_back(Change{Action::Removed, obj});
     return ch;
 }
 
@@ -1325,14 +1328,14 @@ Changes ipvs_zero(IpvsHandle& h, const std::optional<IpvsService>& key) {
         put_service(m.get(), *key, false);
     }
     h.nl().request(std::move(m), obj);
-    return {{"zeroed", obj, json::object()}};
+    return {Change{Action::Changed, obj, "zeroed"}};
 }
 
 Changes ipvs_flush(IpvsHandle& h) {
     auto cur = ipvs_list(h);
-    if (cur.empty()) return {{"unchanged", "ipvs", {{"reason", "no services"}}}};
+    if (cur.empty()) return {Change::with_detail(Action::Unchanged, "ipvs", json{{"reason", "no services"}})};
     h.nl().request(genl_msg(h.family(), IPVS_CMD_FLUSH, 0), "ipvs");
-    return {{"flushed", fmt::format("ipvs ({} services)", cur.size()), json::object()}};
+    return {Change{Action::Removed, fmt::format("ipvs ({} services)", cur.size()), "flushed"}};
 }
 
 IpvsTimeouts ipvs_get_timeouts(IpvsHandle& h) {
@@ -1352,14 +1355,14 @@ IpvsTimeouts ipvs_get_timeouts(IpvsHandle& h) {
 Changes ipvs_set_timeouts(IpvsHandle& h, const IpvsTimeouts& t) {
     auto cur = ipvs_get_timeouts(h);
     if ((!t.tcp || t.tcp == cur.tcp) && (!t.tcp_fin || t.tcp_fin == cur.tcp_fin) && (!t.udp || t.udp == cur.udp))
-        return {{"unchanged", "timeouts", json::object()}};
+        return {Change{Action::Unchanged, "timeouts"}};
     NlMsg m = genl_msg(h.family(), IPVS_CMD_SET_CONFIG, 0);
     if (t.tcp) nla_put_u32(m.get(), IPVS_CMD_ATTR_TIMEOUT_TCP, t.tcp);
     if (t.tcp_fin) nla_put_u32(m.get(), IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin);
     if (t.udp) nla_put_u32(m.get(), IPVS_CMD_ATTR_TIMEOUT_UDP, t.udp);
     h.nl().request(std::move(m), "timeouts");
     IpvsTimeouts now{t.tcp ? t.tcp : cur.tcp, t.tcp_fin ? t.tcp_fin : cur.tcp_fin, t.udp ? t.udp : cur.udp};
-    return {{"set", "timeouts", now.to_json()}};
+    return {Change::with_detail(Action::Changed, "timeouts", now.to_json(), "set")};
 }
 
 // ---------------------------------------------------------------------------------------------

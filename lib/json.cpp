@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "ovnet/error.hpp"
+#include "ovnet/schema.hpp"
 
 namespace ovnet {
 
@@ -370,18 +371,83 @@ void check_keys(const json& o, std::initializer_list<const char*> known, const s
     }
 }
 
+void schema::check_known_keys(const json& o, const std::vector<schema::Key>& known,
+                              std::initializer_list<const char*> extra, const std::string& object) {
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        const std::string& key = it.key();
+        bool ok = false;
+        for (auto& k : known)
+            if (key[0] == k.name[0] && key == k.name) { ok = true; break; }
+        for (const char* k : extra)
+            if (!ok && key == k) ok = true;
+        if (!ok) throw_input(object, key, shown_value(it.value()), "unknown field");
+    }
+}
+
+const char* action_name(Action a) {
+    switch (a) {
+    case Action::Added: return "added";
+    case Action::Changed: return "changed";
+    case Action::Removed: return "removed";
+    case Action::Unchanged: break;
+    }
+    return "unchanged";
+}
+
+Change Change::with_detail(Action a, std::string obj, const json& detail, const char* how) {
+    Change c(a, std::move(obj), how);
+    if (detail.is_object() && !detail.empty()) c.fields = "\"detail\":" + detail.dump();
+    return c;
+}
+
+std::string Change::reason() const {
+    if (fields.empty() || fields.find("\"reason\"") == std::string::npos) return {};
+    json o = json::parse("{" + fields + "}", nullptr, false);
+    if (o.is_discarded() || !o.contains("detail") || !o["detail"].is_object()) return {};
+    auto& d = o["detail"];
+    return d.contains("reason") && d["reason"].is_string() ? d["reason"].get<std::string>() : std::string();
+}
+
+void Change::write_json(std::string& out) const {
+    out += "{\"action\":\"";
+    out += word();
+    out += "\",\"object\":";
+    json_append(out, object);
+    if (!fields.empty()) {
+        out += ',';
+        out += fields;
+    }
+    out += '}';
+}
+
+void ChangeStats::count(Action a, size_t n) {
+    switch (a) {
+    case Action::Added: added += n; break;
+    case Action::Changed: changed += n; break;
+    case Action::Removed: removed += n; break;
+    case Action::Unchanged: unchanged += n; break;
+    }
+}
+
+ChangeStats count(const Changes& c) {
+    ChangeStats s;
+    for (auto& x : c) s.count(x.action);
+    return s;
+}
+
 bool any_change(const Changes& c) {
     for (auto& x : c)
-        if (x.action != "unchanged") return true;
+        if (x.action != Action::Unchanged) return true;
     return false;
 }
 
 json to_json(const Changes& c) {
     json a = json::array();
+    std::string t;
     for (auto& x : c) {
-        json o = {{"action", x.action}, {"object", x.object}};
-        if (!x.detail.empty()) o["detail"] = x.detail;
-        a.push_back(std::move(o));
+        t.clear();
+        x.write_json(t);
+        a.push_back(json::parse(t));
     }
     return a;
 }

@@ -157,7 +157,7 @@ void sysctls_apply(const std::string& path, const std::string& netns, const Sysc
     }
     if (dirty) state.store(netns, saved);
     for (auto& [k, v] : want)
-        if (sysctl_set(path, k, v)) ch.push_back({"set", fmt::format("sysctl {}={}{}", k, v, where), json::object()});
+        if (sysctl_set(path, k, v)) ch.push_back(Change{Action::Changed, fmt::format("sysctl {}={}{}", k, v, where), "set"});
 }
 
 /// When ovnet has nothing left in the namespace (`in_use` false): gives every saved sysctl that
@@ -178,7 +178,7 @@ void sysctls_release(const std::string& path, bool in_use, Changes& ch, const st
         }
         if (cur != mine || cur == orig) continue;   // someone else changed it since: theirs now
         sysctl_set(path, k, orig);
-        ch.push_back({"restored", fmt::format("sysctl {}={}{}", k, orig, where), json{{"was", cur}}});
+        ch.push_back(Change::with_detail(Action::Changed, fmt::format("sysctl {}={}{}", k, orig, where), json{{"was", cur}}, "restored"));
     }
     state.remove();
 }
@@ -257,10 +257,10 @@ void ipvs_converge(IpvsHandle& ih, uint32_t mark, const std::string& sched, cons
             if (std::find(backends.begin(), backends.end(), d.addr) == backends.end()) draining.push_back(d.addr);
     if (!draining.empty()) {
         auto c1 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends, draining)}, false);
-        for (auto& c : c1) if (c.action != "unchanged") ch.push_back(c);
+        for (auto& c : c1) if (c.action != Action::Unchanged) ch.push_back(c);
         std::string who;
         for (auto& d : draining) who += (who.empty() ? "" : " ") + d.str();
-        ch.push_back({"draining", fmt::format("fwm {}: {} (weight 0 for {} s)", mark, who, drain), json::object()});
+        ch.push_back(Change{Action::Changed, fmt::format("fwm {}: {} (weight 0 for {} s)", mark, who, drain), "draining"});
         std::this_thread::sleep_for(std::chrono::seconds(drain));
     }
     auto c2 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends)}, false);
@@ -275,8 +275,8 @@ void merge(Changes& into, const Changes& from) {
 Changes tidy(const Changes& ch, const std::string& object) {
     Changes out;
     for (auto& c : ch)
-        if (c.action != "unchanged") out.push_back(c);
-    if (out.empty()) out.push_back({"unchanged", object, json::object()});
+        if (c.action != Action::Unchanged) out.push_back(c);
+    if (out.empty()) out.push_back(Change{Action::Unchanged, object});
     return out;
 }
 
@@ -759,7 +759,7 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     }
     merge(res.changes, plan.changes);
     if (addr_add(h, a->ifindex, Prefix{s.vip, 32}, obj))
-        res.changes.push_back({"added", fmt::format("address {}/32 on {}", s.vip.str(), ifname_of(h, a->ifindex)), json::object()});
+        res.changes.push_back(Change{Action::Added, fmt::format("address {}/32 on {}", s.vip.str(), ifname_of(h, a->ifindex))});
     res.changes = tidy(res.changes, obj);
     res.doc = lb_doc(netns, s.vip);
     return res;
@@ -777,10 +777,10 @@ void drain_service(IpvsHandle& ih, uint32_t mark, unsigned drain, Changes& ch, c
     if (!sv || sv->dests.empty()) return;
     auto zero = ipvs_apply(ih, {lb_ipvs_service(mark, sv->scheduler, {}, dest_addrs(sv->dests))}, false);
     for (auto& c : zero)
-        if (c.action != "unchanged") ch.push_back(c);
+        if (c.action != Action::Unchanged) ch.push_back(c);
     std::string who;
     for (auto& d : sv->dests) who += (who.empty() ? "" : " ") + d.addr.str();
-    ch.push_back({"draining", fmt::format("fwm {}{}: {} (weight 0 for {} s)", mark, where, who, drain), json::object()});
+    ch.push_back(Change{Action::Changed, fmt::format("fwm {}{}: {} (weight 0 for {} s)", mark, where, who, drain), "draining"});
     std::this_thread::sleep_for(std::chrono::seconds(drain));
 }
 }  // namespace
@@ -799,7 +799,7 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     if (!mark) {
         // Nothing of the service left; sysctls still saved (an interrupted del) are restored.
         sysctls_release(path, lb_namespace_in_use(st), res.changes, "");
-        res.changes.push_back({"unchanged", obj, json{{"reason", "no such service"}}});
+        res.changes.push_back(Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such service"}}));
         res.changes = tidy(res.changes, obj);
         res.doc = json::object();
         return res;
@@ -820,7 +820,7 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     if (find_fwm(ipvs_list(ih), *mark)) merge(res.changes, ipvs_del_service(ih, lb_ipvs_service(*mark, "rr", {})));
     for (auto& a : addr_list(h))
         if (a.prefix.addr == vip && a.prefix.len == 32 && addr_del(h, a.ifindex, a.prefix, obj))
-            res.changes.push_back({"removed", fmt::format("address {}/32 on {}", vip.str(), ifname_of(h, a.ifindex)), json::object()});
+            res.changes.push_back(Change{Action::Removed, fmt::format("address {}/32 on {}", vip.str(), ifname_of(h, a.ifindex))});
     sysctls_release(path, lb_namespace_in_use(ipt_with_chains(st, chains)), res.changes, "");
     res.changes = tidy(res.changes, obj);
     res.doc = json{{"netns", netns}, {"vip", vip.str()}, {"fwmark", *mark}, {"fwmark_hex", hex(*mark)}};

@@ -204,11 +204,11 @@ Changes links_del(Handle& h, const std::vector<std::string>& names, const std::s
     Changes ch;
     for (auto& [obj, l] : found) {
         if (!l) {
-            ch.push_back({"unchanged", obj, {{"reason", "no such " + noun}}});
+            ch.push_back(Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such " + noun}}));
             continue;
         }
         link_del(h, l->ifindex, obj);
-        ch.push_back({"removed", obj});
+        ch.push_back(Change{Action::Removed, obj});
     }
     return ch;
 }

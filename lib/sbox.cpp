@@ -107,7 +107,7 @@ Changes apply_sysctls(const std::string& name, const std::string& path,
                       const std::vector<std::pair<std::string, std::string>>& sysctls) {
     Changes ch;
     for (auto& [k, v] : sysctls)
-        if (sysctl_set(path, k, v)) ch.push_back({"set", "sandbox " + name + " sysctl " + k, {{"value", v}}});
+        if (sysctl_set(path, k, v)) ch.push_back(Change::with_detail(Action::Changed, "sandbox " + name + " sysctl " + k, json{{"value", v}}, "set"));
     return ch;
 }
 
@@ -124,7 +124,7 @@ Changes sbox_add(const std::string& name, const std::vector<std::pair<std::strin
     Changes ch;
     std::string obj = "sandbox " + name;
     bool created = netns_add(name);
-    if (created) ch.push_back({"added", obj});
+    if (created) ch.push_back(Change{Action::Added, obj});
     try {
         Handle sh(name);
         lo_up(sh);
@@ -134,7 +134,7 @@ Changes sbox_add(const std::string& name, const std::vector<std::pair<std::strin
         if (created) netns_del(name);  // a failed add leaves nothing behind
         throw;
     }
-    if (ch.empty()) ch.push_back({"unchanged", obj});
+    if (ch.empty()) ch.push_back(Change{Action::Unchanged, obj});
     return ch;
 }
 
@@ -209,7 +209,7 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         inner = link_get(sh, ifname);
         if (!inner) throw_sys(ENODEV, "the sandbox end " + ifname + " did not appear", {}, obj);
         json d = {{"ifname", ifname}, {"host_ifname", host_ifname}, {"bridge", spec.bridge}, {"mac", mac.str()}};
-        ch.push_back({"added", obj + " endpoint " + ifname, d});
+        ch.push_back(Change::with_detail(Action::Added, obj + " endpoint " + ifname, d));
     }
     std::string eobj = obj + " endpoint " + inner->name;
     LinkChange c;
@@ -223,14 +223,14 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     }
     if (c.up || !d.empty()) link_set(sh, inner->ifindex, c, eobj);
     if (!d.empty()) {
-        ch.push_back({"set", eobj, d});
+        ch.push_back(Change::with_detail(Action::Changed, eobj, d, "set"));
     }
     if (existing && existing->mtu != mtu) {
         LinkChange hc;
         hc.mtu = mtu;
         link_set(host, existing->ifindex, hc, obj + " host end " + host_ifname);
     }
-    if (spec.ip && addr_add(sh, inner->ifindex, *spec.ip, eobj)) ch.push_back({"added", eobj + " address " + spec.ip->str()});
+    if (spec.ip && addr_add(sh, inner->ifindex, *spec.ip, eobj)) ch.push_back(Change{Action::Added, eobj + " address " + spec.ip->str()});
     if (spec.gateway) {
         Route r;
         r.dst.addr.family = spec.gateway->family;
@@ -238,11 +238,11 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         r.gateway = *spec.gateway;
         r.oif = inner->ifindex;
         if (route_replace(sh, r, eobj + " default route"))
-            ch.push_back({"added", obj + " default route via " + spec.gateway->str()});
+            ch.push_back(Change{Action::Added, obj + " default route via " + spec.gateway->str()});
     }
     auto s = apply_sysctls(spec.sandbox, path, spec.sysctls);
     ch.insert(ch.end(), s.begin(), s.end());
-    if (ch.empty()) ch.push_back({"unchanged", eobj});
+    if (ch.empty()) ch.push_back(Change{Action::Unchanged, eobj});
     return ch;
 }
 }  // namespace
@@ -267,9 +267,9 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
     for (auto& p : bs.at(0).ports) {
         if (!p.peer || p.peer->netns != sandbox) continue;
         link_del(host, p.ifindex, obj + " port " + p.name);
-        ch.push_back({"removed", obj + " endpoint " + p.peer->ifname, {{"host_ifname", p.name}, {"bridge", bridge}}});
+        ch.push_back(Change::with_detail(Action::Removed, obj + " endpoint " + p.peer->ifname, json{{"host_ifname", p.name}, {"bridge", bridge}}));
     }
-    if (ch.empty()) ch.push_back({"unchanged", obj, {{"reason", "not connected to " + bridge}}});
+    if (ch.empty()) ch.push_back(Change::with_detail(Action::Unchanged, obj, json{{"reason", "not connected to " + bridge}}));
     return ch;
 }
 
@@ -277,7 +277,7 @@ Changes sbox_del(const std::string& name) {
     validate_netns_name(name);
     std::string obj = "sandbox " + name;
     std::string path = std::string(kNetnsDir) + "/" + name;
-    if (::access(path.c_str(), F_OK) != 0) return {{"unchanged", obj, {{"reason", "no such sandbox"}}}};
+    if (::access(path.c_str(), F_OK) != 0) return {Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such sandbox"}})};
     Changes ch;
     {
         // Delete the veth ends first so the host side disappears now, not when the kernel
@@ -292,11 +292,11 @@ Changes sbox_del(const std::string& name) {
                     if (e.err() != ENODEV) throw;
                     continue;
                 }
-                ch.push_back({"removed", obj + " endpoint " + l.name});
+                ch.push_back(Change{Action::Removed, obj + " endpoint " + l.name});
             }
     }
     netns_del(name);
-    ch.push_back({"removed", obj});
+    ch.push_back(Change{Action::Removed, obj});
     return ch;
 }
 

@@ -196,7 +196,7 @@ Changes add_checked(Handle& h, const VtepSpec& s, const Pre& p) {
         link_add(h, ls);
         json d = {{"vni", s.vni}};
         if (!s.master.empty()) d["master"] = s.master;
-        ch.push_back({"added", obj, d});
+        ch.push_back(Change::with_detail(Action::Added, obj, d));
         return ch;
     }
     LinkChange c;
@@ -206,9 +206,9 @@ Changes add_checked(Handle& h, const VtepSpec& s, const Pre& p) {
     if (!p.cur->up) { c.up = true; d["state"] = "up"; }
     if (!d.empty()) {
         link_set(h, p.cur->ifindex, c, obj);
-        ch.push_back({"set", obj, d});
+        ch.push_back(Change::with_detail(Action::Changed, obj, d, "set"));
     } else {
-        ch.push_back({"unchanged", obj});
+        ch.push_back(Change{Action::Unchanged, obj});
     }
     return ch;
 }

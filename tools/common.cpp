@@ -137,12 +137,34 @@ void BulkReport::finish() {
 
 void print_changes(std::FILE* out, const Changes& ch) {
     for (auto& c : ch) {
-        if (c.action == "unchanged") {
-            std::string why = c.detail.contains("reason") ? c.detail["reason"].get<std::string>() : "";
+        if (c.action == Action::Unchanged) {
+            std::string why = c.reason();
             fmt::print(out, "{}: unchanged{}, nothing to do\n", c.object, why.empty() ? "" : " (" + why + ")");
         } else {
-            fmt::print(out, "{} {}\n", c.action, c.object);
+            fmt::print(out, "{} {}\n", c.word(), c.object);
         }
+    }
+}
+
+std::string summary_line(const std::string& subject, const ChangeStats& s, const char* changed_word, bool text) {
+    return fmt::format("{}: {} added, {} {}, {} removed, {} unchanged{}", subject, s.added, s.changed, changed_word,
+                       s.removed, s.unchanged,
+                       s.writes ? "" : text ? " (nothing changed, no write issued)" : " (no write issued)");
+}
+
+void report_set(const Global& g, const std::string& subject, const char* changed_word,
+                std::vector<std::pair<const char*, std::string>> head, const Changes& ch, const ChangeStats& s) {
+    if (g.json_out()) {
+        head.emplace_back("summary", fmt::format(R"({{"added":{},"{}":{},"removed":{},"unchanged":{},"writes":{}}})",
+                                                 s.added, changed_word, s.changed, s.removed, s.unchanged, s.writes));
+        BulkReport r(g, head);
+        for (auto& c : ch) c.write_json(r.next());
+        r.finish();
+        if (!g.quiet) fmt::print(stderr, "{}: {}\n", g.name, summary_line(subject, s, changed_word, false));
+    } else {
+        for (auto& c : ch)
+            if (c.action != Action::Unchanged) fmt::print("{} {}\n", c.word(), c.object);
+        fmt::print("{}\n", summary_line(subject, s, changed_word, true));
     }
 }
 
@@ -150,8 +172,7 @@ void report(const Global& g, const Changes& ch, const json& doc) {
     if (g.json_out()) {
         emit(g, doc, nullptr);
         if (!g.quiet) {
-            size_t changed = 0;
-            for (auto& c : ch) changed += c.action != "unchanged";
+            size_t changed = count(ch).total_changed();
             if (changed == 0) fmt::print(stderr, "{}: nothing changed\n", g.name);
             else if (ch.size() <= 10) print_changes(stderr, ch);
             else fmt::print(stderr, "{}: {} changes\n", g.name, changed);

@@ -62,6 +62,15 @@ private:
     std::string out_;
     size_t n_ = 0;
 };
+/// The one-line summary of a set's apply: "vx0: 2 added, 1 replaced, 0 removed, 5 unchanged" (and
+/// why no write was issued when none was); `text` is the terminal form.
+std::string summary_line(const std::string& subject, const ChangeStats& s, const char* changed_word, bool text);
+/// The report of a set's apply (ovnet-fdb apply, ovnet-ipvs apply): in JSON mode
+/// {<head>..., "summary": {...}, "changes": [each Change::write_json()]} written in blocks (no DOM,
+/// for 100,000 changes) and the summary line on stderr (unless -q); on a terminal a line per change
+/// that is not "unchanged" and the summary line. `changed_word` names Action::Changed ("replaced").
+void report_set(const Global& g, const std::string& subject, const char* changed_word,
+                std::vector<std::pair<const char*, std::string>> head, const Changes& ch, const ChangeStats& s);
 /// Prints changes as lines ("added bridge x", "bridge x: unchanged, nothing to do").
 void print_changes(std::FILE* out, const Changes& ch);
 

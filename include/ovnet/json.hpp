@@ -55,15 +55,48 @@ std::string shown_value(const json& v);
 /// Throws unless o is an object.
 void require_object(const json& o, const std::string& object);
 
-/// One change a mutating call made, or "unchanged" when it found the state already right.
+/// What a mutating call did to one object.
+enum class Action : uint8_t { Added, Changed, Removed, Unchanged };
+/// "added", "changed", "removed", "unchanged".
+const char* action_name(Action a);
+
+/// One change a mutating call made, or "unchanged" when it found the state already right. The
+/// one change type of every tool, small (a bridge) or bulk (100,000 peers).
 struct Change {
-    std::string action;   ///< added, removed, replaced, set, attached, detached, unchanged
-    std::string object;   ///< "bridge ov-001001-7672d", "peer 10.0.0.3"
-    json detail = json::object();
+    Action action = Action::Unchanged;
+    std::string object;           ///< the object's label: "bridge ov-001001-7672d", "peer 10.0.0.3 02:42:0a:00:00:03"
+    const char* how = nullptr;    ///< the word for it when more precise than the action's name:
+                                  ///< "set", "replaced", "attached", "detached", "edited", "restored", "draining"
+    /// Compact JSON members added to the change's report object, e.g. `"detail":{"mtu":1450}` or,
+    /// for a peer, `"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"`; "" for none.
+    std::string fields;
+
+    Change() = default;
+    Change(Action a, std::string obj, const char* how_ = nullptr, std::string fields_ = {})
+        : action(a), object(std::move(obj)), how(how_), fields(std::move(fields_)) {}
+    /// A change with a "detail" object (what was set, why it was unchanged: {"reason": ...}).
+    static Change with_detail(Action a, std::string obj, const json& detail, const char* how = nullptr);
+
+    const char* word() const { return how ? how : action_name(action); }   ///< what reports print
+    /// The detail's "reason" (unchanged changes), "" when none.
+    std::string reason() const;
+    /// Appends the change's report object: {"action":word,"object":...,<fields>}.
+    void write_json(std::string& out) const;
 };
 using Changes = std::vector<Change>;
+
+/// Counts of a mutating call's changes, and how many writes (netlink requests, restores) it made.
+struct ChangeStats {
+    size_t added = 0, changed = 0, removed = 0, unchanged = 0, writes = 0;
+    void count(Action a, size_t n = 1);
+    size_t total_changed() const { return added + changed + removed; }
+};
+/// Counts the changes of a list (writes left at 0).
+ChangeStats count(const Changes& c);
+
 /// True if any change is not "unchanged".
 bool any_change(const Changes& c);
+/// The changes as a JSON array (the DOM of each change's write_json()).
 json to_json(const Changes& c);
 
 }  // namespace ovnet

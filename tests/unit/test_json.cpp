@@ -237,10 +237,11 @@ TEST_CASE("Changes: any_change and to_json", "[json][changes]") {
     CHECK_FALSE(any_change(none));
     CHECK(to_json(none) == json::array());
 
-    Changes same = {{"unchanged", "bridge br0"}, {"unchanged", "vtep vx0"}};
+    Changes same = {Change{Action::Unchanged, "bridge br0"}, Change{Action::Unchanged, "vtep vx0"}};
     CHECK_FALSE(any_change(same));
 
-    Changes ch = {{"unchanged", "bridge br0"}, {"added", "peer 10.0.0.3", {{"mac", "02:42:0a:00:00:03"}}}};
+    Changes ch = {Change{Action::Unchanged, "bridge br0"},
+                  Change::with_detail(Action::Added, "peer 10.0.0.3", json{{"mac", "02:42:0a:00:00:03"}})};
     CHECK(any_change(ch));
     json j = to_json(ch);
     REQUIRE(j.is_array());
@@ -294,4 +295,29 @@ TEST_CASE("for_each_json_span yields each top-level value with its byte offset",
     auto docs = read_json_stream(bin2, "stdin");
     REQUIRE(docs.size() == 20000);
     CHECK(docs.back()["i"] == 19999);
+}
+
+TEST_CASE("Change: words, reasons, fields and stats", "[json][changes]") {
+    Change set = Change::with_detail(Action::Changed, "bridge br0", json{{"mtu", 1450}}, "set");
+    CHECK(std::string(set.word()) == "set");
+    CHECK(std::string(Change{Action::Removed, "x"}.word()) == "removed");
+    CHECK(std::string(Change{Action::Changed, "x"}.word()) == "changed");
+    std::string t;
+    set.write_json(t);
+    CHECK(t == R"({"action":"set","object":"bridge br0","detail":{"mtu":1450}})");
+    auto why = Change::with_detail(Action::Unchanged, "port p", json{{"reason", "not a port of this bridge"}});
+    CHECK(why.reason() == "not a port of this bridge");
+    CHECK(set.reason().empty());
+    // Bulk changes carry their identity as members of the change object.
+    Change peer{Action::Changed, "peer 10.0.0.3", "replaced", R"("ip":"10.0.0.3","vtep":null)"};
+    t.clear();
+    peer.write_json(t);
+    CHECK(t == R"({"action":"replaced","object":"peer 10.0.0.3","ip":"10.0.0.3","vtep":null})");
+    CHECK(to_json(Changes{peer})[0]["ip"] == "10.0.0.3");
+    ChangeStats s = count(Changes{set, why, peer, Change{Action::Added, "a"}});
+    CHECK(s.added == 1);
+    CHECK(s.changed == 2);
+    CHECK(s.removed == 0);
+    CHECK(s.unchanged == 1);
+    CHECK(s.total_changed() == 3);
 }
