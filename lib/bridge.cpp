@@ -153,6 +153,9 @@ BridgeSpec BridgeSpec::from_json(const json& j) {
     s.name = get_string(j, "name", obj);
     if (auto v = opt_uint(j, "mtu", 68, 65535, obj)) s.mtu = uint32_t(*v);
     s.mac = opt_mac(j, "mac", obj);
+    // A bridge whose last port left has the kernel's 00:00:00:00:00:00 until a port joins again:
+    // in a shown object (it carries the read-only ifindex) that is no MAC to set, not a bad one.
+    if (s.mac && s.mac->is_zero() && j.contains("ifindex")) s.mac.reset();
     if (auto it = j.find("addresses"); it != j.end() && !it->is_null()) {
         if (!it->is_array()) throw_input(obj, "addresses", it->dump(), "must be an array of CIDR strings");
         for (auto& a : *it) {

@@ -97,6 +97,12 @@ TEST_CASE("BridgeSpec::from_json accepts Bridge::to_json output", "[objects][bri
     CHECK(*s.mac == b.mac);
     CHECK(s.addresses == b.addresses);
     CHECK(s.ports == std::vector<std::string>{"vx-001001-7672d", "veth4dd295a"});
+    // The kernel's 00:00:00:00:00:00 of a bridge whose last port left: shown, it is no MAC to set.
+    b.mac = Mac{};
+    b.ports.clear();
+    BridgeSpec z = BridgeSpec::from_json(b.to_json());
+    CHECK_FALSE(z.mac);
+    CHECK_NOTHROW(z.validate());
 }
 
 TEST_CASE("BridgeSpec::from_json minimal and plain forms", "[objects][bridge]") {
