@@ -403,7 +403,7 @@ struct Sax : nlohmann::json_sax<json> {
     Sax(SetBuilder& bb, const std::string& w, size_t off) : b(bb), what(w), base(off) {}
 
     [[noreturn]] void top_level_scalar(const std::string& text) {
-        throw_input(fmt::format("{}: expected a JSON object, got {}", what, text));
+        throw_input(fmt::format("{}: expected a JSON object, got {}", what, shown_text(text)));
     }
     // The value slot of a scalar event, or nullptr when the value is not kept.
     Val* slot(Val::Type t, std::string_view text) {
@@ -517,19 +517,15 @@ std::vector<PeerSpec> peers_from_json(const std::vector<json>& docs, const std::
 
 std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& default_vtep, const std::string& what) {
     std::string text = read_all(in);
-    {
-        // The whole stream in one pass with the fast reader; most sets take this path.
-        SetBuilder b(default_vtep);
-        b.reserve(text.size() / 32 + 16);   // untouched capacity costs no page faults
-        Sax sax(b, what, 0);
-        if (json_sax_fast(text, sax)) return b.finish();
-    }
-    // It gave up (unusual or malformed text): nlohmann's parser, document by document, for its
-    // verdict and messages. Records the fast pass delivered are discarded with its builder.
+    // The whole stream in one pass with the fast reader; most sets take this path. When it gives
+    // up (unusual or malformed text), the records it delivered are discarded with their builder
+    // and nlohmann's parser reads the text document by document, for its verdict and messages.
     SetBuilder b(default_vtep);
-    for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t off) {
-        Sax sax(b, what, off);
-        json::sax_parse(span.begin(), span.end(), &sax);
+    b.reserve(text.size() / 32 + 16);   // untouched capacity costs no page faults
+    Sax sax(b, what, 0);
+    json_sax_read(text, what, sax, [&] { b = SetBuilder(default_vtep); }, [&](std::string_view span, size_t off) {
+        Sax s(b, what, off);
+        json::sax_parse(span.begin(), span.end(), &s);
     });
     return b.finish();
 }

@@ -1102,25 +1102,13 @@ std::vector<IpvsService> ipvs_read(std::istream& in, const std::string& what, st
     std::string text = read_all(in);
     SetOut set;
     SetSax whole(set);
-    // The whole stream in one pass (most sets); else document by document, each one the fast
-    // reader gives up on read as from_json() reads it.
-    if (!json_sax_fast(text, whole)) {
-        set = SetOut{};
-        for_each_json_span(std::string_view(text), what, [&](std::string_view span, size_t) {
-            size_t services = set.services.size(), count = set.count;
-            std::exception_ptr err = set.first_error;
-            SetSax sax(set);
-            if (json_sax_fast(span, sax)) return;
-            // Forget what the fast reader took from this document before it gave up.
-            set.services.resize(services);
-            set.stubs.resize(count);
-            set.count = count;
-            set.first_error = err;
-            json j = json::parse(span.begin(), span.end());
-            if (!j.is_array()) j = json::array({std::move(j)});
-            for (auto& d : j) set.add(d, [&] { return IpvsService::from_json(d); });
-        });
-    }
+    // The whole stream in one pass (most sets); when the fast reader gives up, what it delivered
+    // is dropped and every document is read as from_json() reads it.
+    json_sax_read(text, what, whole, [&] { set = SetOut{}; }, [&](std::string_view span, size_t) {
+        json j = json::parse(span.begin(), span.end());
+        if (!j.is_array()) j = json::array({std::move(j)});
+        for (auto& d : j) set.add(d, [&] { return IpvsService::from_json(d); });
+    });
     if (set.first_error) std::rethrow_exception(set.first_error);
     if (stubs_out) *stubs_out = std::move(set.stubs);
     return std::move(set.services);

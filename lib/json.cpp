@@ -41,6 +41,34 @@ std::string read_all(std::istream& in) {
     return s;
 }
 
+namespace {
+
+// nlohmann's message without the token it quotes in full ("last read: '...'", "parsing '...'"),
+// which is the whole rest of the input for an unterminated string: that part is cut to an excerpt.
+std::string error_text(const std::exception& e) {
+    std::string m = e.what();
+    for (const char* lead : {"last read: '", "parsing '"}) {
+        size_t b = m.find(lead);
+        if (b == std::string::npos) continue;
+        b += std::strlen(lead);
+        size_t end = m.rfind("'; expected");
+        if (end == std::string::npos || end < b) end = m.rfind('\'');
+        if (end == std::string::npos || end < b) end = m.size();
+        m.replace(b, end - b, shown_text(std::string_view(m).substr(b, end - b)));
+        break;
+    }
+    if (m.size() > 512) m = m.substr(0, 509) + "...";   // nlohmann's own text is far shorter
+    return m;
+}
+
+[[noreturn]] void throw_malformed(const std::string& what, size_t byte, const std::exception& e) {
+    throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, byte, error_text(e)));
+}
+
+void check_syntax(std::string_view span, size_t off, const std::string& what);
+
+}  // namespace
+
 void for_each_json_span(std::istream& in, const std::string& what,
                         const std::function<void(std::string_view, size_t)>& fn) {
     for_each_json_span(std::string_view(read_all(in)), what, fn);
@@ -66,8 +94,10 @@ void for_each_json_span(std::string_view s, const std::string& what,
                 continue;
             }
             if (c == '"') { in_str = true; continue; }
-            if (c == '{' || c == '[') depth++;
-            else if (c == '}' || c == ']') {
+            if (c == '{' || c == '[') {
+                if (++depth > kJsonMaxDepth)
+                    throw_input(fmt::format("{}: JSON nested deeper than {} levels at byte {}", what, kJsonMaxDepth, i));
+            } else if (c == '}' || c == ']') {
                 if (--depth <= 0) { i++; break; }
             } else if (depth == 0 && ws(c)) break;
         }
@@ -75,14 +105,15 @@ void for_each_json_span(std::string_view s, const std::string& what,
         try {
             fn(std::string_view(s.data() + start, i - start), start);
         } catch (const json::parse_error& e) {
-            throw_input(fmt::format("{}: malformed JSON at byte {}: {}", what, start + (e.byte ? e.byte - 1 : 0), e.what()));
+            throw_malformed(what, start + (e.byte ? e.byte - 1 : 0), e);
         }
     }
 }
 
 std::vector<json> read_json_stream(std::istream& in, const std::string& what) {
     std::vector<json> out;
-    for_each_json_span(in, what, [&](std::string_view span, size_t) {
+    for_each_json_span(in, what, [&](std::string_view span, size_t off) {
+        check_syntax(span, off, what);   // junk costs no DOM
         json j = json::parse(span.begin(), span.end());
         if (j.is_array())
             for (auto& x : j) out.push_back(std::move(x));
@@ -103,18 +134,25 @@ constexpr auto kPlain = [] {
 
 // A strict recursive-descent reader for the JSON that tools exchange: ASCII text with the usual
 // escapes. It stops (returns false) on anything else: a syntax error, a byte above 0x7f, a \\u
-// escape, deep nesting, or a handler returning false.
+// escape, nesting deeper than kJsonMaxDepth, or a handler returning false.
 class FastSax {
 public:
     FastSax(std::string_view t, nlohmann::json_sax<json>& h) : p_(t.data()), end_(t.data() + t.size()), h_(h) {}
-    // One value or a sequence of them (a stream of documents).
-    bool run() {
+    // One value or a sequence of them (a stream of documents), or with `one` exactly one value.
+    // A number or literal at the top level must be followed by whitespace or the end: the
+    // splitter (for_each_json_span) would hand `1true` or `2[3]` to nlohmann as one value, which
+    // it refuses.
+    bool run(bool one = false) {
         ws();
         while (p_ < end_) {
+            char c = *p_;
             if (!value(0)) return false;
+            bool scalar = c != '{' && c != '[' && c != '"';
+            if (scalar && p_ < end_ && !is_ws(*p_)) return false;
             ws();
+            if (one) return p_ == end_;
         }
-        return true;
+        return !one;
     }
 
 private:
@@ -123,8 +161,9 @@ private:
     nlohmann::json_sax<json>& h_;
     std::string buf_;
 
+    static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
     void ws() {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) p_++;
+        while (p_ < end_ && is_ws(*p_)) p_++;
     }
     bool lit(const char* w, size_t n) {
         if (size_t(end_ - p_) < n || std::memcmp(p_, w, n) != 0) return false;
@@ -198,10 +237,12 @@ private:
         if (!std::isfinite(d)) return false;
         return h_.number_float(d, text);
     }
+    // A value inside `depth` arrays and objects.
     bool value(int depth) {
-        if (p_ >= end_ || depth > 512) return false;
+        if (p_ >= end_) return false;
         switch (*p_) {
         case '{': {
+            if (depth >= kJsonMaxDepth) return false;
             p_++;
             if (!h_.start_object(std::size_t(-1))) return false;
             ws();
@@ -224,6 +265,7 @@ private:
             }
         }
         case '[': {
+            if (depth >= kJsonMaxDepth) return false;
             p_++;
             if (!h_.start_array(std::size_t(-1))) return false;
             ws();
@@ -249,11 +291,97 @@ private:
     }
 };
 
+// Forwards nlohmann's SAX events to a handler (or to none: a syntax check); its syntax errors
+// become Error(Input) naming the source and the byte offset in the stream.
+struct Checked : nlohmann::json_sax<json> {
+    nlohmann::json_sax<json>* h;
+    const std::string& what;
+    size_t base;
+    Checked(nlohmann::json_sax<json>* hh, const std::string& w, size_t off) : h(hh), what(w), base(off) {}
+
+    bool null() override { return !h || h->null(); }
+    bool boolean(bool x) override { return !h || h->boolean(x); }
+    bool number_integer(json::number_integer_t x) override { return !h || h->number_integer(x); }
+    bool number_unsigned(json::number_unsigned_t x) override { return !h || h->number_unsigned(x); }
+    bool number_float(json::number_float_t x, const std::string& s) override { return !h || h->number_float(x, s); }
+    bool string(std::string& x) override { return !h || h->string(x); }
+    bool binary(json::binary_t& x) override { return !h || h->binary(x); }
+    bool start_object(std::size_t n) override { return !h || h->start_object(n); }
+    bool key(std::string& x) override { return !h || h->key(x); }
+    bool end_object() override { return !h || h->end_object(); }
+    bool start_array(std::size_t n) override { return !h || h->start_array(n); }
+    bool end_array() override { return !h || h->end_array(); }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
+        throw_malformed(what, base + (pos ? pos - 1 : 0), e);
+    }
+};
+
+// Throws Error(Input) unless span (one value, as for_each_json_span cuts them) is valid JSON:
+// the fast reader's yes, else nlohmann's verdict. Nothing is built.
+void check_syntax(std::string_view span, size_t off, const std::string& what) {
+    Checked none(nullptr, what, off);
+    if (FastSax(span, none).run(true)) return;
+    json::sax_parse(span.begin(), span.end(), &none);
+}
+
 }  // namespace
 
 bool json_sax_fast(std::string_view text, nlohmann::json_sax<json>& handler) {
     return FastSax(text, handler).run();
 }
+
+void json_sax_read(std::string_view text, const std::string& what, nlohmann::json_sax<json>& handler,
+                   const std::function<void()>& rollback,
+                   const std::function<void(std::string_view, size_t)>& reread) {
+    if (json_sax_fast(text, handler)) return;
+    rollback();
+    for_each_json_span(text, what, [&](std::string_view span, size_t off) {
+        check_syntax(span, off, what);
+        reread(span, off);
+    });
+}
+
+namespace {
+constexpr size_t kShownLimit = 80;   // written beyond shown_text's 64 bytes, so that it cuts
+
+void append_shown_string(std::string& out, const std::string& s) {
+    // Only a prefix, ending between two UTF-8 characters; dump() escapes it as it would escape s.
+    size_t n = std::min(s.size(), kShownLimit);
+    while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) n--;
+    out += json(s.substr(0, n)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Compact JSON as dump() writes it, but only until out is past kShownLimit: the recursion is no
+// deeper than the text written.
+void append_shown(std::string& out, const json& v) {
+    if (out.size() > kShownLimit) return;
+    if (v.is_object()) {
+        out += '{';
+        bool first = true;
+        for (auto it = v.begin(); it != v.end() && out.size() <= kShownLimit; ++it) {
+            if (!first) out += ',';
+            first = false;
+            append_shown_string(out, it.key());
+            out += ':';
+            append_shown(out, it.value());
+        }
+        out += '}';
+    } else if (v.is_array()) {
+        out += '[';
+        bool first = true;
+        for (auto it = v.begin(); it != v.end() && out.size() <= kShownLimit; ++it) {
+            if (!first) out += ',';
+            first = false;
+            append_shown(out, *it);
+        }
+        out += ']';
+    } else if (v.is_string()) {
+        append_shown_string(out, v.get_ref<const std::string&>());
+    } else {
+        out += v.dump();
+    }
+}
+}  // namespace
 
 void json_append(std::string& out, std::string_view s) {
     for (unsigned char c : s)
@@ -283,9 +411,10 @@ void json_append(std::string& out, const Mac& m) {
 }
 
 std::string shown_value(const json& v) {
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    if (s.size() > 64) s = s.substr(0, 61) + "...";
-    return s;
+    if (v.is_string()) return shown_text(v.get_ref<const std::string&>());
+    std::string s;
+    append_shown(s, v);
+    return shown_text(s);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ovnet {
 
@@ -38,7 +39,15 @@ private:
     std::string extack_, object_, field_;
 };
 
-/// Input error naming the object, the field and the offending value.
+/// Text as error messages show it, so that every error stays one printable line of bounded
+/// length: control characters escaped as JSON escapes them (\n, \t, \u0000, \u001b, and
+/// U+007F..U+009F as \u007f..\u009f), bytes that are not UTF-8 as \xNN, and anything longer
+/// than 64 bytes once escaped cut to 61 bytes plus "..." (never inside an escape or a character).
+/// Other text is unchanged, so ordinary names and values print as they are.
+std::string shown_text(std::string_view s);
+
+/// Input error naming the object, the field and the offending value (field and value are shown
+/// through shown_text).
 [[noreturn]] void throw_input(const std::string& object, const std::string& field,
                               const std::string& value, const std::string& why);
 /// Input error with a free-form message.

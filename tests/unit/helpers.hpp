@@ -2,6 +2,7 @@
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -33,6 +34,28 @@ inline ovnet::Error require_input_error(const std::function<void()>& f, const st
     CHECK(e.err() == 0);
     if (!needle.empty()) CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains(needle));
     return e;
+}
+
+/// The mangler of the differential tests: calls fn with `rounds` variants of base, each with one
+/// to three single-byte edits (a byte deleted, inserted or overwritten with a byte of a JSON-ish
+/// alphabet, control and non-ASCII bytes included) at random places. The generator has a fixed
+/// seed, so every run sees the same inputs.
+inline void for_each_mangled(const std::string& base, int rounds, const std::function<void(const std::string&)>& fn) {
+    const std::string alphabet = "{}[],:\"\\ 0123456789.-eE+truefalsnul\t\nabcxyz/\x01\xc3\xa9";
+    uint32_t rnd = 12345;
+    auto next = [&](uint32_t n) { rnd = rnd * 1103515245u + 12345u; return (rnd >> 8) % n; };
+    for (int round = 0; round < rounds; round++) {
+        std::string t = base;
+        for (uint32_t k = 0, m = 1 + next(3); k < m; k++) {
+            size_t at = next(uint32_t(t.size()));
+            switch (next(3)) {
+            case 0: t.erase(at, 1); break;
+            case 1: t.insert(t.begin() + long(at), alphabet[next(uint32_t(alphabet.size()))]); break;
+            default: t[at] = alphabet[next(uint32_t(alphabet.size()))]; break;
+            }
+        }
+        fn(t);
+    }
 }
 
 }  // namespace ovnet_test

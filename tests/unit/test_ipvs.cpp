@@ -186,20 +186,8 @@ TEST_CASE("ipvs: ipvs_read and the DOM path agree on mangled input") {
         R"({"address":"10.255.0.7","port":0,"forward":"dr","stats":{"conns":1}}],"stats":{"conns":2}})"
         "\n"
         R"([{"protocol":"udp","address":"fd00::1","port":53,"scheduler":"sh","sh_port":true,"dests":[{"address":"fd00::2","port":5353,"forward":"tunnel","tun_type":"gue","tun_port":6080}]}])";
-    const std::string alphabet = "{}[],:\"\\ 0123456789.-eE+truefalsnul\t\nabcxyz/\x01\xc3\xa9";
-    uint32_t rnd = 12345;
-    auto next = [&](uint32_t n) { rnd = rnd * 1103515245u + 12345u; return (rnd >> 8) % n; };
     size_t same_ok = 0, same_err = 0;
-    for (int round = 0; round < 3000; round++) {
-        std::string t = base;
-        for (uint32_t k = 0, m = 1 + next(3); k < m; k++) {
-            size_t at = next(uint32_t(t.size()));
-            switch (next(3)) {
-            case 0: t.erase(at, 1); break;
-            case 1: t.insert(t.begin() + long(at), alphabet[next(uint32_t(alphabet.size()))]); break;
-            default: t[at] = alphabet[next(uint32_t(alphabet.size()))]; break;
-            }
-        }
+    ovnet_test::for_each_mangled(base, 3000, [&](const std::string& t) {
         std::string want_err, got_err;
         auto want = reference(t, want_err);
         std::vector<IpvsService> got;
@@ -218,7 +206,7 @@ TEST_CASE("ipvs: ipvs_read and the DOM path agree on mangled input") {
         } else {
             same_err++;
         }
-    }
+    });
     CHECK(same_ok > 50);   // the mangling leaves enough valid sets to compare
     CHECK(same_err > 1000);
 }
