@@ -6,8 +6,11 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh fuzz_peers_read    one target
 # A finding is written as build-fuzz/tests/fuzz/crash-* (or leak-*, timeout-*); rerun it with
 # build-fuzz/tests/fuzz/<target> <file>. What a run discovered stays in build-fuzz/tests/fuzz/work/<target>.
+#   scripts/fuzz.sh --build-only          build, run nothing (the test command runs ctest itself)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+build_only=0
+[ "${1:-}" = --build-only ] && { build_only=1; shift; }
 secs=${FUZZ_SECONDS:-30}
 [[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: bad FUZZ_SECONDS '$secs'" >&2; exit 2; }
 command -v clang++ >/dev/null || { echo "fuzz: clang++ missing (scripts/setup.sh --test installs it)" >&2; exit 1; }
@@ -15,6 +18,7 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=
   -DOVNET_FUZZ_SECONDS="$secs" >/dev/null &&
   cmake --build build-fuzz --target fuzz-all -j"$(nproc)" >/dev/null || {
   echo "fuzz: build failed" >&2; cmake --build build-fuzz --target fuzz-all 2>&1 | tail -30; exit 1; }
+[ $build_only = 1 ] && exit 0
 sel=()
 [ $# -gt 0 ] && sel=(-R "^fuzz:($(IFS='|'; echo "$*"))\$")
 exec ctest --test-dir build-fuzz -L fuzz --output-on-failure "${sel[@]}"
