@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-
       libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache)
 if [ "${1:-}" = --test ]; then
   pkgs+=(iproute2 jq bsdutils groff-base man-db bash-completion zsh
-         qemu-system-x86 linux-image-cloud-amd64 busybox cpio ipvsadm iptables python3-jsonschema)
+         qemu-system-x86 linux-image-cloud-amd64 busybox cpio ipvsadm iptables python3-jsonschema
+         clang libclang-rt-14-dev debootstrap dpkg-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

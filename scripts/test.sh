@@ -1,6 +1,7 @@
 #!/bin/bash
-# Every test: install what is missing, build, run all labels (unit, netns, vm), then build again
-# with AddressSanitizer + UBSan and run unit and netns there too.
+# Every test: install what is missing, build, run all labels (unit, netns, vm, pkg), then build again
+# with AddressSanitizer + UBSan and run unit and netns there too, then run every fuzz target for
+# FUZZ_SECONDS (default 30) under ASan+UBSan.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test || exit 1
@@ -34,6 +35,13 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOVNET_SANITIZE=ON -DOVNET_BE
 echo "== tests under ASan/UBSan: unit, netns"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest build-asan -L 'unit|netns'
+
+echo "== fuzzing: every input reader for ${FUZZ_SECONDS:-30} s (clang, libFuzzer, ASan+UBSan)"
+if scripts/fuzz.sh --build-only; then
+  run_ctest build-fuzz -L fuzz
+else
+  echo "fuzz build failed"; total_fail=$((total_fail + 1)); rc=1
+fi
 
 echo "test: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $rc
