@@ -5,6 +5,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include <array>
 #include <cerrno>
 
 #include "ovnet/error.hpp"
@@ -12,14 +13,34 @@
 
 namespace ovnet {
 
+namespace {
+// Attribute lengths, checked by libnl before anything is read: an address attribute shorter than
+// its family's address fails the whole message. One table per family.
+template <int Max>
+constexpr std::array<nla_policy, Max + 1> addr_policy(std::initializer_list<int> addrs, uint16_t len,
+                                                      std::initializer_list<int> u32s) {
+    std::array<nla_policy, Max + 1> p{};
+    for (int a : addrs) p[a] = {NLA_UNSPEC, len, 0};
+    for (int a : u32s) p[a] = {NLA_U32, 0, 0};
+    return p;
+}
+constexpr auto kAddr4Policy = addr_policy<IFA_MAX>({IFA_LOCAL, IFA_ADDRESS}, 4, {});
+constexpr auto kAddr6Policy = addr_policy<IFA_MAX>({IFA_LOCAL, IFA_ADDRESS}, 16, {});
+constexpr auto kRoute4Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY}, 4, {RTA_OIF});
+constexpr auto kRoute6Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY}, 16, {RTA_OIF});
+}  // namespace
+
 bool Addr::parse(const nlmsghdr* h, Addr& out) {
     if (h->nlmsg_type != RTM_NEWADDR) return false;
     auto* nh = const_cast<nlmsghdr*>(h);
+    if (!nlmsg_valid_hdr(nh, sizeof(ifaddrmsg))) return false;
     auto* ifa = static_cast<ifaddrmsg*>(nlmsg_data(nh));
+    if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return false;
     nlattr* tb[IFA_MAX + 1];
-    if (nlmsg_parse(nh, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return false;
+    const nla_policy* policy = (ifa->ifa_family == AF_INET6 ? kAddr6Policy : kAddr4Policy).data();
+    if (nlmsg_parse(nh, sizeof(ifaddrmsg), tb, IFA_MAX, policy) < 0) return false;
     nlattr* a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-    if (!a || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)) return false;
+    if (!a) return false;
     out.ifindex = int(ifa->ifa_index);
     out.prefix.addr = IpAddr::from_bytes(ifa->ifa_family, nla_data(a));
     out.prefix.len = ifa->ifa_prefixlen;
@@ -73,10 +94,12 @@ bool addr_del(Handle& h, int ifindex, const Prefix& p, const std::string& object
 bool Route::parse(const nlmsghdr* h, Route& out) {
     if (h->nlmsg_type != RTM_NEWROUTE) return false;
     auto* nh = const_cast<nlmsghdr*>(h);
+    if (!nlmsg_valid_hdr(nh, sizeof(rtmsg))) return false;
     auto* rt = static_cast<rtmsg*>(nlmsg_data(nh));
     if (rt->rtm_table != RT_TABLE_MAIN || rt->rtm_type != RTN_UNICAST) return false;
     nlattr* tb[RTA_MAX + 1];
-    if (nlmsg_parse(nh, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return false;
+    const nla_policy* policy = (rt->rtm_family == AF_INET6 ? kRoute6Policy : kRoute4Policy).data();
+    if (nlmsg_parse(nh, sizeof(rtmsg), tb, RTA_MAX, policy) < 0) return false;
     out = Route{};
     out.dst.addr.family = rt->rtm_family;
     if (tb[RTA_DST]) out.dst.addr = IpAddr::from_bytes(rt->rtm_family, nla_data(tb[RTA_DST]));

@@ -33,12 +33,12 @@ struct PeerResolver::Impl {
     explicit Impl(Handle& hh) : h(hh) {}
 
     int nsid_of(const std::string& path) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return -1;
+        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return -1;
         void* hdr;
         NlMsg m = nl_new(RTM_GETNSID, 0, NLMSG_ALIGN(sizeof(rtgenmsg)), &hdr);
         static_cast<rtgenmsg*>(hdr)->rtgen_family = AF_UNSPEC;
-        nla_put_u32(m.get(), NETNSA_FD, uint32_t(fd));
+        nla_put_u32(m.get(), NETNSA_FD, uint32_t(fd.get()));
         int id = -1;
         h.get(std::move(m), [&](const nlmsghdr* r) {
             if (r->nlmsg_type != RTM_NEWNSID) return;
@@ -46,7 +46,6 @@ struct PeerResolver::Impl {
             if (nlmsg_parse(const_cast<nlmsghdr*>(r), NLMSG_ALIGN(sizeof(rtgenmsg)), tb, NETNSA_MAX, nullptr) < 0) return;
             if (tb[NETNSA_NSID]) id = nla_get_s32(tb[NETNSA_NSID]);
         });
-        ::close(fd);
         return id;
     }
 
@@ -92,7 +91,7 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
     if (link_netnsid >= 0) {
         const NetnsInfo* ns = impl_->find(link_netnsid);
         if (!ns) {
-            ref.netns = fmt::format("nsid:{}", link_netnsid);
+            ref.netns = netns_label_nsid(link_netnsid);
             return ref;
         }
         ref.netns = ns->name;
@@ -117,36 +116,11 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
 
 // ---- JSON ------------------------------------------------------------------------------------
 
-json PeerRef::to_json() const {
-    json j = {{"netns", netns}, {"ifindex", ifindex}, {"ifname", ifname}};
-    if (!master.empty()) j["master"] = master;
-    return j;
-}
-
-json BridgePort::to_json() const {
-    json j = {{"name", name}, {"ifindex", ifindex}, {"kind", kind}, {"mac", mac.str()},
-              {"mtu", mtu}, {"state", up ? "up" : "down"}};
-    if (peer) j["peer"] = peer->to_json();
-    return j;
-}
-
-json Bridge::to_json() const {
-    json j = {{"netns", netns}, {"name", name}, {"ifindex", ifindex}, {"mac", mac.str()}, {"mtu", mtu},
-              {"state", up ? "up" : "down"}};
-    json a = json::array();
-    for (auto& p : addresses) a.push_back(p.str());
-    j["addresses"] = a;
-    json ports_j = json::array();
-    for (auto& p : ports) ports_j.push_back(p.to_json());
-    j["ports"] = ports_j;
-    return j;
-}
-
 BridgeSpec BridgeSpec::from_json(const json& j) {
     std::string obj = "bridge";
     require_object(j, obj);
     if (auto n = opt_string(j, "name", obj)) obj = "bridge " + *n;
-    check_keys(j, {"netns", "name", "ifindex", "mac", "mtu", "state", "addresses", "ports", "kind"}, obj);
+    schema::check_keys<Bridge>(j, obj, {"kind"});   // "kind" (input only): refuses another kind of object
     if (auto k = opt_string(j, "kind", obj); k && *k != "bridge")
         throw_input(obj, "kind", *k, "not a bridge object");
     BridgeSpec s;

@@ -7,6 +7,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -22,14 +23,48 @@ const char* operstate_name(uint8_t s) {
     return s < 7 ? names[s] : "unknown";
 }
 
-IpAddr attr_ip(nlattr* a, int family) {
-    if (!a || nla_len(a) < (family == AF_INET6 ? 16 : 4)) return {};
-    return IpAddr::from_bytes(family, nla_data(a));
-}
+// Attribute types and lengths, checked by libnl before anything is read (as libnl's own
+// route/link.c does): an attribute shorter than its type fails the whole message, so the readers
+// below never look past one. IFLA_ADDRESS stays unchecked: its length is the device type's
+// (6 for Ethernet, 4 for ipip, 20 for InfiniBand) and only 6 is read.
+constexpr auto kLinkPolicy = [] {
+    std::array<nla_policy, IFLA_MAX + 1> p{};
+    p[IFLA_IFNAME] = {NLA_STRING, 0, IFNAMSIZ};
+    p[IFLA_MTU] = {NLA_U32, 0, 0};
+    p[IFLA_MASTER] = {NLA_U32, 0, 0};
+    p[IFLA_OPERSTATE] = {NLA_U8, 0, 0};
+    p[IFLA_LINK] = {NLA_U32, 0, 0};
+    p[IFLA_LINK_NETNSID] = {NLA_S32, sizeof(int32_t), 0};
+    p[IFLA_LINKINFO] = {NLA_NESTED, 0, 0};
+    return p;
+}();
+
+constexpr auto kLinkInfoPolicy = [] {
+    std::array<nla_policy, IFLA_INFO_MAX + 1> p{};
+    p[IFLA_INFO_KIND] = {NLA_STRING, 0, 0};
+    p[IFLA_INFO_DATA] = {NLA_NESTED, 0, 0};
+    return p;
+}();
+
+constexpr auto kVxlanPolicy = [] {
+    std::array<nla_policy, IFLA_VXLAN_MAX + 1> p{};
+    p[IFLA_VXLAN_ID] = {NLA_U32, 0, 0};
+    p[IFLA_VXLAN_PORT] = {NLA_U16, 0, 0};
+    p[IFLA_VXLAN_LOCAL] = {NLA_UNSPEC, 4, 0};
+    p[IFLA_VXLAN_LOCAL6] = {NLA_UNSPEC, 16, 0};
+    p[IFLA_VXLAN_GROUP] = {NLA_UNSPEC, 4, 0};
+    p[IFLA_VXLAN_GROUP6] = {NLA_UNSPEC, 16, 0};
+    p[IFLA_VXLAN_LINK] = {NLA_U32, 0, 0};
+    for (int a : {IFLA_VXLAN_LEARNING, IFLA_VXLAN_PROXY, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS, IFLA_VXLAN_TTL})
+        p[a] = {NLA_U8, 0, 0};
+    return p;
+}();
+
+IpAddr attr_ip(nlattr* a, int family) { return a ? IpAddr::from_bytes(family, nla_data(a)) : IpAddr{}; }
 
 void parse_vxlan(nlattr* data, VxlanInfo& v) {
     nlattr* tb[IFLA_VXLAN_MAX + 1];
-    if (nla_parse_nested(tb, IFLA_VXLAN_MAX, data, nullptr) < 0) return;
+    if (nla_parse_nested(tb, IFLA_VXLAN_MAX, data, kVxlanPolicy.data()) < 0) return;
     if (tb[IFLA_VXLAN_ID]) v.vni = nla_get_u32(tb[IFLA_VXLAN_ID]);
     if (tb[IFLA_VXLAN_PORT]) v.port = ntohs(nla_get_u16(tb[IFLA_VXLAN_PORT]));
     if (tb[IFLA_VXLAN_LOCAL]) v.local = attr_ip(tb[IFLA_VXLAN_LOCAL], AF_INET);
@@ -67,7 +102,8 @@ bool Link::parse(const nlmsghdr* h, Link& out) {
     if (h->nlmsg_type != RTM_NEWLINK) return false;
     auto* nh = const_cast<nlmsghdr*>(h);
     nlattr* tb[IFLA_MAX + 1];
-    if (nlmsg_parse(nh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0) return false;
+    if (nlmsg_parse(nh, sizeof(ifinfomsg), tb, IFLA_MAX, kLinkPolicy.data()) < 0)
+        return false;
     auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nh));
     out = Link{};
     out.ifindex = ifi->ifi_index;
@@ -81,7 +117,7 @@ bool Link::parse(const nlmsghdr* h, Link& out) {
     if (tb[IFLA_LINK_NETNSID]) out.link_netnsid = int(nla_get_s32(tb[IFLA_LINK_NETNSID]));
     if (tb[IFLA_LINKINFO]) {
         nlattr* li[IFLA_INFO_MAX + 1];
-        if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0) {
+        if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], kLinkInfoPolicy.data()) == 0) {
             if (li[IFLA_INFO_KIND]) out.kind = nla_get_string(li[IFLA_INFO_KIND]);
             if (out.kind == "vxlan" && li[IFLA_INFO_DATA]) {
                 out.vxlan.emplace();

@@ -23,14 +23,6 @@ bool is_file(const std::string& p) {
     return ::stat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f = -1) : fd(f) {}
-    ~Fd() { if (fd >= 0) ::close(fd); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-};
-
 }  // namespace
 
 void validate_netns_name(const std::string& name) {
@@ -58,28 +50,30 @@ std::string netns_resolve(const std::string& name) {
 
 NetnsGuard::NetnsGuard(const std::string& path) {
     if (path.empty()) return;
-    saved_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (saved_ < 0) throw_sys(errno, "open /proc/thread-self/ns/net");
+    // A throw below leaves saved_ to its member destructor (closed), ~NetnsGuard does not run.
+    saved_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!saved_) throw_sys(errno, "open /proc/thread-self/ns/net");
     Fd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (target.fd < 0) {
-        int e = errno;
-        ::close(saved_);
-        saved_ = -1;
-        throw_sys(e, "open namespace " + path);
-    }
-    if (::setns(target.fd, CLONE_NEWNET) < 0) {
-        int e = errno;
-        ::close(saved_);
-        saved_ = -1;
-        throw_sys(e, "enter namespace " + path);
-    }
+    if (!target) throw_sys(errno, "open namespace " + path);
+    if (::setns(target.get(), CLONE_NEWNET) < 0) throw_sys(errno, "enter namespace " + path);
 }
 
 NetnsGuard::~NetnsGuard() {
-    if (saved_ < 0) return;
+    if (!saved_) return;
     // Failing to return would leave the process in the wrong namespace: nothing sane can follow.
-    if (::setns(saved_, CLONE_NEWNET) < 0) std::abort();
-    ::close(saved_);
+    if (::setns(saved_.get(), CLONE_NEWNET) < 0) std::abort();
+}
+
+std::string netns_label_root() { return kNetnsRootLabel; }
+
+std::string netns_label_nsid(int nsid) { return "nsid:" + std::to_string(nsid); }
+
+bool netns_label_is_nsid(std::string_view label) { return label.substr(0, 5) == "nsid:"; }
+
+std::string netns_label_path(std::string_view label) {
+    if (label == kNetnsRootLabel) return kNetnsRootPath;
+    if (netns_label_is_nsid(label)) return {};
+    return std::string(label);
 }
 
 std::vector<NetnsInfo> netns_list(bool include_root) {
@@ -101,7 +95,7 @@ std::vector<NetnsInfo> netns_list(bool include_root) {
     };
     scan(kNetnsDir, "netns");
     scan(kDockerNetnsDir, "docker");
-    if (include_root) out.push_back({"root", "/proc/1/ns/net", "root"});
+    if (include_root) out.push_back({netns_label_root(), kNetnsRootPath, "root"});
     return out;
 }
 
@@ -123,14 +117,12 @@ bool netns_add(const std::string& name) {
     std::string path = std::string(kNetnsDir) + "/" + name;
     if (is_file(path)) return false;
     make_netns_dir_shared();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-    if (fd < 0) {
+    if (Fd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)); !fd) {
         if (errno == EEXIST) return false;
         throw_sys(errno, "create " + path);
     }
-    ::close(fd);
-    int saved = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (saved < 0) {
+    Fd saved(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!saved) {
         int e = errno;
         ::unlink(path.c_str());
         throw_sys(e, "open /proc/thread-self/ns/net");
@@ -144,8 +136,7 @@ bool netns_add(const std::string& name) {
         err = errno;
         what = "bind mount namespace on " + path;
     }
-    if (::setns(saved, CLONE_NEWNET) < 0) std::abort();
-    ::close(saved);
+    if (::setns(saved.get(), CLONE_NEWNET) < 0) std::abort();
     if (err) {
         ::unlink(path.c_str());
         throw_sys(err, what, {}, "netns " + name);
@@ -188,12 +179,12 @@ std::string sysctl_get(const std::string& netns_path, const std::string& key) {
     std::string p = sysctl_path(key);
     NetnsGuard g(netns_path);
     Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.fd < 0) {
+    if (!fd) {
         if (errno == ENOENT) throw_input({}, "sysctl", key, "no such sysctl in this namespace");
         throw_sys(errno, "read " + p);
     }
     char buf[4096];
-    ssize_t n = ::read(fd.fd, buf, sizeof buf - 1);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
     if (n < 0) throw_sys(errno, "read " + p);
     return trim(std::string(buf, size_t(n)));
 }
@@ -205,8 +196,8 @@ bool sysctl_set(const std::string& netns_path, const std::string& key, const std
     std::string p = sysctl_path(key);
     NetnsGuard g(netns_path);
     Fd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
-    if (fd.fd < 0) throw_sys(errno, "open " + p);
-    if (::write(fd.fd, value.data(), value.size()) < 0) {
+    if (!fd) throw_sys(errno, "open " + p);
+    if (::write(fd.get(), value.data(), value.size()) < 0) {
         int e = errno;
         if (e == EINVAL) throw_input({}, "sysctl", key + "=" + value, "the kernel refused this value");
         throw_sys(e, "write " + p);

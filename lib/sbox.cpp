@@ -15,34 +15,32 @@
 
 namespace ovnet {
 
-json Endpoint::to_json() const {
-    json a = json::array();
-    for (auto& p : addresses) a.push_back(p.str());
-    json j = {{"ifname", ifname}, {"ifindex", ifindex}, {"kind", kind}, {"mac", mac.str()}, {"mtu", mtu},
-              {"state", up ? "up" : "down"}, {"addresses", a}};
-    if (!host_ifname.empty() || host_ifindex)
-        j["peer"] = {{"netns", host_netns}, {"ifindex", host_ifindex}, {"ifname", host_ifname}, {"bridge", bridge}};
-    return j;
+SandboxRoute SandboxRoute::of(const Route& r, const std::vector<Endpoint>& interfaces) {
+    SandboxRoute v;
+    v.dst = r.dst.len == 0 ? "default" : r.dst.network().str();
+    v.gateway = r.gateway;
+    for (auto& e : interfaces)
+        if (e.ifindex == r.oif) v.dev = e.ifname;
+    return v;
 }
 
-json Sandbox::to_json() const {
-    json ifs = json::array();
-    for (auto& e : interfaces) ifs.push_back(e.to_json());
-    json rs = json::array();
-    for (auto& r : routes) {
-        json o = {{"dst", r.dst.len == 0 ? "default" : r.dst.network().str()}};
-        if (r.gateway.valid()) o["gateway"] = r.gateway.str();
-        for (auto& e : interfaces)
-            if (e.ifindex == r.oif) o["dev"] = e.ifname;
-        rs.push_back(o);
-    }
-    return {{"name", name}, {"path", path}, {"source", source}, {"interfaces", ifs}, {"routes", rs}};
+std::vector<SandboxRoute> Sandbox::route_views() const {
+    std::vector<SandboxRoute> v;
+    v.reserve(routes.size());
+    for (auto& r : routes) v.push_back(SandboxRoute::of(r, interfaces));
+    return v;
+}
+
+json ConnectSpec::sysctls_json() const {
+    json o = json::object();
+    for (auto& [k, v] : sysctls) o[k] = v;
+    return o;
 }
 
 ConnectSpec ConnectSpec::from_json(const json& j) {
     std::string obj = "endpoint";
     require_object(j, obj);
-    check_keys(j, {"sandbox", "bridge", "ip", "mac", "ifname", "host_ifname", "gateway", "mtu", "sysctls"}, obj);
+    schema::check_keys<ConnectSpec>(j, obj);
     ConnectSpec s;
     s.sandbox = get_string(j, "sandbox", obj);
     obj = "sandbox " + s.sandbox;
@@ -110,11 +108,6 @@ Changes apply_sysctls(const std::string& name, const std::string& path,
         if (sysctl_set(path, k, v)) ch.push_back(Change::with_detail(Action::Changed, "sandbox " + name + " sysctl " + k, json{{"value", v}}, "set"));
     return ch;
 }
-
-struct Fd {
-    int fd;
-    ~Fd() { if (fd >= 0) ::close(fd); }
-};
 
 }  // namespace
 
@@ -186,8 +179,8 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
             for (int i = 0; ifname.empty(); i++)
                 if (!names.count("eth" + std::to_string(i))) ifname = "eth" + std::to_string(i);
         if (names.count(ifname)) throw_sys(EEXIST, "interface " + ifname + " already exists in the sandbox", {}, obj);
-        Fd nsfd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-        if (nsfd.fd < 0) throw_sys(errno, "open " + path, {}, obj);
+        Fd nsfd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!nsfd) throw_sys(errno, "open " + path, {}, obj);
         LinkSpec ls;
         ls.name = host_ifname;
         ls.kind = "veth";
@@ -195,7 +188,7 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         ls.master = br->ifindex;
         ls.up = true;
         ls.peer_name = ifname;
-        ls.peer_netns_fd = nsfd.fd;
+        ls.peer_netns_fd = nsfd.get();
         ls.peer_mac = mac;
         ls.peer_mtu = mtu;  // (the peer cannot be created up: veth_open needs both ends registered)
         link_add(host, ls);

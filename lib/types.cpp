@@ -174,11 +174,28 @@ void validate_ifname(std::string_view name, const std::string& object, const std
             throw_input(object, field, std::string(name), "interface names cannot hold '/', ':' or spaces");
 }
 
+bool is_multicast(const IpAddr& a) {
+    if (a.family == AF_INET) return (a.b[0] & 0xf0) == 0xe0;
+    return a.family == AF_INET6 && a.b[0] == 0xff;
+}
+
+uint32_t prefix_to_netmask(int len) {
+    if (len <= 0) return 0;
+    if (len >= 32) return ~uint32_t(0);
+    return ~uint32_t(0) << (32 - len);
+}
+
+int netmask_to_prefix(uint32_t mask) {
+    int len = __builtin_popcount(mask);
+    return mask == prefix_to_netmask(len) ? len : -1;
+}
+
 bool is_unicast_host(const IpAddr& a) {
     uint64_t w[2];
     std::memcpy(w, a.b.data(), sizeof w);
     if ((w[0] | w[1]) == 0) return false;
-    return a.family == AF_INET ? (a.b[0] & 0xf0) != 0xe0 && a.b[0] != 255 : a.b[0] != 0xff;
+    if (is_multicast(a)) return false;
+    return a.family != AF_INET || a.b[0] != 255;
 }
 
 Mac docker_mac(const IpAddr& ip) {

@@ -10,22 +10,11 @@
 
 namespace ovnet {
 
-json Vtep::to_json() const {
-    json j = {{"netns", netns}, {"name", name}, {"kind", "vxlan"}, {"ifindex", ifindex}, {"mac", mac.str()},
-              {"mtu", mtu}, {"state", up ? "up" : "down"}, {"master", master}, {"vni", vxlan.vni},
-              {"port", vxlan.port}, {"local", vxlan.local.str()}, {"dev", dev},
-              {"learning", vxlan.learning}, {"proxy", vxlan.proxy}, {"l2miss", vxlan.l2miss},
-              {"l3miss", vxlan.l3miss}, {"ttl", vxlan.ttl}};
-    if (vxlan.group.valid()) j["group"] = vxlan.group.str();
-    return j;
-}
-
 VtepSpec VtepSpec::from_json(const json& j) {
     std::string obj = "vtep";
     require_object(j, obj);
     if (auto n = opt_string(j, "name", obj)) obj = "vtep " + *n;
-    check_keys(j, {"netns", "name", "kind", "ifindex", "mac", "mtu", "state", "master", "vni", "port", "local",
-                   "dev", "learning", "proxy", "l2miss", "l3miss", "ttl", "group"}, obj);
+    schema::check_keys<Vtep>(j, obj);
     if (auto k = opt_string(j, "kind", obj); k && *k != "vxlan") throw_input(obj, "kind", *k, "not a vxlan object");
     if (j.contains("group") && !j["group"].is_null())
         throw_input(obj, "group", j["group"].dump(), "multicast groups are not supported: peers are programmed by ovnet-fdb");
@@ -58,11 +47,8 @@ void VtepSpec::validate() const {
     if (mtu < 68 || mtu > 65535) throw_input(obj, "mtu", std::to_string(mtu), "must be in 68..65535");
     if (!dev.empty()) validate_ifname(dev, obj, "dev");
     if (!master.empty()) validate_ifname(master, obj, "master");
-    if (local.valid()) {
-        bool zero = local.b == std::array<uint8_t, 16>{};
-        bool mcast = local.family == AF_INET ? (local.b[0] & 0xf0) == 0xe0 : local.b[0] == 0xff;
-        if (zero || mcast) throw_input(obj, "local", local.str(), "must be a unicast address");
-    }
+    if (local.valid() && (local.b == std::array<uint8_t, 16>{} || is_multicast(local)))
+        throw_input(obj, "local", local.str(), "must be a unicast address");
 }
 
 namespace {

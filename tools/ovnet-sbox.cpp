@@ -153,8 +153,8 @@ int main(int argc, char** argv) {
     ex->add_option("command", cmd, "Command and arguments, after --")->required()->type_name("COMMAND");
     ex->callback([&] {
         std::string path = netns_resolve(name);
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0) throw_sys(errno, "enter " + path, {}, "sandbox " + name);
+        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));   // O_CLOEXEC: gone with the exec
+        if (!fd || ::setns(fd.get(), CLONE_NEWNET) < 0) throw_sys(errno, "enter " + path, {}, "sandbox " + name);
         std::vector<char*> argv2;
         for (auto& c : cmd) argv2.push_back(c.data());
         argv2.push_back(nullptr);

@@ -5,6 +5,7 @@
 #include <vector>
 #include "ovnet/json.hpp"
 #include "ovnet/link.hpp"
+#include "ovnet/schema.hpp"
 #include "ovnet/types.hpp"
 
 namespace ovnet {
@@ -16,7 +17,14 @@ struct PeerRef {
     int ifindex = 0;
     std::string ifname;    ///< "" when the namespace is not a named one we can open
     std::string master;    ///< the peer's bridge, "" if none
-    json to_json() const;
+    /// The JSON form (schema.hpp); what `show` finds, never input.
+    template <class W> void fields(W& w) const {
+        w("netns", netns, schema::ReadOnly);
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("ifname", ifname, schema::ReadOnly);
+        w.opt("master", !master.empty(), master, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 struct BridgePort {
@@ -27,7 +35,17 @@ struct BridgePort {
     uint32_t mtu = 0;
     bool up = false;
     std::optional<PeerRef> peer;   ///< veth ports only
-    json to_json() const;
+    /// The JSON form; on input only "name" is read (BridgeSpec::ports).
+    template <class W> void fields(W& w) const {
+        w("name", name);
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("kind", kind, schema::ReadOnly);
+        w("mac", mac, schema::ReadOnly);
+        w("mtu", mtu, schema::ReadOnly);
+        w("state", up ? "up" : "down", schema::ReadOnly);
+        w.opt("peer", peer.has_value(), peer, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// A bridge as shown; to_json() is also valid input for BridgeSpec::from_json.
@@ -40,7 +58,19 @@ struct Bridge {
     bool up = false;
     std::vector<Prefix> addresses;
     std::vector<BridgePort> ports;
-    json to_json() const;
+    /// The one JSON form of a bridge, output and input: BridgeSpec::from_json accepts these keys
+    /// (and "kind"), reading the ones not marked read-only.
+    template <class W> void fields(W& w) const {
+        w("netns", netns, schema::ReadOnly);
+        w("name", name);
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("mac", mac);
+        w("mtu", mtu);
+        w("state", up ? "up" : "down", schema::ReadOnly);
+        w("addresses", addresses);
+        w("ports", ports);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// A desired bridge. Ports listed must exist; they are attached, never detached by add.
@@ -50,6 +80,14 @@ struct BridgeSpec {
     std::optional<Mac> mac;          ///< unicast
     std::vector<Prefix> addresses;
     std::vector<std::string> ports;
+    /// The input form (a subset of Bridge's keys, checked by a unit test): the spec as JSON.
+    template <class W> void fields(W& w) const {
+        w("name", name);
+        w.opt("mtu", mtu.has_value(), mtu);
+        w.opt("mac", mac.has_value(), mac);
+        w("addresses", addresses);
+        w("ports", ports);
+    }
     /// Accepts Bridge::to_json output (ports as objects) or {"name","mtu","mac","addresses","ports"}.
     static BridgeSpec from_json(const json& j);
     void validate() const;

@@ -1,7 +1,10 @@
 // ovnet/netns.hpp - network namespaces: resolving names, entering, creating, listing.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "ovnet/fd.hpp"
 
 namespace ovnet {
 
@@ -26,12 +29,28 @@ public:
     NetnsGuard& operator=(const NetnsGuard&) = delete;
 
 private:
-    int saved_ = -1;
+    Fd saved_;
 };
+
+/// How views name the namespace at the other end of a veth (PeerRef::netns, EndpointPeer::netns):
+/// "" the namespace that was read, a name ("h1", "ingress_sbox") for a named one, "root" for
+/// PID 1's, and "nsid:N" for one no name leads to (N: its id as seen from the namespace read).
+inline constexpr const char* kNetnsRootLabel = "root";
+/// PID 1's namespace: what the "root" label opens.
+inline constexpr const char* kNetnsRootPath = "/proc/1/ns/net";
+/// "root".
+std::string netns_label_root();
+/// "nsid:N".
+std::string netns_label_nsid(int nsid);
+/// True for an "nsid:N" label: a namespace that cannot be opened by name.
+bool netns_label_is_nsid(std::string_view label);
+/// What to give Handle or netns_resolve for a label: /proc/1/ns/net for "root", "" for "" and
+/// for "nsid:N" (check netns_label_is_nsid first), the name otherwise.
+std::string netns_label_path(std::string_view label);
 
 /// A named namespace as listed by netns_list().
 struct NetnsInfo {
-    std::string name;    ///< file name ("h1", "ingress_sbox") or "root" for PID 1's namespace
+    std::string name;    ///< file name ("h1", "ingress_sbox") or netns_label_root() for PID 1's namespace
     std::string path;    ///< the bind-mounted file, or /proc/1/ns/net
     std::string source;  ///< "netns" (/run/netns), "docker", or "root"
 };

@@ -2,6 +2,7 @@
 #pragma once
 #include "ovnet/error.hpp"
 #include "ovnet/types.hpp"
+#include "ovnet/fd.hpp"
 #include "ovnet/netns.hpp"
 #include "ovnet/netlink.hpp"
 #include "ovnet/link.hpp"

@@ -6,9 +6,24 @@
 #include <vector>
 #include "ovnet/addr.hpp"
 #include "ovnet/json.hpp"
+#include "ovnet/schema.hpp"
 
 namespace ovnet {
 class Handle;
+
+/// Where an endpoint's veth peer is: Endpoint's "peer" object.
+struct EndpointPeer {
+    std::string netns;           ///< namespace name (netns_label), "" = the sandbox itself
+    int ifindex = 0;
+    std::string ifname;
+    std::string bridge;          ///< the peer's bridge, "" if none
+    template <class W> void fields(W& w) const {
+        w("netns", netns, schema::ReadOnly);
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("ifname", ifname, schema::ReadOnly);
+        w("bridge", bridge, schema::ReadOnly);
+    }
+};
 
 /// One interface inside a sandbox, with its host-side peer.
 struct Endpoint {
@@ -23,7 +38,34 @@ struct Endpoint {
     std::string host_ifname;
     int host_ifindex = 0;
     std::string bridge;          ///< the peer's bridge, "" if none
-    json to_json() const;
+    /// The JSON form (schema.hpp); what `show` finds, never input (ConnectSpec is the input).
+    template <class W> void fields(W& w) const {
+        w("ifname", ifname, schema::ReadOnly);
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("kind", kind, schema::ReadOnly);
+        w("mac", mac, schema::ReadOnly);
+        w("mtu", mtu, schema::ReadOnly);
+        w("state", up ? "up" : "down", schema::ReadOnly);
+        w("addresses", addresses, schema::ReadOnly);
+        w.opt("peer", !host_ifname.empty() || host_ifindex != 0,
+              EndpointPeer{host_netns, host_ifindex, host_ifname, bridge}, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
+};
+
+/// A route of a sandbox as shown: "default" or the network, the gateway and the interface's name
+/// when known.
+struct SandboxRoute {
+    std::string dst;
+    IpAddr gateway;               ///< unset for on-link routes (then not written)
+    std::string dev;              ///< "" when the route leaves through no listed interface
+    template <class W> void fields(W& w) const {
+        w("dst", dst, schema::ReadOnly);
+        w.opt("gateway", gateway.valid(), gateway, schema::ReadOnly);
+        w.opt("dev", !dev.empty(), dev, schema::ReadOnly);
+    }
+    /// The view of `r` with the names of `interfaces`.
+    static SandboxRoute of(const Route& r, const std::vector<Endpoint>& interfaces);
 };
 
 struct Sandbox {
@@ -32,7 +74,17 @@ struct Sandbox {
     std::string source;           ///< "netns" or "docker"
     std::vector<Endpoint> interfaces;
     std::vector<Route> routes;    ///< IPv4 main table
-    json to_json() const;
+    /// The routes as shown (SandboxRoute::of each).
+    std::vector<SandboxRoute> route_views() const;
+    /// The JSON form (schema.hpp); what `show` finds, never input.
+    template <class W> void fields(W& w) const {
+        w("name", name, schema::ReadOnly);
+        w("path", path, schema::ReadOnly);
+        w("source", source, schema::ReadOnly);
+        w("interfaces", interfaces, schema::ReadOnly);
+        w("routes", route_views(), schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// Joining a sandbox to a bridge of the host namespace.
@@ -46,6 +98,20 @@ struct ConnectSpec {
     std::optional<IpAddr> gateway;///< default route via this address
     std::optional<uint32_t> mtu;  ///< default: the bridge's MTU
     std::vector<std::pair<std::string, std::string>> sysctls;
+    /// The one JSON form of an endpoint to connect: from_json reads exactly these keys.
+    template <class W> void fields(W& w) const {
+        w("sandbox", sandbox);
+        w("bridge", bridge);
+        w.opt("ip", ip.has_value(), ip);
+        w.opt("mac", mac.has_value(), mac);
+        w.opt("ifname", !ifname.empty(), ifname);
+        w.opt("host_ifname", !host_ifname.empty(), host_ifname);
+        w.opt("gateway", gateway.has_value(), gateway);
+        w.opt("mtu", mtu.has_value(), mtu);
+        w.opt("sysctls", !sysctls.empty(), sysctls_json());
+    }
+    json sysctls_json() const;   ///< {"key": "value", ...} in order
+    json to_json() const { return schema::to_dom(*this); }
     static ConnectSpec from_json(const json& j);
     void validate() const;
 };

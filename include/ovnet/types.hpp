@@ -49,6 +49,14 @@ struct Prefix {
 void validate_ifname(std::string_view name, const std::string& object = {},
                      const std::string& field = "name");
 
+/// True for IPv4 224.0.0.0/4 and IPv6 ff00::/8.
+bool is_multicast(const IpAddr& a);
+
+/// The IPv4 netmask of a prefix length (0..32, clamped), host byte order: 24 -> 0xffffff00.
+uint32_t prefix_to_netmask(int len);
+/// The prefix length of an IPv4 netmask in host byte order, -1 when its ones are not contiguous.
+int netmask_to_prefix(uint32_t mask);
+
 /// False for unspecified, multicast and (IPv4) limited-broadcast addresses: what an interface
 /// address or a tunnel endpoint can never be.
 bool is_unicast_host(const IpAddr& a);

@@ -5,6 +5,7 @@
 #include <vector>
 #include "ovnet/json.hpp"
 #include "ovnet/link.hpp"
+#include "ovnet/schema.hpp"
 
 namespace ovnet {
 class Handle;
@@ -24,7 +25,29 @@ struct Vtep {
     std::string master;          ///< bridge name, "" if none
     std::string dev;             ///< underlay device name, "" if none
     VxlanInfo vxlan;
-    json to_json() const;
+    /// The one JSON form of a VTEP, output and input: VtepSpec::from_json accepts these keys and
+    /// reads the ones not marked read-only ("kind" must be "vxlan", "group" must be absent or null).
+    template <class W> void fields(W& w) const {
+        w("netns", netns, schema::ReadOnly);
+        w("name", name);
+        w("kind", "vxlan");
+        w("ifindex", ifindex, schema::ReadOnly);
+        w("mac", mac, schema::ReadOnly);
+        w("mtu", mtu);
+        w("state", up ? "up" : "down", schema::ReadOnly);
+        w("master", master);
+        w("vni", vxlan.vni);
+        w("port", vxlan.port);
+        w("local", vxlan.local.str());   // "" rather than null when unset
+        w("dev", dev);
+        w("learning", vxlan.learning);
+        w("proxy", vxlan.proxy);
+        w("l2miss", vxlan.l2miss);
+        w("l3miss", vxlan.l3miss);
+        w("ttl", vxlan.ttl);
+        w.opt("group", vxlan.group.valid(), vxlan.group);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// A desired VTEP.
@@ -46,6 +69,21 @@ struct VtepSpec {
     uint8_t ttl = 0;
     uint32_t mtu = kOverlayMtu;
     std::string master;          ///< bridge to attach to
+    /// The input form (a subset of Vtep's keys, checked by a unit test): the spec as JSON.
+    template <class W> void fields(W& w) const {
+        w("name", name);
+        w("vni", vni);
+        w("port", port);
+        w("local", local.str());
+        w("dev", dev);
+        w("learning", learning);
+        w("proxy", proxy);
+        w("l2miss", l2miss);
+        w("l3miss", l3miss);
+        w("ttl", ttl);
+        w("mtu", mtu);
+        w("master", master);
+    }
     static VtepSpec from_json(const json& j);
     void validate() const;
 };

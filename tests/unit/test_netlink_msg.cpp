@@ -510,3 +510,97 @@ TEST_CASE("Route::parse keeps main-table unicast routes", "[netlink][route]") {
     nlmsg_hdr(m1.get())->nlmsg_type = RTM_DELROUTE;
     CHECK_FALSE(Route::parse(nlmsg_hdr(m1.get()), x));
 }
+
+TEST_CASE("Link/Addr/Route::parse: nla_policy refuses attributes shorter than their type", "[netlink][policy]") {
+    auto link_msg = [](auto&& add) {
+        NlMsg m = new_msg(RTM_NEWLINK);
+        ifinfomsg ifi{};
+        ifi.ifi_index = 7;
+        ifi.ifi_type = 1;
+        REQUIRE(nlmsg_append(m.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) == 0);
+        add(m.get());
+        return m;
+    };
+    Link l;
+    SECTION("a 2-byte IFLA_MTU, an unterminated IFLA_IFNAME, a long name, a 1-byte IFLA_LINK_NETNSID") {
+        uint16_t short_mtu = 1500;
+        NlMsg m1 = link_msg([&](nl_msg* r) {
+            nla_put_string(r, IFLA_IFNAME, "eth0");
+            nla_put(r, IFLA_MTU, 2, &short_mtu);
+        });
+        CHECK_FALSE(Link::parse(nlmsg_hdr(m1.get()), l));
+        NlMsg m2 = link_msg([&](nl_msg* r) { nla_put(r, IFLA_IFNAME, 4, "eth0"); });
+        CHECK_FALSE(Link::parse(nlmsg_hdr(m2.get()), l));
+        NlMsg m3 = link_msg([&](nl_msg* r) { nla_put_string(r, IFLA_IFNAME, "a-name-of-17-byte"); });
+        CHECK_FALSE(Link::parse(nlmsg_hdr(m3.get()), l));
+        uint8_t one = 1;
+        NlMsg m4 = link_msg([&](nl_msg* r) { nla_put(r, IFLA_LINK_NETNSID, 1, &one); });
+        CHECK_FALSE(Link::parse(nlmsg_hdr(m4.get()), l));
+        // The same messages with right-sized attributes parse.
+        NlMsg ok = link_msg([&](nl_msg* r) {
+            nla_put_string(r, IFLA_IFNAME, "a-name-of-15-by");
+            nla_put_u32(r, IFLA_MTU, 1500);
+            nla_put_s32(r, IFLA_LINK_NETNSID, 3);
+        });
+        REQUIRE(Link::parse(nlmsg_hdr(ok.get()), l));
+        CHECK(l.name == "a-name-of-15-by");
+        CHECK(l.mtu == 1500);
+        CHECK(l.link_netnsid == 3);
+    }
+    SECTION("IFLA_ADDRESS of another length is not a MAC, but the link is kept") {
+        uint8_t ipip[4] = {192, 0, 2, 1};
+        NlMsg m = link_msg([&](nl_msg* r) {
+            nla_put_string(r, IFLA_IFNAME, "tunl0");
+            nla_put(r, IFLA_ADDRESS, 4, ipip);
+        });
+        REQUIRE(Link::parse(nlmsg_hdr(m.get()), l));
+        CHECK(l.mac.is_zero());
+    }
+    SECTION("a short vxlan attribute leaves the vxlan data unread") {
+        uint8_t half[8] = {0xfd, 0, 0, 0, 0, 0, 0, 1};
+        NlMsg m = link_msg([&](nl_msg* r) {
+            nla_put_string(r, IFLA_IFNAME, "vx0");
+            nlattr* li = nla_nest_start(r, IFLA_LINKINFO);
+            nla_put_string(r, IFLA_INFO_KIND, "vxlan");
+            nlattr* d = nla_nest_start(r, IFLA_INFO_DATA);
+            nla_put_u32(r, IFLA_VXLAN_ID, 42);
+            nla_put(r, IFLA_VXLAN_LOCAL6, 8, half);   // 8 of 16 bytes
+            nla_nest_end(r, d);
+            nla_nest_end(r, li);
+        });
+        REQUIRE(Link::parse(nlmsg_hdr(m.get()), l));
+        CHECK(l.kind == "vxlan");
+        REQUIRE(l.vxlan);
+        CHECK(l.vxlan->vni == 0);
+        CHECK_FALSE(l.vxlan->local.valid());
+    }
+    SECTION("an IPv6 address or route attribute of 4 bytes") {
+        NlMsg m = new_msg(RTM_NEWADDR);
+        ifaddrmsg ifa{};
+        ifa.ifa_family = AF_INET6;
+        ifa.ifa_prefixlen = 64;
+        ifa.ifa_index = 4;
+        REQUIRE(nlmsg_append(m.get(), &ifa, sizeof ifa, NLMSG_ALIGNTO) == 0);
+        uint8_t four[4] = {10, 0, 0, 1};
+        nla_put(m.get(), IFA_ADDRESS, 4, four);
+        Addr a;
+        CHECK_FALSE(Addr::parse(nlmsg_hdr(m.get()), a));
+
+        NlMsg r = new_msg(RTM_NEWROUTE);
+        rtmsg rt{};
+        rt.rtm_family = AF_INET6;
+        rt.rtm_dst_len = 0;
+        rt.rtm_table = RT_TABLE_MAIN;
+        rt.rtm_type = RTN_UNICAST;
+        REQUIRE(nlmsg_append(r.get(), &rt, sizeof rt, NLMSG_ALIGNTO) == 0);
+        nla_put(r.get(), RTA_GATEWAY, 4, four);
+        Route x;
+        CHECK_FALSE(Route::parse(nlmsg_hdr(r.get()), x));
+        uint16_t two = 1;
+        NlMsg r4 = new_msg(RTM_NEWROUTE);
+        rt.rtm_family = AF_INET;
+        REQUIRE(nlmsg_append(r4.get(), &rt, sizeof rt, NLMSG_ALIGNTO) == 0);
+        nla_put(r4.get(), RTA_OIF, 2, &two);
+        CHECK_FALSE(Route::parse(nlmsg_hdr(r4.get()), x));
+    }
+}

@@ -516,3 +516,118 @@ TEST_CASE("Sandbox and Endpoint to_json", "[objects][sbox]") {
     CHECK(js["routes"][1]["dst"] == "10.0.0.0/24");
     CHECK_FALSE(js["routes"][1].contains("gateway"));
 }
+
+// ---- one schema per object: fields() gives the DOM, the text, and the keys from_json accepts ----
+
+namespace {
+template <class T>
+std::string text_of(const T& v) {
+    std::string s;
+    schema::to_text(s, v);
+    return s;
+}
+// Every key of Spec's input form is a key of the shown object's schema (so the spec's JSON is
+// accepted where `show -j` output is).
+template <class Spec, class Shown>
+bool spec_keys_within() {
+    for (auto& k : schema::keys<Spec>()) {
+        bool found = false;
+        for (auto& s : schema::keys<Shown>()) found |= std::string(k.name) == s.name;
+        if (!found) return false;
+    }
+    return true;
+}
+std::vector<std::string> key_names(const std::vector<schema::Key>& k) {
+    std::vector<std::string> v;
+    for (auto& x : k) v.push_back(x.name);
+    return v;
+}
+}  // namespace
+
+TEST_CASE("objects: to_text writes to_dom's bytes for bridges, VTEPs and sandboxes", "[objects][schema]") {
+    Bridge b = sample_bridge();
+    b.ports[1].peer->master = "docker0";
+    CHECK(text_of(b) == b.to_json().dump());
+    Bridge empty;
+    CHECK(text_of(empty) == empty.to_json().dump());
+    Vtep v = sample_vtep();
+    CHECK(text_of(v) == v.to_json().dump());
+    v.vxlan.local = {};
+    v.vxlan.group = IpAddr::parse("239.1.1.1");
+    CHECK(text_of(v) == v.to_json().dump());
+
+    Endpoint e;
+    e.ifname = "eth0";
+    e.ifindex = 2;
+    e.kind = "veth";
+    e.host_netns = netns_label_nsid(3);
+    e.host_ifindex = 9;
+    Sandbox sb;
+    sb.name = "c1";
+    sb.interfaces = {e, Endpoint{}};
+    Route r;
+    r.dst = Prefix::parse("0.0.0.0/0");
+    r.gateway = IpAddr::parse("10.0.0.1");
+    r.oif = 2;
+    Route r2;
+    r2.dst = Prefix::parse("10.9.0.0/24");
+    r2.oif = 77;
+    sb.routes = {r, r2};
+    CHECK(text_of(sb) == sb.to_json().dump());
+    CHECK(sb.to_json()["interfaces"][0]["peer"]["netns"] == "nsid:3");
+    CHECK_FALSE(sb.to_json()["routes"][1].contains("dev"));
+}
+
+TEST_CASE("objects: key lists come from fields()", "[objects][schema]") {
+    CHECK(key_names(schema::keys<Bridge>()) ==
+          std::vector<std::string>{"netns", "name", "ifindex", "mac", "mtu", "state", "addresses", "ports"});
+    CHECK(key_names(schema::keys<Vtep>()) ==
+          std::vector<std::string>{"netns", "name", "kind", "ifindex", "mac", "mtu", "state", "master", "vni", "port",
+                                   "local", "dev", "learning", "proxy", "l2miss", "l3miss", "ttl", "group"});
+    CHECK(key_names(schema::keys<ConnectSpec>()) ==
+          std::vector<std::string>{"sandbox", "bridge", "ip", "mac", "ifname", "host_ifname", "gateway", "mtu", "sysctls"});
+    CHECK(key_names(schema::keys<PeerRef>()) == std::vector<std::string>{"netns", "ifindex", "ifname", "master"});
+    CHECK(key_names(schema::keys<Endpoint>()) ==
+          std::vector<std::string>{"ifname", "ifindex", "kind", "mac", "mtu", "state", "addresses", "peer"});
+    CHECK(key_names(schema::keys<Sandbox>()) ==
+          std::vector<std::string>{"name", "path", "source", "interfaces", "routes"});
+    CHECK(spec_keys_within<BridgeSpec, Bridge>());
+    CHECK(spec_keys_within<VtepSpec, Vtep>());
+    // Read-only keys are accepted on input, and ignored.
+    json j = sample_bridge().to_json();
+    j["ifindex"] = 999;
+    j["state"] = "down";
+    j["kind"] = "bridge";
+    CHECK(BridgeSpec::from_json(j).name == "ov-001001-7672d");
+    require_input_error([] { BridgeSpec::from_json(json{{"name", "br0"}, {"vni", 1}}); }, "bridge br0: vni");
+    require_input_error([] { VtepSpec::from_json(json{{"name", "vx0"}, {"vni", 1}, {"ports", 1}}); }, "vtep vx0: ports");
+    require_input_error([] { ConnectSpec::from_json(json{{"sandbox", "c1"}, {"bridge", "br0"}, {"peer", 1}}); },
+                        "endpoint: peer");
+}
+
+TEST_CASE("objects: a spec's JSON form reads back as the same spec", "[objects][schema]") {
+    BridgeSpec bs = BridgeSpec::from_json(sample_bridge().to_json());
+    BridgeSpec bs2 = BridgeSpec::from_json(schema::to_dom(bs));
+    CHECK(bs2.name == bs.name);
+    CHECK(bs2.mtu == bs.mtu);
+    CHECK(bs2.mac == bs.mac);
+    CHECK(bs2.addresses == bs.addresses);
+    CHECK(bs2.ports == bs.ports);
+    CHECK(text_of(bs) == schema::to_dom(bs).dump());
+
+    VtepSpec vs = VtepSpec::from_json(sample_vtep().to_json());
+    json vj = schema::to_dom(vs);
+    VtepSpec vs2 = VtepSpec::from_json(vj);
+    CHECK(schema::to_dom(vs2) == vj);
+    CHECK(vs2.local == IpAddr::parse("192.0.2.11"));
+    CHECK(vs2.ttl == 64);
+
+    ConnectSpec cs = ConnectSpec::from_json(json{{"sandbox", "c1"}, {"bridge", "br0"}, {"ip", "10.0.0.2/24"},
+                                                 {"gateway", "10.0.0.1"}, {"mtu", 1400},
+                                                 {"sysctls", {{"net.ipv4.ip_forward", 1}}}});
+    json cj = cs.to_json();
+    CHECK(cj["sysctls"]["net.ipv4.ip_forward"] == "1");
+    CHECK_FALSE(cj.contains("mac"));
+    CHECK(ConnectSpec::from_json(cj).to_json() == cj);
+    CHECK(text_of(cs) == cj.dump());
+}

@@ -1,6 +1,9 @@
 // Mac, IpAddr, Prefix, validate_ifname, docker_mac.
 #include <arpa/inet.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "helpers.hpp"
@@ -242,4 +245,79 @@ TEST_CASE("IpAddr::try_parse accepts exactly what inet_pton accepts", "[types][i
     }
     IpAddr a;
     CHECK(IpAddr::try_parse(std::string_view("1.2.3.4\0x", 9), a));  // as before: inet_pton stops at the NUL
+}
+
+TEST_CASE("is_multicast", "[types]") {
+    CHECK(is_multicast(IpAddr::parse("224.0.0.1")));
+    CHECK(is_multicast(IpAddr::parse("239.255.255.255")));
+    CHECK_FALSE(is_multicast(IpAddr::parse("223.255.255.255")));
+    CHECK_FALSE(is_multicast(IpAddr::parse("240.0.0.1")));
+    CHECK_FALSE(is_multicast(IpAddr::parse("255.255.255.255")));
+    CHECK(is_multicast(IpAddr::parse("ff02::1")));
+    CHECK_FALSE(is_multicast(IpAddr::parse("fe80::1")));
+    CHECK_FALSE(is_multicast(IpAddr{}));
+    // is_unicast_host refuses what is_multicast accepts, and the rest as before.
+    CHECK_FALSE(is_unicast_host(IpAddr::parse("239.1.1.1")));
+    CHECK_FALSE(is_unicast_host(IpAddr::parse("ff02::1")));
+    CHECK_FALSE(is_unicast_host(IpAddr::parse("255.255.255.255")));
+    CHECK_FALSE(is_unicast_host(IpAddr::parse("0.0.0.0")));
+    CHECK_FALSE(is_unicast_host(IpAddr::parse("::")));
+    CHECK(is_unicast_host(IpAddr::parse("10.0.0.1")));
+    CHECK(is_unicast_host(IpAddr::parse("240.0.0.1")));
+    CHECK(is_unicast_host(IpAddr::parse("2001:db8::1")));
+}
+
+TEST_CASE("prefix_to_netmask and netmask_to_prefix", "[types]") {
+    CHECK(prefix_to_netmask(0) == 0);
+    CHECK(prefix_to_netmask(1) == 0x80000000u);
+    CHECK(prefix_to_netmask(24) == 0xffffff00u);
+    CHECK(prefix_to_netmask(31) == 0xfffffffeu);
+    CHECK(prefix_to_netmask(32) == 0xffffffffu);
+    CHECK(prefix_to_netmask(-3) == 0);
+    CHECK(prefix_to_netmask(40) == 0xffffffffu);
+    for (int len = 0; len <= 32; len++) CHECK(netmask_to_prefix(prefix_to_netmask(len)) == len);
+    CHECK(netmask_to_prefix(0xffff00ffu) == -1);
+    CHECK(netmask_to_prefix(0x00ffffffu) == -1);
+    CHECK(netmask_to_prefix(1) == -1);
+}
+
+TEST_CASE("Fd closes what it owns, once", "[types][fd]") {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    {
+        Fd r(p[0]);
+        Fd w(p[1]);
+        CHECK(r.get() == p[0]);
+        CHECK(r);
+        Fd moved(std::move(w));
+        CHECK_FALSE(w);
+        CHECK(moved.get() == p[1]);
+        int raw = moved.release();
+        CHECK_FALSE(moved);
+        CHECK(raw == p[1]);
+        moved.reset(raw);   // owned again
+        Fd other;
+        other = std::move(moved);
+        CHECK(other.get() == p[1]);
+    }
+    // Both ends were closed exactly once.
+    CHECK(::fcntl(p[0], F_GETFD) == -1);
+    CHECK(::fcntl(p[1], F_GETFD) == -1);
+    Fd none;
+    CHECK(none.get() == -1);
+    none.reset();   // nothing to close
+}
+
+TEST_CASE("namespace labels: root, nsid:N, names", "[types][netns]") {
+    CHECK(netns_label_root() == "root");
+    CHECK(netns_label_nsid(0) == "nsid:0");
+    CHECK(netns_label_nsid(12) == "nsid:12");
+    CHECK(netns_label_is_nsid(netns_label_nsid(3)));
+    CHECK_FALSE(netns_label_is_nsid("root"));
+    CHECK_FALSE(netns_label_is_nsid("nsid"));
+    CHECK_FALSE(netns_label_is_nsid(""));
+    CHECK(netns_label_path(netns_label_root()) == "/proc/1/ns/net");
+    CHECK(netns_label_path(netns_label_nsid(3)).empty());
+    CHECK(netns_label_path("h1") == "h1");
+    CHECK(netns_label_path("").empty());
 }
