@@ -172,7 +172,8 @@ json ipvs_service_json(const std::optional<IpvsService>& sv, const std::string& 
     if (!sv) return json();
     json j = json::object();
     if (!netns.empty()) j["netns"] = netns;
-    for (auto& [k, v] : sv->to_json().items()) j[k] = v;
+    json sj = sv->to_json();   // named: items() of a temporary would dangle
+    for (auto& [k, v] : sj.items()) j[k] = std::move(v);
     return j;
 }
 
