@@ -397,7 +397,7 @@ void require_ipvs_round_trip(const json& doc, const IpvsService& want, const std
 }
 }  // namespace
 
-TEST_CASE("lb service JSON: one fields() list; backends and ipvs in ovnet-ipvs's schema", "[lb][schema]") {
+TEST_CASE("lb service JSON: one fields() list, backends and ipvs in the schema of ovnet-ipvs", "[lb][schema]") {
     LbService s = svc("10.0.0.5", 256);
     s.netns = "lb1";
     s.vip_iface = "eth0";
@@ -438,7 +438,7 @@ TEST_CASE("lb service JSON: one fields() list; backends and ipvs in ovnet-ipvs's
     CHECK(bt == b.dump());
 }
 
-TEST_CASE("published port JSON: one fields() list; ipvs names the sandbox", "[lb][schema]") {
+TEST_CASE("published port JSON: one fields() list, ipvs names the sandbox", "[lb][schema]") {
     PublishSpec p = mesh_port({ip("10.255.0.6"), ip("10.255.0.7")});
     p.netns = "node1";
     p.sbox = "ingress_sbox";
