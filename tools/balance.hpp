@@ -46,7 +46,7 @@ inline std::string backends_cell(const json& b) {
     std::string s;
     for (auto& d : b)
         s += (s.empty() ? "" : " ") +
-             fmt::format("{}:{}/w{}", d["ip"].get<std::string>(), d["port"].get<int>(), d["weight"].get<uint32_t>());
+             fmt::format("{}:{}/w{}", d["address"].get<std::string>(), d["port"].get<int>(), d["weight"].get<uint32_t>());
     return s.empty() ? "-" : s;
 }
 

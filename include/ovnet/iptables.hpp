@@ -8,8 +8,9 @@
 // desired list; rewrite it if they differ". Nobody else's rules or chains are touched. All the
 // tables that change go into one restore payload, one process, each table committed atomically.
 //
-// The binaries run inside the target namespace (fork, setns, execvp): never through a shell and
-// never with rule text on a command line; the payload goes through a stdin pipe.
+// The binaries run inside the target namespace (exec_in_netns in netns.hpp: fork, setns,
+// execvp): never through a shell and never with rule text on a command line; the payload goes
+// through a stdin pipe.
 #pragma once
 #include <map>
 #include <string>
@@ -87,16 +88,5 @@ void ipt_restore(const std::string& netns_path, const std::string& payload);
 /// (one "unchanged" entry per chain when nothing differs; then no process but iptables-save ran).
 Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& desired,
                   size_t* restores = nullptr);
-
-/// Runs argv inside the namespace (fork, setns, execvp), feeding `input` on stdin; collects
-/// stdout and stderr. Returns the exit status (or 128+signal); -1 with errno-like `err` set
-/// when the program could not be started (e.g. ENOENT).
-struct ExecResult {
-    int status = -1;
-    int err = 0;
-    std::string out, errout;
-};
-ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::string>& argv,
-                         const std::string& input = {});
 
 }  // namespace ovnet

@@ -32,6 +32,9 @@
 //
 // Firewall marks are allocated as Docker does, from 256 (0x100) up: the lowest mark no ovnet rule
 // and no IPVS firewall-mark service of the namespace uses.
+//
+// One header, three files: lib/lb.cpp (service load balancing, the OVNET-LB/OVNET-LB-SNAT rules),
+// lib/mesh.cpp (the routing mesh, the OVNET-INGRESS rules), lib/sysctl_store.cpp (the saved sysctls).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -63,9 +66,18 @@ struct LbService {
     // read-only (show)
     std::string netns;
     std::string vip_iface;
-    std::vector<IpvsDest> dests;
+    std::optional<IpvsService> ipvs;   ///< the firewall-mark service in the kernel, if any
     std::vector<std::string> rules;    ///< "mangle OVNET-LB -d ...", as iptables-save prints them
 
+    /// The JSON form, in one list (schema.hpp): {netns, vip, fwmark, fwmark_hex, subnet, lb_ip,
+    /// vip_iface, scheduler, backends, ipvs, rules}. `backends` are the IPVS service's destinations
+    /// and `ipvs` the whole service, both in ovnet-ipvs's schema (IpvsDest/IpvsService::to_json;
+    /// `ipvs` as `ovnet-ipvs -n NETNS show -j` prints it, null without a service), so that
+    /// `ovnet-lb show -j | jq '[.[].ipvs]' | ovnet-ipvs apply` changes nothing. Read-only: netns,
+    /// fwmark_hex, vip_iface, backends, ipvs, rules (there is no apply for services: add takes
+    /// the input fields from the command line).
+    template <class W>
+    void fields(W& w) const;
     json to_json() const;
     /// Checks what can be checked without the kernel (IPv4, fwmark, scheduler, backends unique,
     /// backends and lb_ip inside subnet when given). Errors name "service VIP".
@@ -86,9 +98,15 @@ struct PublishSpec {
     std::string scheduler = "rr";
     // read-only
     std::string netns;
-    std::vector<IpvsDest> dests;
-    std::vector<std::string> rules;
+    std::optional<IpvsService> ipvs;   ///< the port's firewall-mark service in the sandbox, if any
+    std::vector<std::string> rules;    ///< "host: nat OVNET-INGRESS -p tcp ...", "<sbox>: mangle ..."
 
+    /// The JSON form, in one list (schema.hpp): {netns, proto, port, ingress_sbox, gw_ip, gw_bridge,
+    /// fwmark, fwmark_hex, subnet, lb_ip, scheduler, backends, ipvs, rules}; `backends` and `ipvs`
+    /// as for LbService (`ipvs` carries the sandbox as its "netns"). Read-only: netns, fwmark_hex,
+    /// backends, ipvs, rules.
+    template <class W>
+    void fields(W& w) const;
     json to_json() const;
     void validate() const;
 };

@@ -1,4 +1,5 @@
-// ovnet/netns.hpp - network namespaces: resolving names, entering, creating, listing.
+// ovnet/netns.hpp - network namespaces: resolving names, entering, creating, listing, running a
+// program inside one.
 #pragma once
 #include <string>
 #include <string_view>
@@ -75,5 +76,16 @@ std::string sysctl_get(const std::string& netns_path, const std::string& key);
 bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value);
 /// Throws Error(Input) unless key is a well-formed net.* sysctl name.
 void validate_sysctl_key(const std::string& key);
+
+/// Runs argv inside the namespace (fork, setns, execvp), feeding `input` on stdin; collects
+/// stdout and stderr. Returns the exit status (or 128+signal); -1 with errno-like `err` set
+/// when the program could not be started (e.g. ENOENT).
+struct ExecResult {
+    int status = -1;
+    int err = 0;
+    std::string out, errout;
+};
+ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::string>& argv,
+                         const std::string& input = {});
 
 }  // namespace ovnet

@@ -2,6 +2,7 @@
 // rule text and its parsers, firewall-mark allocation, validation.
 #include "helpers.hpp"
 #include "ovnet/lb.hpp"
+#include "ovnet/schema.hpp"
 
 using namespace ovnet;
 using ovnet_test::require_input_error;
@@ -366,4 +367,93 @@ TEST_CASE("the IPVS service is Docker's: fwm rr masq weight 1 port 0", "[lb]") {
     CHECK((s.dests[0].port == 0 && s.dests[0].fwd == IpvsFwd::Masq && s.dests[0].weight == 1));
     CHECK(s.dests[2].weight == 0);   // draining
     CHECK_NOTHROW(s.validate());
+}
+
+namespace {
+/// A show document's "ipvs" object must be ovnet-ipvs input for the same service: through
+/// IpvsService::from_json (the one reader) and through ipvs_read (what `ovnet-ipvs apply` runs),
+/// it yields `want` again; its destinations are the document's "backends", key for key.
+void require_ipvs_round_trip(const json& doc, const IpvsService& want, const std::string& netns) {
+    REQUIRE(doc["ipvs"].is_object());
+    CHECK(doc["ipvs"]["netns"] == netns);
+    REQUIRE(doc["backends"].size() == want.dests.size());
+    for (size_t i = 0; i < want.dests.size(); i++) {
+        CHECK(doc["backends"][i] == want.dests[i].to_json());   // IpvsDest's own schema, as is
+        CHECK(doc["ipvs"]["dests"][i] == doc["backends"][i]);
+    }
+    json bare = doc["ipvs"];
+    bare.erase("netns");
+    CHECK(bare == want.to_json());
+    auto back = IpvsService::from_json(doc["ipvs"]);
+    CHECK(back.to_json() == want.to_json());
+    // What `ovnet-lb show -j | jq '[.[].ipvs]' | ovnet-ipvs apply` feeds the reader.
+    std::istringstream in(json::array({doc["ipvs"]}).dump());
+    std::vector<json> stubs;
+    auto set = ipvs_read(in, "stdin", &stubs);
+    REQUIRE(set.size() == 1);
+    CHECK(set[0].to_json() == want.to_json());
+    REQUIRE(stubs.size() == 1);
+    CHECK(stubs[0]["netns"] == netns);
+}
+}  // namespace
+
+TEST_CASE("lb service JSON: one fields() list, backends and ipvs in the schema of ovnet-ipvs", "[lb][schema]") {
+    LbService s = svc("10.0.0.5", 256);
+    s.netns = "lb1";
+    s.vip_iface = "eth0";
+    s.ipvs = lb_ipvs_service(256, "rr", s.backends, {ip("10.0.0.9")});
+    s.rules = {"mangle OVNET-LB " + lb_mark_rule(s.vip, 256)};
+    json j = s.to_json();
+    std::vector<std::string> keys;
+    for (auto& [k, v] : j.items()) keys.push_back(k);
+    CHECK(keys == std::vector<std::string>{"netns", "vip", "fwmark", "fwmark_hex", "subnet", "lb_ip", "vip_iface",
+                                           "scheduler", "backends", "ipvs", "rules"});
+    CHECK(j["fwmark_hex"] == "0x100");
+    CHECK(j["subnet"] == "10.0.0.0/24");
+    CHECK(j["backends"][0]["address"] == "10.0.0.7");
+    CHECK(j["backends"][0]["forward"] == "masq");
+    CHECK_FALSE(j["backends"][0].contains("ip"));
+    CHECK_FALSE(j["backends"][0].contains("fwd"));
+    CHECK(j["backends"][2]["weight"] == 0);   // a draining backend
+    require_ipvs_round_trip(j, *s.ipvs, "lb1");
+    // The bytes without a DOM are the DOM's.
+    std::string text;
+    schema::to_text(text, s);
+    CHECK(text == j.dump());
+    // Read-only keys are declared with the type.
+    for (auto& k : schema::keys<LbService>()) {
+        bool ro = std::string(k.name) == "netns" || std::string(k.name) == "fwmark_hex" || std::string(k.name) == "vip_iface" ||
+                  std::string(k.name) == "backends" || std::string(k.name) == "ipvs" || std::string(k.name) == "rules";
+        CHECK(((k.access == schema::ReadOnly) == ro));
+    }
+    // No IPVS service (removed behind ovnet's back): no backends, "ipvs" null, unset fields null.
+    LbService bare;
+    bare.vip = ip("10.0.0.6");
+    json b = bare.to_json();
+    CHECK(b["backends"] == json::array());
+    CHECK(b["ipvs"].is_null());
+    CHECK((b["subnet"].is_null() && b["lb_ip"].is_null() && b["vip_iface"].is_null()));
+    std::string bt;
+    schema::to_text(bt, bare);
+    CHECK(bt == b.dump());
+}
+
+TEST_CASE("published port JSON: one fields() list, ipvs names the sandbox", "[lb][schema]") {
+    PublishSpec p = mesh_port({ip("10.255.0.6"), ip("10.255.0.7")});
+    p.netns = "node1";
+    p.sbox = "ingress_sbox";
+    p.ipvs = lb_ipvs_service(258, "rr", p.backends);
+    json j = p.to_json();
+    std::vector<std::string> keys;
+    for (auto& [k, v] : j.items()) keys.push_back(k);
+    CHECK(keys == std::vector<std::string>{"netns", "proto", "port", "ingress_sbox", "gw_ip", "gw_bridge", "fwmark",
+                                           "fwmark_hex", "subnet", "lb_ip", "scheduler", "backends", "ipvs", "rules"});
+    CHECK(j["fwmark_hex"] == "0x102");
+    CHECK(j["backends"][1]["address"] == "10.255.0.7");
+    require_ipvs_round_trip(j, *p.ipvs, "ingress_sbox");
+    std::string text;
+    schema::to_text(text, p);
+    CHECK(text == j.dump());
+    p.gw_bridge.clear();
+    CHECK(p.to_json()["gw_bridge"].is_null());
 }

@@ -121,6 +121,7 @@ for t in ip bridge ss tc ipvsadm xtables-legacy-multi; do
   p=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v $t) || die "$t not found on the host"
   tools+=("$p")
 done
+p=$(command -v jq) && tools+=("$p")   # optional: bodies fall back to sed without it
 copy "${tools[@]}" || die "copying tools failed"
 
 # Real tools keep their names; iptables is the legacy flavour.

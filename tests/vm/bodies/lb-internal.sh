@@ -18,7 +18,7 @@ ok() { echo "ok: $*"; }
 NSS="ul n1 n2 n3 c1 lb1 r21 r22 r23 r31 r32"
 finish() { for n in $NSS; do ip netns delete "$P$n" 2>/dev/null; done
   if [ $FAILS = 0 ]; then echo "VM-RESULT: PASS"; else echo "VM-RESULT: FAIL $FAILS check(s) failed"; fi; exit 0; }
-for t in ovnet-sbox ovnet-bridge ovnet-vtep ovnet-fdb ovnet-lb; do
+for t in ovnet-sbox ovnet-bridge ovnet-vtep ovnet-fdb ovnet-lb ovnet-ipvs; do
   command -v $t >/dev/null || { echo "VM-RESULT: FAIL $t not shipped into the VM"; exit 0; }
 done
 for m in veth bridge vxlan ip_vs ip_vs_rr nf_nat iptable_nat iptable_mangle xt_mark xt_nat xt_ipvs xt_tcpudp; do
@@ -108,6 +108,20 @@ OVNET_IPTABLES_RESTORE=/bin/false ovnet-lb -n ${P}lb1 add --vip 10.0.0.5 --backe
 rc=$?; dump > "$W/d2"
 [ $rc = 0 ] && grep -q 'nothing changed' "$W/again.err" && cmp -s "$W/d1" "$W/d2" && ok "re-run: nothing changed, no restore" ||
   fail "re-run: rc=$rc $(cat "$W/again.err")"
+
+# ---- show's IPVS side is ovnet-ipvs input: backends in its destination schema, and
+# `ovnet-lb show -j | jq '[.[].ipvs]' | ovnet-ipvs apply` (the object names its netns) writes nothing
+ovnet-lb -n ${P}lb1 show -j > "$W/show.json" || fail "ovnet-lb show -j"
+if command -v jq >/dev/null; then jq -c '[.[].ipvs]' "$W/show.json"
+else sed -n 's/.*"ipvs":\(.*\),"rules":\[.*/[\1]/p' "$W/show.json"; fi > "$W/ipvs.json"   # one service here
+grep -q '"backends":\[{"address":"10.0.0.21","port":0,"forward":"masq","weight":1,' "$W/show.json" &&
+  grep -q '"ipvs":{"netns":"'"${P}"'lb1","key":"fwm 256",' "$W/show.json" && ok "show -j: backends and ipvs in ovnet-ipvs's schema" ||
+  { fail "show -j keys"; cat "$W/show.json"; }
+ovnet-ipvs apply < "$W/ipvs.json" > /dev/null 2> "$W/ipvs-apply.err"
+rc=$?; dump > "$W/d2b"
+[ $rc = 0 ] && grep -q ' 0 added, .* 0 removed, .*no write issued' "$W/ipvs-apply.err" && cmp -s "$W/d1" "$W/d2b" &&
+  ok "ovnet-lb show -j | [.[].ipvs] | ovnet-ipvs apply: $(cat "$W/ipvs-apply.err")" ||
+  { fail "ovnet-ipvs apply of lb show's ipvs: rc=$rc $(cat "$W/ipvs-apply.err")"; cat "$W/ipvs.json"; }
 
 # ---- remove one with --drain: weight 0 first, then gone
 ovnet-lb -n ${P}lb1 add --vip 10.0.0.5 --backend 10.0.0.21 --backend 10.0.0.31 --backend 10.0.0.22 \

@@ -121,6 +121,18 @@ OVNET_IPTABLES_RESTORE=/bin/false ovnet-publish -n ${P}n1 add --port 30000 --ing
 rc=$?; dump > "$W/d2"
 [ $rc = 0 ] && grep -q 'nothing changed' "$W/again.err" && cmp -s "$W/d1" "$W/d2" && ok "re-run: nothing changed, no restore" ||
   fail "re-run: rc=$rc $(cat "$W/again.err")"
+# show's IPVS side is ovnet-ipvs input ("ipvs" names the sandbox): fed back, it writes nothing.
+ovnet-publish -n ${P}n1 show --ingress-sbox ${P}s1 -j > "$W/show.json" || fail "ovnet-publish show -j"
+if command -v jq >/dev/null; then jq -c '[.[].ipvs]' "$W/show.json"
+else sed -n 's/.*"ipvs":\(.*\),"rules":\[.*/[\1]/p' "$W/show.json"; fi > "$W/ipvs.json"   # one port here
+grep -q '"backends":\[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,' "$W/show.json" &&
+  grep -q '"ipvs":{"netns":"'"${P}"'s1","key":"fwm 258",' "$W/show.json" && ok "show -j: backends and ipvs in ovnet-ipvs's schema" ||
+  { fail "show -j keys"; cat "$W/show.json"; }
+ovnet-ipvs apply < "$W/ipvs.json" > /dev/null 2> "$W/ipvs-apply.err"
+rc=$?; dump > "$W/d2b"
+[ $rc = 0 ] && grep -q ' 0 added, .* 0 removed, .*no write issued' "$W/ipvs-apply.err" && cmp -s "$W/d1" "$W/d2b" &&
+  ok "ovnet-publish show -j | [.[].ipvs] | ovnet-ipvs apply: $(cat "$W/ipvs-apply.err")" ||
+  { fail "ovnet-ipvs apply of publish show's ipvs: rc=$rc $(cat "$W/ipvs-apply.err")"; cat "$W/ipvs.json"; }
 
 # ---- bad input: exit 2, one line on stderr, nothing changed
 # bad NEEDLE ARGS...: exit 2, one line on stderr naming the offending field or value (NEEDLE).
