@@ -5,9 +5,12 @@
 
 namespace ovnet {
 
+// Every message is one printable line, whatever names or values went into it: control
+// characters are escaped and a runaway message is cut (values are already cut to 64 bytes by
+// shown_text; this bounds what callers format themselves).
 Error::Error(ErrorKind kind, std::string message, int err, std::string extack, std::string object,
              std::string field)
-    : std::runtime_error(std::move(message)), kind_(kind), err_(err), extack_(std::move(extack)),
+    : std::runtime_error(shown_text(message, 1024)), kind_(kind), err_(err), extack_(std::move(extack)),
       object_(std::move(object)), field_(std::move(field)) {}
 
 namespace {
@@ -27,8 +30,10 @@ size_t utf8_len(std::string_view s, size_t i) {
 }
 }  // namespace
 
-std::string shown_text(std::string_view s) {
-    constexpr size_t kMax = 64, kCut = 61;
+std::string shown_text(std::string_view s) { return shown_text(s, 64); }
+
+std::string shown_text(std::string_view s, size_t kMax) {
+    const size_t kCut = kMax > 3 ? kMax - 3 : 0;
     std::string out;
     size_t cut = 0;   // the longest escaped prefix, ending between two characters, that fits kCut
     size_t i = 0;

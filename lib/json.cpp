@@ -106,6 +106,9 @@ void for_each_json_span(std::string_view s, const std::string& what,
             fn(std::string_view(s.data() + start, i - start), start);
         } catch (const json::parse_error& e) {
             throw_malformed(what, start + (e.byte ? e.byte - 1 : 0), e);
+        } catch (const json::out_of_range& e) {
+            // A number too large for a double (1e999): nlohmann's out_of_range.406.
+            throw_malformed(what, start, e);
         }
     }
 }

@@ -45,6 +45,8 @@ private:
 /// than 64 bytes once escaped cut to 61 bytes plus "..." (never inside an escape or a character).
 /// Other text is unchanged, so ordinary names and values print as they are.
 std::string shown_text(std::string_view s);
+/// The same with another bound (Error applies it, at 1024 bytes, to every whole message).
+std::string shown_text(std::string_view s, size_t max);
 
 /// Input error naming the object, the field and the offending value (field and value are shown
 /// through shown_text).
