@@ -277,6 +277,11 @@ std::vector<BatchError> Handle::batch_core(size_t total, const std::function<con
                 if (r->nlmsg_seq == last) done = true;
             }
         }
+        // Without CAP_NET_ADMIN every write is refused alike: say what is missing, not one EPERM.
+        if (!errors.empty() && errors.front().err == EPERM) {
+            std::string m = missing_capability(CAP_NET_ADMIN, "writing to the kernel (netlink)");
+            if (!m.empty()) throw Error(ErrorKind::Runtime, m, EPERM, errors.front().extack);
+        }
     }
     return errors;
 }

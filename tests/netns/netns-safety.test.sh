@@ -75,6 +75,14 @@ if command -v setpriv >/dev/null && setpriv --inh-caps=-all --bounding-set=-all 
     --no-new-privs ovnet-bridge add ov-001002-7672d
   assert_one_line "$ERR" "no caps: bridge add: one line"
   assert_contains "$ERR" "needs CAP_NET_ADMIN" "no caps: bridge add: names CAP_NET_ADMIN"
+  # A batched write (ovnet-fdb) says the same.
+  ovnet-bridge -q -n "$B" add "$BR" >/dev/null &&
+    ovnet-vtep -q -n "$B" add vx-001001-7672d --vni 4097 --local 192.0.2.11 --master "$BR" >/dev/null ||
+    fail "setup of the VTEP in $B"
+  expect_rc 1 "no caps: fdb add: exit 1" ip netns exec "$B" setpriv --inh-caps=-all --bounding-set=-all \
+    --no-new-privs ovnet-fdb add --ip 10.0.0.3 --vtep 192.0.2.12
+  assert_one_line "$ERR" "no caps: fdb add: one line"
+  assert_contains "$ERR" "needs CAP_NET_ADMIN" "no caps: fdb add: names CAP_NET_ADMIN"
   run nocaps ovnet-sbox -j show
   if [ "$RC" = 0 ] && [ "$OUT" = "[]" ]; then fail "no caps: sbox show printed [] and exit 0"
   else pass "no caps: sbox show does not claim there are no sandboxes"; fi
