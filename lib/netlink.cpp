@@ -1,5 +1,6 @@
 #include "ovnet/netlink.hpp"
 
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -73,8 +74,11 @@ int parse_error(const nlmsghdr* h, std::string* extack) {
 
 }  // namespace
 
-Handle::Handle(const std::string& netns, int protocol) : name_(netns), path_(netns_resolve(netns)) {
-    NetnsGuard guard(path_);
+// Opened once: the descriptor checked to be a network namespace is the one entered.
+Handle::Handle(const std::string& netns, int protocol) : Handle(netns_open(netns), protocol) { name_ = netns; }
+
+Handle::Handle(const NetnsFile& ns, int protocol) : name_(ns.name()), path_(ns.path()) {
+    NetnsGuard guard(ns);
     sk_.reset(nl_socket_alloc());
     if (!sk_) throw_sys(ENOMEM, "allocate netlink socket");
     nl_socket_disable_seq_check(sk_.get());
@@ -159,6 +163,11 @@ void Handle::request(NlMsg msg, const std::string& object) {
                          : type == RTM_NEWADDR ? "add address" : type == RTM_DELADDR ? "delete address"
                          : type == RTM_NEWROUTE ? "add route" : type == RTM_NEWNEIGH ? "add neighbor"
                          : type == RTM_DELNEIGH ? "delete neighbor" : "netlink request";
+        // The kernel answers EPERM to a write on a socket opened without CAP_NET_ADMIN.
+        if (err == EPERM) {
+            std::string m = missing_capability(CAP_NET_ADMIN, (object.empty() ? "" : object + ": ") + what);
+            if (!m.empty()) throw Error(ErrorKind::Runtime, m, err, ext, object);
+        }
         throw_sys(err, what, ext, object);
     }
 }
@@ -267,6 +276,11 @@ std::vector<BatchError> Handle::batch_core(size_t total, const std::function<con
                 if (err) errors.push_back({start + (r->nlmsg_seq - base), err, std::move(ext)});
                 if (r->nlmsg_seq == last) done = true;
             }
+        }
+        // Without CAP_NET_ADMIN every write is refused alike: say what is missing, not one EPERM.
+        if (!errors.empty() && errors.front().err == EPERM) {
+            std::string m = missing_capability(CAP_NET_ADMIN, "writing to the kernel (netlink)");
+            if (!m.empty()) throw Error(ErrorKind::Runtime, m, EPERM, errors.front().extack);
         }
     }
     return errors;

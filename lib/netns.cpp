@@ -2,9 +2,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,30 +38,113 @@ void validate_netns_name(const std::string& name) {
         throw_input({}, "netns", name, "namespace names cannot hold '/' or be '.' or '..'");
 }
 
-std::string netns_resolve(const std::string& name) {
+namespace {
+// The file a -n argument names; "" for the caller's namespace.
+std::string resolve_path(const std::string& name) {
     if (name.empty()) return {};
-    if (name[0] == '/') {
-        if (!is_file(name)) throw_input({}, "netns", name, "no such namespace file");
-        return name;
-    }
+    if (name[0] == '/') return name;
     if (name.find('/') != std::string::npos || name == "." || name == ".." ||
         name.find("..") != std::string::npos)
         throw_input({}, "netns", name, "a namespace name cannot hold '/' or '..' (give an absolute path instead)");
     for (const char* dir : {kNetnsDir, kDockerNetnsDir}) {
         std::string p = std::string(dir) + "/" + name;
-        if (is_file(p)) return p;
+        struct stat st;
+        if (::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return p;
     }
     throw_input({}, "netns", name, "no such namespace in /run/netns or /var/run/docker/netns");
 }
 
+// Entries of the directories where namespaces are bind-mounted are never followed through a link:
+// a link there would make a name act on another namespace (or anything else).
+bool in_netns_dir(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return false;
+    std::string dir = path.substr(0, slash);
+    return dir == kNetnsDir || dir == kDockerNetnsDir || dir == "/run/docker/netns" || dir == "/var/run/netns";
+}
+
+[[noreturn]] void throw_link(const std::string& name) {
+    throw_input({}, "netns", name, "is a symbolic link (namespace entries are never followed through a link)");
+}
+
+// Error(Input) unless fd is a network namespace.
+void check_netns_fd(int fd, const std::string& name) {
+    struct statfs sf;
+    if (::fstatfs(fd, &sf) < 0) throw_sys(errno, "fstatfs namespace " + name);
+    if (sf.f_type != NSFS_MAGIC) throw_input({}, "netns", name, "not a network namespace");
+    int type = ::ioctl(fd, NS_GET_NSTYPE);
+    // Kernels before 4.11 lack NS_GET_NSTYPE: setns(fd, CLONE_NEWNET) still checks the type.
+    if (type < 0 && errno != ENOTTY && errno != EINVAL) throw_sys(errno, "ioctl NS_GET_NSTYPE " + name);
+    if (type >= 0 && type != CLONE_NEWNET) throw_input({}, "netns", name, "not a network namespace");
+}
+
+[[noreturn]] void throw_enter(int err, const std::string& name, const std::string& what) {
+    if (err == EPERM || err == EACCES) {
+        std::string m = missing_capability(CAP_SYS_ADMIN, "entering namespace " + shown_text(name));
+        if (m.empty() && err == EACCES)
+            m = missing_capability(CAP_DAC_OVERRIDE, "opening namespace file " + shown_text(name));
+        if (!m.empty()) throw Error(ErrorKind::Runtime, m, err);
+    }
+    throw_sys(err, what);
+}
+}  // namespace
+
+bool has_capability(int cap) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capget, &hdr, data) < 0 || cap < 0 || cap >= 64) return true;
+    return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+std::string missing_capability(int cap, const std::string& what) {
+    if (has_capability(cap)) return {};
+    const char* n = cap == CAP_SYS_ADMIN ? "CAP_SYS_ADMIN" : cap == CAP_NET_ADMIN ? "CAP_NET_ADMIN"
+                  : cap == CAP_DAC_OVERRIDE ? "CAP_DAC_OVERRIDE" : "a capability";
+    return fmt::format("{} needs {} (run as root)", what, n);
+}
+
+NetnsFile netns_open(const std::string& name) {
+    std::string path = resolve_path(name);
+    if (path.empty()) return {};
+    bool nofollow = in_netns_dir(path);
+    if (nofollow) {
+        struct stat st;
+        if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) throw_link(name);
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP && nofollow) throw_link(name);  // became a link after the lstat
+        if (e == ENOENT || e == ENOTDIR) throw_input({}, "netns", name, "no such namespace file");
+        if (e == EISDIR) throw_input({}, "netns", name, "not a network namespace");
+        throw_enter(e, name, "open namespace " + path);
+    }
+    NetnsFile f(fd, path, name);
+    check_netns_fd(fd, name);
+    return f;
+}
+
+std::string netns_resolve(const std::string& name) { return netns_open(name).path(); }
+
 NetnsGuard::NetnsGuard(const std::string& path) {
     if (path.empty()) return;
-    // A throw below leaves saved_ to its member destructor (closed), ~NetnsGuard does not run.
+    NetnsFile ns = netns_open(path);
+    enter(ns);
+}
+
+NetnsGuard::NetnsGuard(const NetnsFile& ns) {
+    if (ns.fd() >= 0) enter(ns);
+}
+
+void NetnsGuard::enter(const NetnsFile& ns) {
     saved_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!saved_) throw_sys(errno, "open /proc/thread-self/ns/net");
-    Fd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!target) throw_sys(errno, "open namespace " + path);
-    if (::setns(target.get(), CLONE_NEWNET) < 0) throw_sys(errno, "enter namespace " + path);
+    if (::setns(ns.fd(), CLONE_NEWNET) < 0) {
+        int e = errno;
+        saved_.reset();
+        if (e == EINVAL) throw_input({}, "netns", ns.name(), "not a network namespace");
+        throw_enter(e, ns.name(), "enter namespace " + ns.path());
+    }
 }
 
 NetnsGuard::~NetnsGuard() {
@@ -147,9 +236,24 @@ bool netns_add(const std::string& name) {
 bool netns_del(const std::string& name) {
     validate_netns_name(name);
     std::string path = std::string(kNetnsDir) + "/" + name;
-    if (!is_file(path)) return false;
-    ::umount2(path.c_str(), MNT_DETACH);
-    if (::unlink(path.c_str()) < 0) throw_sys(errno, "remove " + path, {}, "netns " + name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return false;
+        throw_sys(errno, "stat " + path, {}, "netns " + name);
+    }
+    if (S_ISLNK(st.st_mode)) throw_link(name);
+    if (S_ISDIR(st.st_mode)) throw_input({}, "netns", name, "is a directory, not a namespace entry");
+    // As ip netns del: detach whatever is mounted there (nothing, for a stale entry), then unlink.
+    if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT) {
+        int e = errno;
+        std::string m = e == EPERM ? missing_capability(CAP_SYS_ADMIN, "unmounting namespace " + shown_text(name)) : "";
+        if (!m.empty()) throw Error(ErrorKind::Runtime, m, e);
+        throw_sys(e, "unmount " + path, {}, "netns " + name);
+    }
+    if (::unlink(path.c_str()) < 0) {
+        if (errno == ENOENT) return true;  // another deleter got there first
+        throw_sys(errno, "remove " + path, {}, "netns " + name);
+    }
     return true;
 }
 

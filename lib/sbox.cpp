@@ -1,6 +1,9 @@
 #include "ovnet/sbox.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -146,7 +149,8 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     std::string path;
     try {
         path = netns_resolve(spec.sandbox);
-    } catch (const Error&) {
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Input) throw;  // e.g. no privilege to enter it: say so
         path.clear();
     }
     auto existing = link_get(host, host_ifname);
@@ -270,12 +274,28 @@ Changes sbox_del(const std::string& name) {
     validate_netns_name(name);
     std::string obj = "sandbox " + name;
     std::string path = std::string(kNetnsDir) + "/" + name;
-    if (::access(path.c_str(), F_OK) != 0) return {Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such sandbox"}})};
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return {Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such sandbox"}})};
+    // Opened once, never through a link (netns_open refuses one too, if it appears meanwhile).
+    if (S_ISLNK(st.st_mode))
+        throw_input({}, "netns", name, "is a symbolic link (namespace entries are never followed through a link)");
+    NetnsFile ns;
+    try {
+        ns = netns_open(path);
+    } catch (const Error& e) {
+        // A stale entry (a plain file, no longer a mounted namespace): remove it as ip netns del does.
+        struct statfs sf;
+        if (e.kind() != ErrorKind::Input || !S_ISREG(st.st_mode) || ::statfs(path.c_str(), &sf) != 0 ||
+            sf.f_type == NSFS_MAGIC)
+            throw;
+        if (!netns_del(name)) return {Change::with_detail(Action::Unchanged, obj, json{{"reason", "no such sandbox"}})};
+        return {Change::with_detail(Action::Removed, obj, json{{"reason", "stale entry, not a namespace"}})};
+    }
     Changes ch;
     {
         // Delete the veth ends first so the host side disappears now, not when the kernel
         // gets round to destroying the namespace (which waits for every process in it).
-        Handle sh(path);
+        Handle sh(ns);
         for (auto& l : link_list(sh))
             if (l.kind == "veth") {
                 // Both ends of a pair may be in the sandbox: deleting one took the other along.
@@ -351,8 +371,10 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
         sb.source = ns.source;
         try {
             read_sandbox(ns, sb);
-        } catch (const Error&) {
+        } catch (const Error& e) {
             if (!name.empty()) throw;
+            // Not seeing a sandbox for want of privilege is an error, never an empty listing.
+            if (e.err() == EPERM || e.err() == EACCES) throw;
             continue;  // vanished while we read it, or not a namespace: skip it in a listing
         }
         out.push_back(std::move(sb));

@@ -34,7 +34,12 @@ App::App(const std::string& name, const std::string& description) : cli(descript
     cli.set_version_flag("-V,--version", std::string(name) + " (ovnet) " + ovnet::version());
     cli.add_option("-n,--netns", g.netns,
                    "Network namespace: a name in /run/netns or /var/run/docker/netns, or a path")
-        ->type_name("NETNS");
+        ->type_name("NETNS")
+        // An unset shell variable must not silently mean the caller's namespace: omit -n for that.
+        ->check([](const std::string& v) {
+            return v.empty() ? std::string("netns \"\": empty namespace name (omit -n for the current namespace)")
+                             : std::string();
+        });
     cli.add_flag("-j,--json", g.json, "JSON output (the default when stdout is not a terminal)");
     cli.add_flag("-p,--pretty", g.pretty, "Pretty-printed JSON output");
     cli.add_flag("-q,--quiet", g.quiet, "No change summary on stderr");

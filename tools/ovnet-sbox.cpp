@@ -1,5 +1,6 @@
 // ovnet-sbox: sandboxes (containers, ingress_sbox): namespaces joined to bridges by veth pairs.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -152,9 +153,13 @@ int main(int argc, char** argv) {
     ex->add_option("name", name, "Sandbox name (or Docker's, or a path)")->required()->type_name("SANDBOX");
     ex->add_option("command", cmd, "Command and arguments, after --")->required()->type_name("COMMAND");
     ex->callback([&] {
-        std::string path = netns_resolve(name);
-        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));   // O_CLOEXEC: gone with the exec
-        if (!fd || ::setns(fd.get(), CLONE_NEWNET) < 0) throw_sys(errno, "enter " + path, {}, "sandbox " + name);
+        NetnsFile ns = netns_open(name);
+        if (ns.fd() >= 0 && ::setns(ns.fd(), CLONE_NEWNET) < 0) {
+            int e = errno;
+            std::string m = e == EPERM ? missing_capability(CAP_SYS_ADMIN, "entering namespace " + shown_text(name)) : "";
+            if (!m.empty()) throw Error(ErrorKind::Runtime, m, e);
+            throw_sys(e, "enter " + ns.path(), {}, "sandbox " + name);
+        }
         std::vector<char*> argv2;
         for (auto& c : cmd) argv2.push_back(c.data());
         argv2.push_back(nullptr);

@@ -11,6 +11,8 @@ struct nlmsghdr;
 
 namespace ovnet {
 
+class NetnsFile;
+
 struct NlSockDeleter { void operator()(nl_sock* s) const noexcept; };
 struct NlMsgDeleter { void operator()(nl_msg* m) const noexcept; };
 using NlSockPtr = std::unique_ptr<nl_sock, NlSockDeleter>;
@@ -42,6 +44,8 @@ public:
     /// `netns` is a -n argument (resolved with netns_resolve) or "" for the current namespace;
     /// `protocol` is NETLINK_ROUTE (0) or NETLINK_GENERIC (16, for IPVS).
     explicit Handle(const std::string& netns = {}, int protocol = 0);
+    /// The same in a namespace already opened with netns_open() (no second lookup by name).
+    explicit Handle(const NetnsFile& ns, int protocol = 0);
     ~Handle();
     Handle(Handle&&) noexcept;
     Handle& operator=(Handle&&) noexcept;

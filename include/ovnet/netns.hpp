@@ -17,19 +17,49 @@ inline constexpr const char* kDockerNetnsDir = "/var/run/docker/netns";
 ///
 /// "" means the caller's current namespace (returns ""). An absolute path is taken as is. A plain
 /// name is looked up in /run/netns, then /var/run/docker/netns (ingress_sbox, 1-<id>, lb_<id>).
-/// Names holding '/' or "..", and names that exist nowhere, raise Error(Input).
+/// Names holding '/' or "..", and names that exist nowhere, raise Error(Input). The file is opened
+/// and checked as netns_open() does (symbolic links in those two directories are refused, a file
+/// that is not a network namespace is Error(Input)); use netns_open() to keep the checked file.
 std::string netns_resolve(const std::string& name);
 
+/// An open network namespace file: the one descriptor that was checked is the one entered, so a
+/// name swapped for another file after the check cannot redirect the caller. Move-only; closes
+/// its descriptor. A default-constructed one (fd() < 0) stands for the caller's namespace.
+class NetnsFile {
+public:
+    NetnsFile() = default;
+    NetnsFile(int fd, std::string path, std::string name) : fd_(fd), path_(std::move(path)), name_(std::move(name)) {}
+
+    int fd() const { return fd_.get(); }                  ///< -1 for the caller's namespace
+    const std::string& path() const { return path_; }     ///< resolved file, "" = current
+    const std::string& name() const { return name_; }     ///< as given (for messages)
+
+private:
+    Fd fd_;
+    std::string path_, name_;
+};
+
+/// Resolves `name` as netns_resolve() does and opens it once. Entries of /run/netns and
+/// /var/run/docker/netns are opened without following a symbolic link (a link there is
+/// Error(Input) "is a symbolic link"); the opened file must be a network namespace (nsfs, type
+/// CLONE_NEWNET), else Error(Input) "not a network namespace". Lacking the privilege to open it
+/// is Error(Runtime) naming the missing capability. "" gives the caller's namespace.
+NetnsFile netns_open(const std::string& name);
+
 /// RAII: enters a namespace on construction and always returns to the original one on
-/// destruction. An empty path is a no-op guard.
+/// destruction. An empty path (or a NetnsFile for the caller's namespace) is a no-op guard.
 class NetnsGuard {
 public:
+    /// Opens `path` with netns_open() and enters it.
     explicit NetnsGuard(const std::string& path);
+    /// Enters the already opened namespace (setns on its descriptor).
+    explicit NetnsGuard(const NetnsFile& ns);
     ~NetnsGuard();
     NetnsGuard(const NetnsGuard&) = delete;
     NetnsGuard& operator=(const NetnsGuard&) = delete;
 
 private:
+    void enter(const NetnsFile& ns);
     Fd saved_;
 };
 
@@ -49,6 +79,14 @@ bool netns_label_is_nsid(std::string_view label);
 /// for "nsid:N" (check netns_label_is_nsid first), the name otherwise.
 std::string netns_label_path(std::string_view label);
 
+/// True when the calling thread holds capability `cap` (CAP_SYS_ADMIN...) in its effective set
+/// (capget(2)); true as well when that cannot be told. Used only to explain an EPERM.
+bool has_capability(int cap);
+/// The one-line explanation of an EPERM/EACCES for `what` ("entering namespace h1") when `cap`
+/// is missing: "entering namespace h1 needs CAP_SYS_ADMIN (run as root)"; "" when the caller
+/// holds it (then the failure has another cause and the errno tells it).
+std::string missing_capability(int cap, const std::string& what);
+
 /// A named namespace as listed by netns_list().
 struct NetnsInfo {
     std::string name;    ///< file name ("h1", "ingress_sbox") or netns_label_root() for PID 1's namespace
@@ -64,7 +102,9 @@ std::vector<NetnsInfo> netns_list(bool include_root = false);
 /// loopback left down as the kernel creates it). Returns false if it already exists.
 bool netns_add(const std::string& name);
 
-/// Deletes /run/netns/NAME like `ip netns del`. Returns false if it did not exist.
+/// Deletes /run/netns/NAME like `ip netns del` (lazy unmount, then unlink), also a stale entry
+/// that is no longer a mounted namespace. Never acts through a symbolic link: a link there is
+/// Error(Input) and neither it nor its target is touched. Returns false if it did not exist.
 bool netns_del(const std::string& name);
 
 /// Validates a namespace name for creation (1..255 bytes, no '/', not "." or "..").
