@@ -36,36 +36,21 @@ struct MacHash {
 }  // namespace
 
 namespace {
-// A peer's label ("peer 10.0.0.3 02:42:0a:00:00:03 via 192.0.2.12", "fdb entry 02:42:..") and
-// its change members (`"ip":...,"mac":...,"vtep":...`), appended without temporaries: a bulk
-// apply writes one of each per changed peer.
-void append_label(std::string& s, const IpAddr* ip, const Mac& mac, const IpAddr* vtep) {
-    if (ip) {
-        s += "peer ";
-        ip->append_to(s);
-        s += ' ';
-    } else {
-        s += "fdb entry ";
-    }
-    mac.append_to(s);
-    if (vtep) {
-        s += " via ";
-        vtep->append_to(s);
-    }
-}
-void append_members(std::string& s, const IpAddr* ip, const Mac& mac, const IpAddr* vtep) {
-    s += "\"ip\":";
-    json_append(s, ip ? *ip : IpAddr{});
-    s += ",\"mac\":";
-    json_append(s, mac);
-    s += ",\"vtep\":";
-    json_append(s, vtep ? *vtep : IpAddr{});
+// A peer's label from its formatted parts ("" when absent): "peer 10.0.0.3 02:42:0a:00:00:03
+// via 192.0.2.12", "fdb entry 02:42:0a:00:00:04 via 192.0.2.13". PeerSpec::label and the change
+// records of an apply (one per changed peer, 100,000 at a time) both write it here.
+void append_label(std::string& s, std::string_view ip, std::string_view mac, std::string_view vtep) {
+    s.reserve(s.size() + 15 + ip.size() + mac.size() + vtep.size());
+    if (!ip.empty()) s.append("peer ").append(ip).append(" ");
+    else s.append("fdb entry ");
+    s.append(mac);
+    if (!vtep.empty()) s.append(" via ").append(vtep);
 }
 }  // namespace
 
 std::string PeerSpec::label() const {
     std::string s;
-    append_label(s, ip ? &*ip : nullptr, mac, vtep ? &*vtep : nullptr);
+    append_label(s, ip ? ip->str() : std::string(), mac.str(), vtep ? vtep->str() : std::string());
     return s;
 }
 
@@ -122,25 +107,27 @@ struct KeyTable {
     }
 };
 
-const KeyTable& kt() {
-    static const KeyTable t = [] {
-        KeyTable t;
-        auto add = [&](std::string_view k) {
-            Key i = t.find(k);
-            if (i != K_unknown) return i;
-            if (t.names.size() == K_unknown) throw std::logic_error("fdb: more than 32 peer keys");
-            t.names.push_back(k);
-            return Key(t.names.size() - 1);
-        };
-        t.names.reserve(K_unknown);
-        for (auto& k : schema::keys<PeerEntry>()) t.ovnet |= bit(add(k.name));
-        for (auto* k : kOvnetInputKeys) t.ovnet |= bit(add(k));
-        for (auto k : kIproute2Keys) t.iproute |= bit(add(k));
-        t.mac = t.find("mac"), t.ip = t.find("ip"), t.vtep = t.find("vtep"), t.status = t.find("status");
-        t.dst = t.find("dst"), t.state = t.find("state"), t.flags = t.find("flags"), t.master = t.find("master");
-        t.ifname = t.find("ifname");
-        return t;
-    }();
+KeyTable make_key_table() {
+    KeyTable t;
+    auto add = [&](std::string_view k) {
+        Key i = t.find(k);
+        if (i != K_unknown) return i;
+        if (t.names.size() == K_unknown) throw std::logic_error("fdb: more than 32 peer keys");
+        t.names.push_back(k);
+        return Key(t.names.size() - 1);
+    };
+    t.names.reserve(K_unknown);
+    for (auto& k : schema::keys<PeerEntry>()) t.ovnet |= bit(add(k.name));
+    for (auto* k : kOvnetInputKeys) t.ovnet |= bit(add(k));
+    for (auto k : kIproute2Keys) t.iproute |= bit(add(k));
+    t.mac = t.find("mac"), t.ip = t.find("ip"), t.vtep = t.find("vtep"), t.status = t.find("status");
+    t.dst = t.find("dst"), t.state = t.find("state"), t.flags = t.find("flags"), t.master = t.find("master");
+    t.ifname = t.find("ifname");
+    return t;
+}
+// Built on first use (no static initializer at start-up); the fast path is inlined.
+inline const KeyTable& kt() {
+    static const KeyTable t = make_key_table();
     return t;
 }
 
@@ -159,6 +146,7 @@ struct Field {
 
 // The fields of one object, in input order. Storage is reused from one record to the next.
 struct Record {
+    const KeyTable& keys_ = kt();
     std::vector<Field> fields;
     size_t n = 0;
     uint32_t mask = 0;    // ids present
@@ -168,7 +156,7 @@ struct Record {
         if (n == fields.size()) fields.emplace_back();
         Field& f = fields[n++];
         f.key.assign(key);
-        f.id = kt().id(key);
+        f.id = keys_.id(key);
         if (f.id != K_unknown) mask |= bit(f.id);
         f.v.t = Val::Null;
         f.v.s.clear();
@@ -334,20 +322,21 @@ public:
     SetBuilder(const std::optional<IpAddr>& dv) : default_vtep_(dv) {}
 
     void add(const Record& o) {
+        const KeyTable& K = kt();
         if (++n_ >= UINT32_MAX) throw_input(fmt::format("entry #{}: too many entries in one set", n_));
         ObjName obj;
         obj.n = n_;
         PeerSpec p;
-        bool iproute = o.has(kt().ifname) || o.has(kt().dst) || o.has(kt().master) || (o.has(kt().state) && !o.has(kt().status));
+        bool iproute = o.has(K.ifname) || o.has(K.dst) || o.has(K.master) || (o.has(K.state) && !o.has(K.status));
         if (iproute) {
-            check(o, kt().iproute, obj);
+            check(o, K.iproute, obj);
             Mac mac = need_mac(o, obj);
             obj.k = ObjName::Fdb;
             obj.mac = mac;
-            const std::string* state = str(o, kt().state, obj);
-            auto dst = ip(o, kt().dst, obj);
-            bool master = o.has(kt().master);
-            if (auto* f = o.get(kt().flags)) {
+            const std::string* state = str(o, K.state, obj);
+            auto dst = ip(o, K.dst, obj);
+            bool master = o.has(K.master);
+            if (auto* f = o.get(K.flags)) {
                 if (f->t != Val::StrArray) bad(obj, "flags", *f, "must be an array of strings");
                 for (auto& x : f->arr) master |= x == "master";
             }
@@ -356,16 +345,16 @@ public:
             p.mac = mac;
             p.vtep = dst;
         } else {
-            check(o, kt().ovnet, obj);
-            const std::string* st = str(o, kt().status, obj);
+            check(o, K.ovnet, obj);
+            const std::string* st = str(o, K.status, obj);
             std::string_view status = st ? std::string_view(*st) : std::string_view("peer");
             if (status == "learned" || status == "local") return;
             if (status != "peer" && status != "fdb-only" && status != "neigh-only" && status != "endpoint")
                 throw_input(obj.str(), "status", std::string(status),
                             "must be peer, fdb-only, neigh-only, endpoint, learned or local");
             p.mac = need_mac(o, obj);
-            p.ip = ip(o, kt().ip, obj);
-            p.vtep = ip(o, kt().vtep, obj);
+            p.ip = ip(o, K.ip, obj);
+            p.vtep = ip(o, K.vtep, obj);
             if (p.ip) {
                 obj.k = ObjName::Peer;
                 obj.ip = *p.ip;
@@ -808,9 +797,40 @@ struct PlanChange {
     Mac mac;
     std::optional<IpAddr> vtep;
 };
-}  // namespace
 
-FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune) {
+// The plan with its changes still compact: FdbPlan but for `changes`.
+struct PlanDraft {
+    FdbPlan plan;
+    std::vector<PlanChange> ch;
+};
+
+// The change records of a plan: each address formatted once, then copied into the label and
+// the report members (addresses and MACs need no JSON escaping), each string allocated once.
+Changes change_records(const std::vector<PlanChange>& ch) {
+    Changes out;
+    out.reserve(ch.size());
+    std::string ip, mac, vtep;
+    for (auto& c : ch) {
+        ip.clear(), mac.clear(), vtep.clear();
+        if (c.ip) c.ip->append_to(ip);
+        c.mac.append_to(mac);
+        if (c.vtep) c.vtep->append_to(vtep);
+        auto& r = out.emplace_back();
+        r.action = c.action;
+        r.how = c.replaced ? "replaced" : nullptr;
+        append_label(r.object, ip, mac, vtep);
+        // "ip":"IP","mac":"MAC","vtep":"VTEP" (null when absent)
+        r.fields.reserve(30 + ip.size() + mac.size() + vtep.size());
+        if (c.ip) r.fields.append("\"ip\":\"").append(ip).append("\",\"mac\":\"");
+        else r.fields.append("\"ip\":null,\"mac\":\"");
+        r.fields.append(mac);
+        if (c.vtep) r.fields.append("\",\"vtep\":\"").append(vtep).append("\"");
+        else r.fields.append("\",\"vtep\":null");
+    }
+    return out;
+}
+
+PlanDraft plan_draft(FdbState cur, const std::vector<PeerSpec>& desired, bool prune) {
     auto& fdb = cur.fdb;
     auto& neighs = cur.neighs;
     // Only the VXLAN device's own table: the bridge's entries for this port carry NDA_MASTER.
@@ -831,10 +851,10 @@ FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune)
         sort_keys(want_ip);
     }
 
-    FdbPlan plan;
-    auto& ops = plan.writes;
-    auto& s = plan.stats;
-    std::vector<PlanChange> ch;
+    PlanDraft draft;
+    auto& ops = draft.plan.writes;
+    auto& s = draft.plan.stats;
+    auto& ch = draft.ch;
     ch.reserve(desired.size() + (prune ? fdb.size() + neighs.size() : 0));
     ops.reserve(desired.size() * 2 + (prune ? fdb.size() + neighs.size() : 0));
     for (size_t i = 0; i < desired.size(); i++) {
@@ -916,20 +936,14 @@ FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune)
         }
     }
     s.writes = ops.size();
-    plan.changes.resize(ch.size());
-    for (size_t i = 0; i < ch.size(); i++) {
-        auto& c = ch[i];
-        auto& out = plan.changes[i];
-        const IpAddr* ip = c.ip ? &*c.ip : nullptr;
-        const IpAddr* vtep = c.vtep ? &*c.vtep : nullptr;
-        out.action = c.action;
-        out.how = c.replaced ? "replaced" : nullptr;
-        out.object.reserve(64);
-        append_label(out.object, ip, c.mac, vtep);
-        out.fields.reserve(96);
-        append_members(out.fields, ip, c.mac, vtep);
-    }
-    return plan;
+    return draft;
+}
+}  // namespace
+
+FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune) {
+    PlanDraft d = plan_draft(std::move(cur), desired, prune);
+    d.plan.changes = change_records(d.ch);
+    return std::move(d.plan);
 }
 
 Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
@@ -960,13 +974,34 @@ Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerS
         cur.neighs.insert(cur.neighs.end(), v6.begin(), v6.end());
     }
 
-    FdbPlan plan = fdb_plan(std::move(cur), desired, prune);
-    if (stats) *stats = plan.stats;
-    auto& ops = plan.writes;
-    auto& ch = plan.changes;
-    if (ops.empty()) return std::move(ch);
-
-    auto errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { ops[i].entry.fill(m, ops[i].del()); });
+    // The plan (fdb_plan), its change records written on a second thread while the kernel works
+    // through the batch when there are many (100,000: about 15 ms of formatting).
+    PlanDraft d = plan_draft(std::move(cur), desired, prune);
+    if (stats) *stats = d.plan.stats;
+    auto& ops = d.plan.writes;
+    if (ops.empty()) return change_records(d.ch);
+    Changes ch;
+    std::exception_ptr ch_err;
+    std::thread records;
+    if (d.ch.size() >= 4096)
+        records = std::thread([&] {
+            try {
+                ch = change_records(d.ch);
+            } catch (...) {
+                ch_err = std::current_exception();
+            }
+        });
+    else
+        ch = change_records(d.ch);
+    std::vector<BatchError> errs;
+    try {
+        errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { ops[i].entry.fill(m, ops[i].del()); });
+    } catch (...) {
+        if (records.joinable()) records.join();
+        throw;
+    }
+    if (records.joinable()) records.join();
+    if (ch_err) std::rethrow_exception(ch_err);
     if (!errs.empty()) {
         // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
         // a peer this call added, take the other half back out rather than leave it half-made.
@@ -993,7 +1028,7 @@ Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerS
         if (errs.size() > 1) what += fmt::format(" ({} of {} requests failed; first shown)", errs.size(), ops.size());
         throw_sys(e.err, what, e.extack, ch[op.change].object);
     }
-    return std::move(ch);
+    return ch;
 }
 
 Changes fdb_apply(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
