@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -20,6 +21,7 @@
 #include "ovnet/link.hpp"
 #include "ovnet/neigh.hpp"
 #include "ovnet/netlink.hpp"
+#include "ovnet/schema.hpp"
 
 namespace ovnet {
 
@@ -33,57 +35,35 @@ struct MacHash {
 };
 }  // namespace
 
+namespace {
+// A peer's label from its formatted parts ("" when absent): "peer 10.0.0.3 02:42:0a:00:00:03
+// via 192.0.2.12", "fdb entry 02:42:0a:00:00:04 via 192.0.2.13". PeerSpec::label and the change
+// records of an apply (one per changed peer, 100,000 at a time) both write it here.
+void append_label(std::string& s, std::string_view ip, std::string_view mac, std::string_view vtep) {
+    s.reserve(s.size() + 15 + ip.size() + mac.size() + vtep.size());
+    if (!ip.empty()) s.append("peer ").append(ip).append(" ");
+    else s.append("fdb entry ");
+    s.append(mac);
+    if (!vtep.empty()) s.append(" via ").append(vtep);
+}
+}  // namespace
+
 std::string PeerSpec::label() const {
-    std::string s = ip ? "peer " + ip->str() + " " + mac.str() : "fdb entry " + mac.str();
-    if (vtep) s += " via " + vtep->str();
+    std::string s;
+    append_label(s, ip ? ip->str() : std::string(), mac.str(), vtep ? vtep->str() : std::string());
     return s;
 }
 
-json PeerEntry::to_json() const {
-    json j = {{"status", status}, {"ip", ip.valid() ? json(ip.str()) : json(nullptr)}, {"mac", mac.str()},
-              {"vtep", vtep.valid() ? json(vtep.str()) : json(nullptr)}};
-    if (!fdb_state.empty()) j["fdb_state"] = fdb_state;
-    if (!neigh_state.empty()) j["neigh_state"] = neigh_state;
-    if (!flags.empty()) j["flags"] = flags;
-    return j;
-}
-
-// ---- compact JSON without a DOM ---------------------------------------------------------------
+// ---- output ----------------------------------------------------------------------------------
 //
 // `ovnet-fdb show -j` on 100,000 peers: building and dumping a DOM cost more than the kernel's
-// dump. write_json() gives to_json().dump()'s bytes directly; the unit tests compare the two.
-
-void PeerEntry::write_json(std::string& out) const {
-    out += "{\"status\":";
-    json_append(out, status);
-    out += ",\"ip\":";
-    json_append(out, ip);
-    out += ",\"mac\":";
-    json_append(out, mac);
-    out += ",\"vtep\":";
-    json_append(out, vtep);
-    if (!fdb_state.empty()) out += ",\"fdb_state\":", json_append(out, fdb_state);
-    if (!neigh_state.empty()) out += ",\"neigh_state\":", json_append(out, neigh_state);
-    if (!flags.empty()) {
-        out += ",\"flags\":[";
-        for (size_t i = 0; i < flags.size(); i++) {
-            if (i) out += ',';
-            json_append(out, flags[i]);
-        }
-        out += ']';
-    }
-    out += '}';
-}
+// dump. The text comes from PeerEntry::fields() through schema::to_text (to_json().dump()'s
+// bytes; the unit tests compare the two).
 
 void write_json(std::string& out, const std::vector<PeerEntry>& entries) {
     // About 150 bytes a peer: reserved once rather than grown through a dozen copies.
     out.reserve(out.size() + entries.size() * 160 + 2);
-    out += '[';
-    for (size_t i = 0; i < entries.size(); i++) {
-        if (i) out += ',';
-        entries[i].write_json(out);
-    }
-    out += ']';
+    schema::to_text(out, entries);
 }
 
 // ---- input -----------------------------------------------------------------------------------
@@ -96,34 +76,60 @@ void write_json(std::string& out, const std::vector<PeerEntry>& entries) {
 
 namespace {
 
-// Every key the set formats know; anything else is K_unknown.
-enum Key : uint8_t {
-    K_mac, K_ifname, K_dst, K_state, K_flags, K_master, K_vlan, K_vni, K_port, K_via, K_viaIf, K_viaIfIndex,
-    K_src_vni, K_linkNetNsId, K_nhid, K_updated, K_used, K_sticky, K_status, K_ip, K_vtep, K_fdb_state,
-    K_neigh_state, K_dev, K_unknown
-};
-constexpr std::string_view kKeyNames[] = {
+// Every key the set formats know, each with an id (its position here): the peer's schema
+// (PeerEntry::fields), "dev" (rows of `ovnet-fdb local`) and iproute2's `bridge -j fdb show`
+// keys. Anything else is unknown.
+constexpr std::string_view kIproute2Keys[] = {
     "mac", "ifname", "dst", "state", "flags", "master", "vlan", "vni", "port", "via", "viaIf", "viaIfIndex",
-    "src_vni", "linkNetNsId", "nhid", "updated", "used", "sticky", "status", "ip", "vtep", "fdb_state",
-    "neigh_state", "dev"};
-static_assert(std::size(kKeyNames) == K_unknown);
+    "src_vni", "linkNetNsId", "nhid", "updated", "used", "sticky"};
+constexpr const char* kOvnetInputKeys[] = {"dev"};
 
-Key key_id(std::string_view k) {
-    // The usual keys first, then the rest.
-    if (k == "mac") return K_mac;
-    if (k == "ip") return K_ip;
-    if (k == "vtep") return K_vtep;
-    for (size_t i = 0; i < std::size(kKeyNames); i++)
-        if (kKeyNames[i].size() == k.size() && kKeyNames[i][0] == k[0] && kKeyNames[i] == k) return Key(i);
-    return K_unknown;
+using Key = uint8_t;
+constexpr Key K_unknown = 32;
+constexpr uint32_t bit(Key k) { return k < 32 ? uint32_t(1) << k : 0; }
+
+struct KeyTable {
+    std::vector<std::string_view> names;
+    uint32_t ovnet = 0, iproute = 0;   // the ids each format accepts
+    Key mac, ip, vtep, status, dst, state, flags, master, ifname;
+
+    Key find(std::string_view k) const {
+        for (size_t i = 0; i < names.size(); i++)
+            if (names[i].size() == k.size() && names[i][0] == k[0] && names[i] == k) return Key(i);
+        return K_unknown;
+    }
+    Key id(std::string_view k) const {
+        // The usual keys first, then the rest.
+        if (k == "mac") return mac;
+        if (k == "ip") return ip;
+        if (k == "vtep") return vtep;
+        return find(k);
+    }
+};
+
+KeyTable make_key_table() {
+    KeyTable t;
+    auto add = [&](std::string_view k) {
+        Key i = t.find(k);
+        if (i != K_unknown) return i;
+        if (t.names.size() == K_unknown) throw std::logic_error("fdb: more than 32 peer keys");
+        t.names.push_back(k);
+        return Key(t.names.size() - 1);
+    };
+    t.names.reserve(K_unknown);
+    for (auto& k : schema::keys<PeerEntry>()) t.ovnet |= bit(add(k.name));
+    for (auto* k : kOvnetInputKeys) t.ovnet |= bit(add(k));
+    for (auto k : kIproute2Keys) t.iproute |= bit(add(k));
+    t.mac = t.find("mac"), t.ip = t.find("ip"), t.vtep = t.find("vtep"), t.status = t.find("status");
+    t.dst = t.find("dst"), t.state = t.find("state"), t.flags = t.find("flags"), t.master = t.find("master");
+    t.ifname = t.find("ifname");
+    return t;
 }
-constexpr uint32_t bit(Key k) { return uint32_t(1) << k; }
-constexpr uint32_t kIprouteKeys = bit(K_mac) | bit(K_ifname) | bit(K_dst) | bit(K_state) | bit(K_flags) |
-                                  bit(K_master) | bit(K_vlan) | bit(K_vni) | bit(K_port) | bit(K_via) |
-                                  bit(K_viaIf) | bit(K_viaIfIndex) | bit(K_src_vni) | bit(K_linkNetNsId) |
-                                  bit(K_nhid) | bit(K_updated) | bit(K_used) | bit(K_sticky);
-constexpr uint32_t kOvnetKeys = bit(K_status) | bit(K_ip) | bit(K_mac) | bit(K_vtep) | bit(K_fdb_state) |
-                                bit(K_neigh_state) | bit(K_flags) | bit(K_dev);
+// Built on first use (no static initializer at start-up); the fast path is inlined.
+inline const KeyTable& kt() {
+    static const KeyTable t = make_key_table();
+    return t;
+}
 
 struct Val {
     enum Type { Null, Str, Num, Bool, StrArray, Other } t = Null;
@@ -140,6 +146,7 @@ struct Field {
 
 // The fields of one object, in input order. Storage is reused from one record to the next.
 struct Record {
+    const KeyTable& keys_ = kt();
     std::vector<Field> fields;
     size_t n = 0;
     uint32_t mask = 0;    // ids present
@@ -149,7 +156,7 @@ struct Record {
         if (n == fields.size()) fields.emplace_back();
         Field& f = fields[n++];
         f.key.assign(key);
-        f.id = key_id(key);
+        f.id = keys_.id(key);
         if (f.id != K_unknown) mask |= bit(f.id);
         f.v.t = Val::Null;
         f.v.s.clear();
@@ -262,25 +269,74 @@ void sort_keys(std::vector<K>& v) {
     if (!std::is_sorted(v.begin(), v.end())) std::sort(v.begin(), v.end());
 }
 
+// The checks of a whole set: the one validation behind peers_read, peers_from_json and
+// fdb_apply_set (peers_validate). Entries are checked as they come, with `name()` the entry's
+// object in messages; duplicates once the set is complete (sorted, no per-entry allocation),
+// with `dup_name(idx)` naming the later entry. idx is the entry's 0-based position in the input
+// (skipped rows counted); messages number entries from 1.
+class SetCheck {
+public:
+    void reserve(size_t n) {
+        macs_.reserve(n);
+        ips_.reserve(n);
+    }
+    template <class Name>
+    void entry(const PeerSpec& p, size_t idx, const Name& name) {
+        if (!p.ip && !p.vtep) throw_input(name(), "vtep", "", "an entry needs an ip, a vtep, or both");
+        if (p.mac.is_zero() || p.mac.is_multicast())
+            throw_input(name(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
+        if (p.vtep) {
+            auto& v = *p.vtep;
+            bool zero = v.b == std::array<uint8_t, 16>{};
+            bool mcast = v.family == AF_INET ? (v.b[0] & 0xf0) == 0xe0 : v.b[0] == 0xff;
+            if (zero || mcast) throw_input(name(), "vtep", v.str(), "a VTEP address must be unicast");
+            if (!vtep_family_) vtep_family_ = v.family;
+            else if (vtep_family_ != v.family)
+                throw_input(name(), "vtep", v.str(),
+                            "mixes IPv4 and IPv6 VTEPs: one VXLAN device has one underlay family");
+        }
+        macs_.push_back({mac_u64(p.mac), uint32_t(idx)});
+        if (p.ip) ips_.push_back(ip_key(*p.ip, idx));
+    }
+    template <class Name>
+    void finish(const Name& dup_name) {
+        auto dup = [&](const char* field, const std::string& value, size_t a, size_t b) {
+            throw_input(dup_name(b), field, value, fmt::format("appears twice in the set (entries #{} and #{})", a + 1, b + 1));
+        };
+        sort_keys(macs_);
+        for (size_t i = 1; i < macs_.size(); i++)
+            if (macs_[i].k == macs_[i - 1].k) dup("mac", mac_of(macs_[i].k).str(), macs_[i - 1].idx, macs_[i].idx);
+        sort_keys(ips_);
+        for (size_t i = 1; i < ips_.size(); i++)
+            if (ips_[i].same(ips_[i - 1])) dup("ip", ips_[i].addr().str(), ips_[i - 1].idx, ips_[i].idx);
+    }
+
+private:
+    int vtep_family_ = 0;
+    std::vector<MacKey> macs_;
+    std::vector<IpKey> ips_;
+};
+
 class SetBuilder {
 public:
     SetBuilder(const std::optional<IpAddr>& dv) : default_vtep_(dv) {}
 
     void add(const Record& o) {
+        const KeyTable& K = kt();
         if (++n_ >= UINT32_MAX) throw_input(fmt::format("entry #{}: too many entries in one set", n_));
         ObjName obj;
         obj.n = n_;
         PeerSpec p;
-        bool iproute = o.has(K_ifname) || o.has(K_dst) || o.has(K_master) || (o.has(K_state) && !o.has(K_status));
+        bool iproute = o.has(K.ifname) || o.has(K.dst) || o.has(K.master) || (o.has(K.state) && !o.has(K.status));
         if (iproute) {
-            check(o, kIprouteKeys, obj);
+            check(o, K.iproute, obj);
             Mac mac = need_mac(o, obj);
             obj.k = ObjName::Fdb;
             obj.mac = mac;
-            const std::string* state = str(o, K_state, obj);
-            auto dst = ip(o, K_dst, obj);
-            bool master = o.has(K_master);
-            if (auto* f = o.get(K_flags)) {
+            const std::string* state = str(o, K.state, obj);
+            auto dst = ip(o, K.dst, obj);
+            bool master = o.has(K.master);
+            if (auto* f = o.get(K.flags)) {
                 if (f->t != Val::StrArray) bad(obj, "flags", *f, "must be an array of strings");
                 for (auto& x : f->arr) master |= x == "master";
             }
@@ -289,16 +345,16 @@ public:
             p.mac = mac;
             p.vtep = dst;
         } else {
-            check(o, kOvnetKeys, obj);
-            const std::string* st = str(o, K_status, obj);
+            check(o, K.ovnet, obj);
+            const std::string* st = str(o, K.status, obj);
             std::string_view status = st ? std::string_view(*st) : std::string_view("peer");
             if (status == "learned" || status == "local") return;
             if (status != "peer" && status != "fdb-only" && status != "neigh-only" && status != "endpoint")
                 throw_input(obj.str(), "status", std::string(status),
                             "must be peer, fdb-only, neigh-only, endpoint, learned or local");
             p.mac = need_mac(o, obj);
-            p.ip = ip(o, K_ip, obj);
-            p.vtep = ip(o, K_vtep, obj);
+            p.ip = ip(o, K.ip, obj);
+            p.vtep = ip(o, K.vtep, obj);
             if (p.ip) {
                 obj.k = ObjName::Peer;
                 obj.ip = *p.ip;
@@ -310,47 +366,24 @@ public:
             if (status == "neigh-only" && p.vtep)
                 throw_input(obj.str(), "vtep", p.vtep->str(), "a neigh-only entry has no vtep");
             if (!p.vtep && status != "neigh-only") p.vtep = default_vtep_;
-            if (!p.ip && !p.vtep) throw_input(obj.str(), "vtep", "", "an entry needs an ip, a vtep, or both");
         }
-        if (p.mac.is_zero() || p.mac.is_multicast())
-            throw_input(obj.str(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
-        if (p.vtep) {
-            auto& v = *p.vtep;
-            bool zero = v.b == std::array<uint8_t, 16>{};
-            bool mcast = v.family == AF_INET ? (v.b[0] & 0xf0) == 0xe0 : v.b[0] == 0xff;
-            if (zero || mcast) throw_input(obj.str(), "vtep", v.str(), "a VTEP address must be unicast");
-            if (!vtep_family_) vtep_family_ = v.family;
-            else if (vtep_family_ != v.family)
-                throw_input(obj.str(), "vtep", v.str(),
-                            "mixes IPv4 and IPv6 VTEPs: one VXLAN device has one underlay family");
-        }
-        macs_.push_back({mac_u64(p.mac), uint32_t(n_)});
-        if (p.ip) ips_.push_back(ip_key(*p.ip, n_));
+        check_.entry(p, n_ - 1, [&] { return obj.str(); });
         out.push_back(p);
     }
     /// Duplicate MACs and IPs, found by sorting once the whole set is read.
     std::vector<PeerSpec> finish() {
-        sort_keys(macs_);
-        for (size_t i = 1; i < macs_.size(); i++)
-            if (macs_[i].k == macs_[i - 1].k) dup_error("mac", mac_of(macs_[i].k).str(), macs_[i - 1].idx, macs_[i].idx);
-        sort_keys(ips_);
-        for (size_t i = 1; i < ips_.size(); i++)
-            if (ips_[i].same(ips_[i - 1])) dup_error("ip", ips_[i].addr().str(), ips_[i - 1].idx, ips_[i].idx);
+        check_.finish([](size_t idx) { return fmt::format("entry #{}", idx + 1); });
         return std::move(out);
     }
     void reserve(size_t n) {
         out.reserve(n);
-        macs_.reserve(n);
-        ips_.reserve(n);
+        check_.reserve(n);
     }
     std::vector<PeerSpec> out;
 
 private:
     [[noreturn]] static void bad(const ObjName& obj, const std::string& f, const Val& v, const std::string& why) {
         throw_input(obj.str(), f, v.s.size() > 64 ? v.s.substr(0, 61) + "..." : v.s, why);
-    }
-    [[noreturn]] static void dup_error(const char* field, const std::string& value, size_t a, size_t b) {
-        throw_input(fmt::format("entry #{}", b), field, value, fmt::format("appears twice in the set (entries #{} and #{})", a, b));
     }
     static void check(const Record& o, uint32_t known, const ObjName& obj) {
         if (!(o.mask & ~known) && o.n == size_t(std::popcount(o.mask))) return;   // no unknown key
@@ -363,18 +396,18 @@ private:
         const Val* v = o.get(k);
         if (!v) return nullptr;
         if (v->t != Val::Str)
-            bad(obj, std::string(kKeyNames[k]), *v, fmt::format("must be a string, not {}", type_name(*v)));
+            bad(obj, std::string(kt().names[k]), *v, fmt::format("must be a string, not {}", type_name(*v)));
         return &v->s;
     }
     static std::optional<IpAddr> ip(const Record& o, Key k, const ObjName& obj) {
         auto s = str(o, k, obj);
         if (!s) return std::nullopt;
         IpAddr a;
-        if (!IpAddr::try_parse(*s, a)) throw_input(obj.str(), std::string(kKeyNames[k]), *s, "not an IPv4 or IPv6 address");
+        if (!IpAddr::try_parse(*s, a)) throw_input(obj.str(), std::string(kt().names[k]), *s, "not an IPv4 or IPv6 address");
         return a;
     }
     static Mac need_mac(const Record& o, const ObjName& obj) {
-        auto s = str(o, K_mac, obj);
+        auto s = str(o, kt().mac, obj);
         if (!s) throw_input(obj.str(), "mac", "", "required field is missing");
         Mac m;
         if (!Mac::try_parse(*s, m)) throw_input(obj.str(), "mac", *s, "not a MAC address (aa:bb:cc:dd:ee:ff)");
@@ -382,10 +415,8 @@ private:
     }
 
     std::optional<IpAddr> default_vtep_;
-    int vtep_family_ = 0;
     size_t n_ = 0;
-    std::vector<MacKey> macs_;
-    std::vector<IpKey> ips_;
+    SetCheck check_;
 };
 
 // SAX handler: top-level objects, or objects inside one top-level array, become records. Deeper
@@ -714,36 +745,10 @@ struct Op {
     size_t change;  // index into the change list
 };
 
-template <class T>
-bool sorted_has(const std::vector<T>& v, const T& x) {
-    return std::binary_search(v.begin(), v.end(), x);
-}
-
-// One request of an apply plan: a plain record naming its source entry; the request itself is
-// written only when its batch chunk is packed.
-struct PlanOp {
-    enum Kind : uint8_t {
-        FdbAdd,      // fdb entry of desired[src]
-        NeighAdd,    // neighbor of desired[src]
-        FdbDel,      // an extra remote fdb[src] of a desired MAC
-        FdbPrune,    // fdb[src], missing from the set
-        NeighPrune,  // neighs[src], missing from the set
-    } kind;
-    uint32_t src;
-    uint32_t change;  // index into the change list
-    bool del() const { return kind >= FdbDel; }
-    bool fdb() const { return kind == FdbAdd || kind == FdbDel || kind == FdbPrune; }
-};
-
 // Orders of Neigh by MAC and by IP, as Mac's and IpAddr's operator<, compared as integers.
 bool mac_less(const Neigh& a, const Neigh& b) { return mac_u64(a.lladdr) < mac_u64(b.lladdr); }
 bool ip_less(const Neigh& a, const Neigh& b) { return ip_key(a.dst, 0) < ip_key(b.dst, 0); }
 }  // namespace
-
-std::string PeerChange::label() const {
-    PeerSpec p{ip, mac, vtep};
-    return p.label();
-}
 
 struct FdbSnapshot {
     std::exception_ptr dev_error;
@@ -771,76 +776,83 @@ std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev) {
     return s;
 }
 
-std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                                      bool prune, ApplyStats* st, FdbSnapshot* snap) {
-    if (snap && snap->dev_error) std::rethrow_exception(snap->dev_error);
-    Link l = snap ? snap->link : need_dev(h, dev);
-    // One table: dumped now, or taken from the snapshot (raising what reading it raised).
-    auto dump = [&](int i) {
-        if (!snap) return neigh_list(h, FdbSnapshot::kFamilies[i], l.ifindex);
-        if (snap->error[i]) std::rethrow_exception(snap->error[i]);
-        return std::move(snap->table[i]);
-    };
-    std::string obj = "vtep " + dev;
-    bool any_vtep = std::any_of(desired.begin(), desired.end(), [](auto& p) { return bool(p.vtep); });
-    if ((any_vtep || prune) && l.kind != "vxlan") throw_input(obj, "dev", dev, "is not a vxlan device");
-    if (desired.size() >= UINT32_MAX) throw_input(obj, "peers", std::to_string(desired.size()), "too many entries");
-    // Validate the whole set before the first write. Duplicates are found by sorting (index kept
-    // for the message): no per-entry allocation.
-    std::vector<Mac> want_mac;
-    std::vector<IpAddr> want_ip;
-    {
-        std::vector<MacKey> macs;
-        std::vector<IpKey> ips;
-        macs.reserve(desired.size());
-        ips.reserve(desired.size());
-        for (size_t i = 0; i < desired.size(); i++) {
-            auto& p = desired[i];
-            if (!p.ip && !p.vtep) throw_input(p.label(), "vtep", "", "an entry needs an ip, a vtep, or both");
-            if (p.mac.is_zero() || p.mac.is_multicast())
-                throw_input(p.label(), "mac", p.mac.str(), "a peer MAC must be unicast and non-zero");
-            macs.push_back({mac_u64(p.mac), uint32_t(i)});
-            if (p.ip) ips.push_back(ip_key(*p.ip, i));
-        }
-        auto dup = [&](const char* field, const std::string& value, size_t a, size_t b) {
-            throw_input(desired[b].label(), field, value,
-                        fmt::format("appears twice in the set (entries #{} and #{})", a + 1, b + 1));
-        };
-        sort_keys(macs);
-        for (size_t i = 1; i < macs.size(); i++)
-            if (macs[i].k == macs[i - 1].k) dup("mac", desired[macs[i].idx].mac.str(), macs[i - 1].idx, macs[i].idx);
-        sort_keys(ips);
-        for (size_t i = 1; i < ips.size(); i++)
-            if (ips[i].same(ips[i - 1])) dup("ip", desired[ips[i].idx].ip->str(), ips[i - 1].idx, ips[i].idx);
-        if (prune) {
-            want_mac.reserve(macs.size());
-            want_ip.reserve(ips.size());
-            for (auto& k : macs)
-                if (desired[k.idx].vtep) want_mac.push_back(desired[k.idx].mac);
-            for (auto& k : ips) want_ip.push_back(*desired[k.idx].ip);
-        }
+void peers_validate(const std::vector<PeerSpec>& desired) {
+    SetCheck check;
+    check.reserve(desired.size());
+    for (size_t i = 0; i < desired.size(); i++) check.entry(desired[i], i, [&] { return desired[i].label(); });
+    check.finish([&](size_t i) { return desired[i].label(); });
+}
+
+namespace {
+// A change of the plan, compact until the plan is complete (a pruned neighbor may still join a
+// pruned fdb entry's change).
+struct PlanChange {
+    Action action;
+    bool replaced;
+    std::optional<IpAddr> ip;
+    Mac mac;
+    std::optional<IpAddr> vtep;
+};
+
+// The plan with its changes still compact: FdbPlan but for `changes`.
+struct PlanDraft {
+    FdbPlan plan;
+    std::vector<PlanChange> ch;
+};
+
+// The change records of a plan: each address formatted once, then copied into the label and
+// the report members (addresses and MACs need no JSON escaping), each string allocated once.
+Changes change_records(const std::vector<PlanChange>& ch) {
+    Changes out;
+    out.reserve(ch.size());
+    std::string ip, mac, vtep;
+    for (auto& c : ch) {
+        ip.clear(), mac.clear(), vtep.clear();
+        if (c.ip) c.ip->append_to(ip);
+        c.mac.append_to(mac);
+        if (c.vtep) c.vtep->append_to(vtep);
+        auto& r = out.emplace_back();
+        r.action = c.action;
+        r.how = c.replaced ? "replaced" : nullptr;
+        append_label(r.object, ip, mac, vtep);
+        // "ip":"IP","mac":"MAC","vtep":"VTEP" (null when absent)
+        r.fields.reserve(30 + ip.size() + mac.size() + vtep.size());
+        if (c.ip) r.fields.append("\"ip\":\"").append(ip).append("\",\"mac\":\"");
+        else r.fields.append("\"ip\":null,\"mac\":\"");
+        r.fields.append(mac);
+        if (c.vtep) r.fields.append("\",\"vtep\":\"").append(vtep).append("\"");
+        else r.fields.append("\",\"vtep\":null");
     }
-    auto fdb = dump(0);
-    bool need4 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET; });
-    bool need6 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET6; });
-    std::vector<Neigh> neighs;
-    if (need4) neighs = dump(1);
-    if (need6) {
-        auto v6 = dump(2);
-        neighs.insert(neighs.end(), v6.begin(), v6.end());
-    }
+    return out;
+}
+
+PlanDraft plan_draft(FdbState cur, const std::vector<PeerSpec>& desired, bool prune) {
+    auto& fdb = cur.fdb;
+    auto& neighs = cur.neighs;
     // Only the VXLAN device's own table: the bridge's entries for this port carry NDA_MASTER.
     std::erase_if(fdb, [](const Neigh& f) { return (f.flags & NTF_MASTER) || f.master; });
     std::sort(fdb.begin(), fdb.end(), mac_less);
     std::sort(neighs.begin(), neighs.end(), ip_less);
+    // What the set names, sorted, for prune's lookups.
+    std::vector<uint64_t> want_mac;
+    std::vector<IpKey> want_ip;
+    if (prune) {
+        want_mac.reserve(desired.size());
+        want_ip.reserve(desired.size());
+        for (auto& p : desired) {
+            if (p.vtep) want_mac.push_back(mac_u64(p.mac));
+            if (p.ip) want_ip.push_back(ip_key(*p.ip, 0));
+        }
+        sort_keys(want_mac);
+        sort_keys(want_ip);
+    }
 
-    std::vector<PeerChange> ch;
-    std::vector<PlanOp> ops;
+    PlanDraft draft;
+    auto& ops = draft.plan.writes;
+    auto& s = draft.plan.stats;
+    auto& ch = draft.ch;
     ch.reserve(desired.size() + (prune ? fdb.size() + neighs.size() : 0));
     ops.reserve(desired.size() * 2 + (prune ? fdb.size() + neighs.size() : 0));
-    ApplyStats local;
-    ApplyStats& s = st ? *st : local;
-    s = ApplyStats{};
     for (size_t i = 0; i < desired.size(); i++) {
         auto& p = desired[i];
         auto c = uint32_t(ch.size());
@@ -857,14 +869,16 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
                 fdb_differs = true;
                 // REPLACE rewrites the first remote in place (one atomic write); only extra
                 // remotes need deleting.
-                bool match = std::any_of(lo, hi, [&](const Neigh& f) { return f.dst == *p.vtep; });
-                bool kept = match;
+                bool kept = std::any_of(lo, hi, [&](const Neigh& f) { return f.dst == *p.vtep; });
                 for (auto it = lo; it != hi; ++it)
                     if (it->dst != *p.vtep) {
                         if (!kept) { kept = true; continue; }
-                        ops.push_back({PlanOp::FdbDel, uint32_t(it - fdb.begin()), c});
+                        Neigh d = *it;
+                        d.flags = NTF_SELF;
+                        d.state = 0;
+                        ops.push_back({FdbWrite::FdbDel, d, c});
                     }
-                ops.push_back({PlanOp::FdbAdd, uint32_t(i), c});
+                ops.push_back({FdbWrite::FdbAdd, fdb_entry(cur.ifindex, p.mac, *p.vtep), c});
             }
         }
         if (p.ip) {
@@ -876,71 +890,114 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
             bool equal = found && it->permanent() && it->has_lladdr && it->lladdr == p.mac;
             if (!equal) {
                 nb_differs = true;
-                ops.push_back({PlanOp::NeighAdd, uint32_t(i), c});
+                ops.push_back({FdbWrite::NeighAdd, neigh_entry(cur.ifindex, *p.ip, p.mac), c});
             }
         }
         if (!fdb_differs && !nb_differs) {
             s.unchanged++;
             continue;
         }
-        ch.push_back({existed ? PeerChange::Replaced : PeerChange::Added, p.ip, p.mac, p.vtep});
-        (existed ? s.replaced : s.added)++;
+        ch.push_back({existed ? Action::Changed : Action::Added, existed, p.ip, p.mac, p.vtep});
+        s.count(ch.back().action);
     }
     if (prune) {
         // A pruned peer is one change (and one "removed"), like an added one: its neighbor joins
         // the fdb entry's change for the same MAC.
         std::unordered_map<Mac, size_t, MacHash> pruned_fdb;
-        for (size_t i = 0; i < fdb.size(); i++) {
-            auto& f = fdb[i];
+        for (auto& f : fdb) {
             // The all-zeros entry is the device's default destination (its `remote`), not a peer.
             if (!f.permanent() || !f.dst.valid() || !(f.flags & NTF_SELF) || f.lladdr.is_zero() ||
-                sorted_has(want_mac, f.lladdr))
+                std::binary_search(want_mac.begin(), want_mac.end(), mac_u64(f.lladdr)))
                 continue;
-            ops.push_back({PlanOp::FdbPrune, uint32_t(i), uint32_t(ch.size())});
+            Neigh d = f;
+            d.flags = NTF_SELF;
+            ops.push_back({FdbWrite::FdbPrune, d, uint32_t(ch.size())});
             pruned_fdb.emplace(f.lladdr, ch.size());
-            ch.push_back({PeerChange::Removed, std::nullopt, f.lladdr, f.dst});
+            ch.push_back({Action::Removed, false, std::nullopt, f.lladdr, f.dst});
             s.removed++;
         }
-        for (size_t i = 0; i < neighs.size(); i++) {
-            auto& n = neighs[i];
-            if (!n.permanent() || sorted_has(want_ip, n.dst)) continue;
+        for (auto& n : neighs) {
+            if (!n.permanent() || std::binary_search(want_ip.begin(), want_ip.end(), ip_key(n.dst, 0))) continue;
+            Neigh d = n;
+            d.has_lladdr = false;
             auto j = n.has_lladdr ? pruned_fdb.find(n.lladdr) : pruned_fdb.end();
             if (j != pruned_fdb.end() && !ch[j->second].ip) {
-                ops.push_back({PlanOp::NeighPrune, uint32_t(i), uint32_t(j->second)});
+                ops.push_back({FdbWrite::NeighPrune, d, uint32_t(j->second)});
                 ch[j->second].ip = n.dst;
                 continue;
             }
-            ops.push_back({PlanOp::NeighPrune, uint32_t(i), uint32_t(ch.size())});
-            ch.push_back({PeerChange::Removed, n.dst, n.lladdr, std::nullopt});
+            ops.push_back({FdbWrite::NeighPrune, d, uint32_t(ch.size())});
+            ch.push_back({Action::Removed, false, n.dst, n.lladdr, std::nullopt});
             s.removed++;
         }
     }
     s.writes = ops.size();
-    if (ops.empty()) return ch;
-    // The entry a request writes or deletes.
-    auto entry = [&](const PlanOp& op) {
-        switch (op.kind) {
-            case PlanOp::FdbAdd: return fdb_entry(l.ifindex, desired[op.src].mac, *desired[op.src].vtep);
-            case PlanOp::NeighAdd: return neigh_entry(l.ifindex, *desired[op.src].ip, desired[op.src].mac);
-            case PlanOp::FdbDel: {
-                Neigh d = fdb[op.src];
-                d.flags = NTF_SELF;
-                d.state = 0;
-                return d;
-            }
-            case PlanOp::FdbPrune: {
-                Neigh d = fdb[op.src];
-                d.flags = NTF_SELF;
-                return d;
-            }
-            default: {
-                Neigh d = neighs[op.src];
-                d.has_lladdr = false;
-                return d;
-            }
-        }
+    return draft;
+}
+}  // namespace
+
+FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune) {
+    PlanDraft d = plan_draft(std::move(cur), desired, prune);
+    d.plan.changes = change_records(d.ch);
+    return std::move(d.plan);
+}
+
+Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
+                      ChangeStats* stats, FdbSnapshot* snap) {
+    // Read the device (or take it from the snapshot, raising what reading it raised).
+    if (snap && snap->dev_error) std::rethrow_exception(snap->dev_error);
+    Link l = snap ? snap->link : need_dev(h, dev);
+    // Validate the whole set before reading the tables and before the first write.
+    std::string obj = "vtep " + dev;
+    bool any_vtep = std::any_of(desired.begin(), desired.end(), [](auto& p) { return bool(p.vtep); });
+    if ((any_vtep || prune) && l.kind != "vxlan") throw_input(obj, "dev", dev, "is not a vxlan device");
+    if (desired.size() >= UINT32_MAX) throw_input(obj, "peers", std::to_string(desired.size()), "too many entries");
+    peers_validate(desired);
+    // Read the tables the plan needs: dumped now, or taken from the snapshot.
+    auto dump = [&](int i) {
+        if (!snap) return neigh_list(h, FdbSnapshot::kFamilies[i], l.ifindex);
+        if (snap->error[i]) std::rethrow_exception(snap->error[i]);
+        return std::move(snap->table[i]);
     };
-    auto errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { entry(ops[i]).fill(m, ops[i].del()); });
+    FdbState cur;
+    cur.ifindex = l.ifindex;
+    cur.fdb = dump(0);
+    bool need4 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET; });
+    bool need6 = prune || std::any_of(desired.begin(), desired.end(), [](auto& p) { return p.ip && p.ip->family == AF_INET6; });
+    if (need4) cur.neighs = dump(1);
+    if (need6) {
+        auto v6 = dump(2);
+        cur.neighs.insert(cur.neighs.end(), v6.begin(), v6.end());
+    }
+
+    // The plan (fdb_plan), its change records written on a second thread while the kernel works
+    // through the batch when there are many (100,000: about 15 ms of formatting).
+    PlanDraft d = plan_draft(std::move(cur), desired, prune);
+    if (stats) *stats = d.plan.stats;
+    auto& ops = d.plan.writes;
+    if (ops.empty()) return change_records(d.ch);
+    Changes ch;
+    std::exception_ptr ch_err;
+    std::thread records;
+    if (d.ch.size() >= 4096)
+        records = std::thread([&] {
+            try {
+                ch = change_records(d.ch);
+            } catch (...) {
+                ch_err = std::current_exception();
+            }
+        });
+    else
+        ch = change_records(d.ch);
+    std::vector<BatchError> errs;
+    try {
+        errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { ops[i].entry.fill(m, ops[i].del()); });
+    } catch (...) {
+        if (records.joinable()) records.join();
+        throw;
+    }
+    if (records.joinable()) records.join();
+    if (ch_err) std::rethrow_exception(ch_err);
     if (!errs.empty()) {
         // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
         // a peer this call added, take the other half back out rather than leave it half-made.
@@ -953,9 +1010,9 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
         std::vector<Neigh> undo;
         for (size_t i = 0; i < ops.size(); i++) {
             auto c = ops[i].change;
-            if (failed_op[i] || ops[i].del() || !failed_change[c] || c >= ch.size() || ch[c].action != PeerChange::Added)
+            if (failed_op[i] || ops[i].del() || !failed_change[c] || c >= ch.size() || ch[c].action != Action::Added)
                 continue;
-            Neigh d = entry(ops[i]);
+            Neigh d = ops[i].entry;
             if (d.family != AF_BRIDGE) d.has_lladdr = false;
             undo.push_back(d);
         }
@@ -965,21 +1022,17 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
         std::string what = op.del() ? "delete" : "program";
         what += op.fdb() ? " fdb entry" : " neighbor";
         if (errs.size() > 1) what += fmt::format(" ({} of {} requests failed; first shown)", errs.size(), ops.size());
-        throw_sys(e.err, what, e.extack, ch[op.change].label());
+        throw_sys(e.err, what, e.extack, ch[op.change].object);
     }
     return ch;
 }
 
 Changes fdb_apply(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
-                  ApplyStats* st) {
-    Changes out;
-    for (auto& c : fdb_apply_set(h, dev, desired, prune, st)) {
-        static const Action acts[] = {Action::Added, Action::Changed, Action::Removed};
-        json d = {{"ip", c.ip ? json(c.ip->str()) : json(nullptr)}, {"mac", c.mac.str()},
-                  {"vtep", c.vtep ? json(c.vtep->str()) : json(nullptr)}};
-        out.push_back(Change::with_detail(acts[c.action], c.label(), d, c.action == PeerChange::Replaced ? "replaced" : nullptr));
-    }
-    return out;
+                  ChangeStats* stats) {
+    // The small verbs' report keeps its form: the peer's members in a "detail" object.
+    Changes ch = fdb_apply_set(h, dev, desired, prune, stats);
+    for (auto& c : ch) c.fields = "\"detail\":{" + c.fields + "}";
+    return ch;
 }
 
 Changes fdb_add(Handle& h, const std::string& dev, const PeerSpec& p) {
@@ -1059,9 +1112,8 @@ std::string fdb_pick_dev(Handle& h, const std::string& dev) {
     throw_input("vtep", "dev", "", vx.empty() ? "no vxlan device in this namespace" : "several vxlan devices: choose one with -d");
 }
 
-std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
-                                       const std::optional<IpAddr>& default_vtep, bool prune, ApplyStats* stats,
-                                       std::string* dev_out) {
+Changes fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
+                       const std::optional<IpAddr>& default_vtep, bool prune, ChangeStats* stats, std::string* dev_out) {
     // The namespace's side is read while the set is parsed: both cost about as much as the writes.
     std::optional<Handle> h;
     std::string d;

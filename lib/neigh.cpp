@@ -5,18 +5,43 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include <array>
 #include <cstring>
 
 #include "ovnet/error.hpp"
 
 namespace ovnet {
 
+namespace {
+// The attribute lengths Neigh::parse relies on, checked by nlmsg_parse in one place (as libnl's
+// route/neigh.c does): a message with a short attribute is refused whole rather than read past
+// its end. NDA_DST is 4 (IPv4) or 16 (IPv6) bytes; NDA_LLADDR is left free (its length is the
+// link type's: only 6-byte Ethernet addresses are kept).
+const nla_policy* neigh_policy() {
+    static const auto p = [] {
+        std::array<nla_policy, NDA_MAX + 1> t{};
+        t[NDA_DST] = {NLA_UNSPEC, 4, 16};
+        t[NDA_MASTER] = {NLA_U32, 0, 0};
+        t[NDA_VLAN] = {NLA_U16, 0, 0};
+        t[NDA_VNI] = {NLA_U32, 0, 0};
+        t[NDA_IFINDEX] = {NLA_U32, 0, 0};
+        t[NDA_PORT] = {NLA_U16, 0, 0};
+        t[NDA_PROBES] = {NLA_U32, 0, 0};
+        t[NDA_LINK_NETNSID] = {NLA_U32, 0, 0};
+        t[NDA_SRC_VNI] = {NLA_U32, 0, 0};
+        t[NDA_CACHEINFO] = {NLA_UNSPEC, uint16_t(sizeof(nda_cacheinfo)), 0};
+        return t;
+    }();
+    return p.data();
+}
+}  // namespace
+
 bool Neigh::parse(const nlmsghdr* h, Neigh& out) {
     if (h->nlmsg_type != RTM_NEWNEIGH) return false;
     auto* nh = const_cast<nlmsghdr*>(h);
     auto* nd = static_cast<ndmsg*>(nlmsg_data(nh));
     nlattr* tb[NDA_MAX + 1];
-    if (nlmsg_parse(nh, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return false;
+    if (nlmsg_parse(nh, sizeof(ndmsg), tb, NDA_MAX, neigh_policy()) < 0) return false;
     out = Neigh{};
     out.family = nd->ndm_family;
     out.ifindex = nd->ndm_ifindex;

@@ -23,28 +23,6 @@ void peer_table(const json& doc) {
 }
 
 
-// The apply report can list 100,000 changes: written straight out rather than through a DOM,
-// addresses formatted in place.
-void write_changes(const Global& g, const std::string& dev, const std::vector<PeerChange>& ch, const ApplyStats& s) {
-    static const char* names[] = {"added", "replaced", "removed"};
-    BulkReport r(g, {{"dev", json(dev).dump()},
-                     {"summary", fmt::format(R"({{"added":{},"replaced":{},"removed":{},"unchanged":{},"writes":{}}})",
-                                             s.added, s.replaced, s.removed, s.unchanged, s.writes)}});
-    for (auto& c : ch) {
-        std::string& out = r.next();
-        out += "{\"action\":\"";
-        out += names[c.action];
-        out += "\",\"ip\":";
-        json_append(out, c.ip.value_or(IpAddr{}));
-        out += ",\"mac\":";
-        json_append(out, c.mac);
-        out += ",\"vtep\":";
-        json_append(out, c.vtep.value_or(IpAddr{}));
-        out += '}';
-    }
-    r.finish();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,20 +109,10 @@ int main(int argc, char** argv) {
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
         auto dv = arg_opt_ip("apply", "vtep", vtep);
-        ApplyStats st;
+        ChangeStats st;
         std::string d;
         auto ch = fdb_apply_read(g.netns, dev, std::cin, dv, prune, &st, &d);
-        if (g.json_out()) {
-            write_changes(g, d, ch, st);
-            if (!g.quiet)
-                fmt::print(stderr, "ovnet-fdb: {}: {} added, {} replaced, {} removed, {} unchanged{}\n", d, st.added,
-                           st.replaced, st.removed, st.unchanged, st.writes ? "" : " (no write issued)");
-        } else {
-            static const char* names[] = {"added", "replaced", "removed"};
-            for (auto& c : ch) fmt::print("{} {}\n", names[c.action], c.label());
-            fmt::print("{}: {} added, {} replaced, {} removed, {} unchanged{}\n", d, st.added, st.replaced, st.removed,
-                       st.unchanged, st.writes ? "" : " (nothing changed, no write issued)");
-        }
+        report_set(g, d, "replaced", {{"dev", json(d).dump()}}, ch, st);
     });
 
     auto* local = app.verb("local", "Export this host's endpoints behind the VTEP as peers for the other hosts");

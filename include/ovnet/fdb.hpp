@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 #include "ovnet/json.hpp"
+#include "ovnet/neigh.hpp"
+#include "ovnet/schema.hpp"
 #include "ovnet/types.hpp"
 
 namespace ovnet {
@@ -22,9 +24,24 @@ struct PeerEntry {
     std::string fdb_state;         ///< "" when there is no fdb entry
     std::string neigh_state;       ///< "" when there is no neighbor entry
     std::vector<std::string> flags;
-    json to_json() const;
+
+    /// The peer's JSON schema, the one list of its keys: status, ip and vtep (null when unset) and
+    /// mac always; fdb_state, neigh_state and flags only when not empty. The states and flags are
+    /// what the kernel reports: read-only, ignored by apply. Input (peers_read, peers_from_json)
+    /// also takes "dev" (`ovnet-fdb local` rows) and iproute2's `bridge -j fdb show` keys.
+    template <class W>
+    void fields(W& w) const {
+        w("status", status);
+        w("ip", ip);
+        w("mac", mac);
+        w("vtep", vtep);
+        w.opt("fdb_state", !fdb_state.empty(), fdb_state, schema::ReadOnly);
+        w.opt("neigh_state", !neigh_state.empty(), neigh_state, schema::ReadOnly);
+        w.opt("flags", !flags.empty(), flags, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
     /// Appends to_json().dump()'s text (compact JSON) without building a DOM.
-    void write_json(std::string& out) const;
+    void write_json(std::string& out) const { schema::to_text(out, *this); }
 };
 /// Appends the entries as a compact JSON array: the bytes of a json array of their to_json()
 /// dumped, what `ovnet-fdb show -j` prints for 100,000 peers without a DOM.
@@ -57,28 +74,73 @@ Changes fdb_add(Handle& h, const std::string& dev, const PeerSpec& p);
 /// Removes a peer's entries (by mac, and ip if given). Idempotent.
 Changes fdb_del(Handle& h, const std::string& dev, const PeerSpec& p);
 
-struct ApplyStats {
-    size_t added = 0, replaced = 0, removed = 0, unchanged = 0, writes = 0;
+/// Checks a desired set as a whole, the one validation of both input paths (peers_read and
+/// peers_from_json, which name entries by position, and fdb_apply_set, which names them by
+/// label): every entry has an ip or a vtep, unicast non-zero MACs, unicast VTEPs of one family,
+/// no MAC or IP twice. Raises Error(Input) naming the first offending entry.
+void peers_validate(const std::vector<PeerSpec>& desired);
+
+/// The tables a plan compares a set with: a VTEP's entries, as the kernel dumps them.
+struct FdbState {
+    int ifindex = 0;               ///< the VTEP's, for the requests that create entries
+    std::vector<Neigh> fdb;        ///< AF_BRIDGE entries (the bridge's own, NDA_MASTER, are skipped)
+    std::vector<Neigh> neighs;     ///< AF_INET and AF_INET6 neighbors
 };
-/// One entry fdb_apply_set() changed.
-struct PeerChange {
-    enum Action : uint8_t { Added, Replaced, Removed } action;
-    std::optional<IpAddr> ip;      ///< unset for a removed fdb entry
-    Mac mac;
-    std::optional<IpAddr> vtep;    ///< unset for a removed neighbor
-    std::string label() const;
+
+/// One request of a plan.
+struct FdbWrite {
+    enum Kind : uint8_t {
+        FdbAdd,       ///< create or replace the fdb entry mac -> vtep of a desired entry
+        NeighAdd,     ///< create or replace the neighbor ip -> mac of a desired entry
+        FdbDel,       ///< delete an extra remote (stale twin) of a desired MAC
+        FdbPrune,     ///< delete a permanent fdb entry missing from the set (--prune)
+        NeighPrune,   ///< delete a permanent neighbor missing from the set (--prune)
+    } kind;
+    Neigh entry;                   ///< what is written (RTM_NEWNEIGH) or deleted (RTM_DELNEIGH)
+    uint32_t change;               ///< index of its change in FdbPlan::changes
+    bool del() const { return kind >= FdbDel; }
+    bool fdb() const { return kind == FdbAdd || kind == FdbDel || kind == FdbPrune; }
 };
+
+/// What converging a VTEP to a set takes: the writes in the order they are sent, one change per
+/// peer that differs (not the unchanged ones) and the counts.
+///
+/// Order: for each desired entry, in set order, the deletes of its MAC's extra remotes, then its
+/// fdb entry, then its neighbor; after all of them the prunes, fdb entries (by MAC) then neighbors
+/// (by IP). A peer's writes are adjacent, so a batch that stops midway leaves at most the peer it
+/// stopped at half-made; fdb_apply_set then takes back the made half of a peer it was adding.
+/// A pruned neighbor joins the change of the pruned fdb entry with the same MAC (one "removed").
+struct FdbPlan {
+    std::vector<FdbWrite> writes;
+    /// Action::Added, Changed (how "replaced") or Removed; object = PeerSpec::label() of the
+    /// peer; fields = `"ip":...,"mac":...,"vtep":...` (null when absent).
+    Changes changes;
+    ChangeStats stats;             ///< writes = writes.size()
+};
+
+/// The plan: a pure function of the current tables, the desired set (one that passed
+/// peers_validate) and the options. A desired entry is unchanged when its fdb entry is the MAC's
+/// only one, permanent, with the desired vtep, and its neighbor permanent with the desired MAC;
+/// otherwise the differing halves are written (the other half of a neighbor-only or fdb-only
+/// pair is completed). With `prune`, permanent fdb entries with a dst (not the all-zeros default
+/// destination) and permanent neighbors that the set does not name are removed; learned and
+/// local entries never are.
+FdbPlan fdb_plan(FdbState cur, const std::vector<PeerSpec>& desired, bool prune);
+
 /// What fdb_apply_set() compares a set with: the device and its fdb and neighbor tables, read
 /// ahead (`ovnet-fdb apply` reads it on a second thread while it parses the set). Failures are
 /// kept, and fdb_apply_set() raises them where it would have met them reading the state itself.
 struct FdbSnapshot;
 std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev);
 
-/// fdb_apply() without building a Change per entry: what bulk callers use. With `snap` (from
-/// fdb_snapshot() on the same handle and device) the state is taken from it instead of read; the
-/// call consumes it.
-std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                                      bool prune, ApplyStats* stats = nullptr, FdbSnapshot* snap = nullptr);
+/// Converges the VTEP to the desired set in one batched exchange: reads the tables (or takes them
+/// from `snap`, from fdb_snapshot() on the same handle and device; the call consumes it), validates
+/// (peers_validate, and a vxlan device), plans (fdb_plan) and sends the plan's writes. Returns the
+/// plan's changes (the changed peers only) and puts the counts in *stats. When the kernel refuses
+/// a write, the made half of a peer being added is removed and Error(Runtime) names the first
+/// refused write's peer.
+Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
+                      ChangeStats* stats = nullptr, FdbSnapshot* snap = nullptr);
 
 /// The VTEP to work on: `dev` when given, else the namespace's only vxlan device (Error(Input)
 /// when there is none or several).
@@ -88,15 +150,14 @@ std::string fdb_pick_dev(Handle& h, const std::string& dev);
 /// the namespace, picks the device (fdb_pick_dev) and reads its tables (fdb_snapshot), then applies
 /// (fdb_apply_set). Errors come in the order a sequential run meets them: the set's first, then
 /// the namespace's, the device's and the state's. The device used goes to *dev_out.
-std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
-                                       const std::optional<IpAddr>& default_vtep, bool prune,
-                                       ApplyStats* stats = nullptr, std::string* dev_out = nullptr);
+Changes fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
+                       const std::optional<IpAddr>& default_vtep, bool prune, ChangeStats* stats = nullptr,
+                       std::string* dev_out = nullptr);
 
-/// Converges the VTEP to the desired set in one batched exchange: adds or replaces what differs,
-/// leaves equal entries untouched (no write at all when nothing differs), and with `prune`
-/// removes permanent peers missing from the set. Changes lists what changed (not the unchanged).
+/// fdb_apply_set() for small sets (`ovnet-fdb add`): each change carries its ip, mac and vtep
+/// as a "detail" object.
 Changes fdb_apply(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired,
-                  bool prune, ApplyStats* stats = nullptr);
+                  bool prune, ChangeStats* stats = nullptr);
 
 /// The local endpoints behind a VTEP, as peers other hosts should program: for every veth port
 /// of the VTEP's bridge, the sandbox end's IPv4 address(es) and MAC, with vtep = the VTEP's local

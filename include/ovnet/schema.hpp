@@ -25,6 +25,7 @@
 // own fields() (a nested object).
 #pragma once
 #include <concepts>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,10 +92,25 @@ public:
     explicit TextWriter(std::string& out) : out_(out) {}
     template <class V>
     void operator()(const char* key, const V& v, Access = Input) {
-        out_ += first_ ? "\"" : ",\"";
+        // `"key":` in one append (bulk output writes it 700,000 times for 100,000 peers); keys
+        // are identifiers: nothing to escape.
+        size_t n = std::char_traits<char>::length(key);
+        char buf[64];
+        if (n > sizeof buf - 4) {
+            out_ += first_ ? "\"" : ",\"";
+            out_ += key;
+            out_ += "\":";
+        } else {
+            char* p = buf;
+            if (!first_) *p++ = ',';
+            *p++ = '"';
+            std::memcpy(p, key, n);
+            p += n;
+            *p++ = '"';
+            *p++ = ':';
+            out_.append(buf, size_t(p - buf));
+        }
         first_ = false;
-        out_ += key;   // keys are identifiers: nothing to escape
-        out_ += "\":";
         value(out_, v);
     }
     template <class V>

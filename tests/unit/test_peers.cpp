@@ -328,3 +328,23 @@ TEST_CASE("PeerEntry: write_json writes what to_json().dump() writes", "[peers]"
     write_json(out, {all[0]});
     CHECK(out == "[" + all[0].to_json().dump() + "]");
 }
+
+// The peer's one schema: its keys, in output order, with the kernel's state read-only; every one
+// of them (and nothing else but "dev" and iproute2's keys) is accepted as input.
+TEST_CASE("PeerEntry: one schema gives the keys the readers accept", "[peers][schema]") {
+    auto& k = schema::keys<PeerEntry>();
+    std::vector<std::string> names;
+    for (auto& x : k) names.push_back(x.name + std::string(x.access == schema::ReadOnly ? " (ro)" : ""));
+    CHECK(names == std::vector<std::string>{"status", "ip", "mac", "vtep", "fdb_state (ro)", "neigh_state (ro)", "flags (ro)"});
+    json o = json::object();
+    for (auto& x : k) o[x.name] = nullptr;
+    o["mac"] = "02:42:0a:00:00:03";
+    o["ip"] = "10.0.0.3";
+    o["vtep"] = "192.0.2.12";
+    o["dev"] = "vx0";
+    CHECK(peers_from_json({o}, std::nullopt).size() == 1);
+    std::istringstream in(o.dump());
+    CHECK(peers_read(in, std::nullopt).size() == 1);
+    o["neigh_sate"] = "permanent";
+    require_input_error([&] { peers_from_json({o}, std::nullopt); }, "neigh_sate");
+}

@@ -220,11 +220,31 @@ TEST_CASE("peers_read handles a large set like peers_from_json", "[peers][sax]")
     CHECK_THAT(std::string(e.what()), Contains("#" + std::to_string(n + 1)));
 }
 
-TEST_CASE("PeerChange::label reads like PeerSpec::label", "[peers]") {
-    PeerChange a{PeerChange::Added, IpAddr::parse("10.0.0.3"), Mac::parse("02:42:0a:00:00:03"), IpAddr::parse("192.0.2.12")};
-    CHECK(a.label() == "peer 10.0.0.3 02:42:0a:00:00:03 via 192.0.2.12");
-    PeerChange r{PeerChange::Removed, std::nullopt, Mac::parse("02:42:0a:00:00:04"), IpAddr::parse("192.0.2.13")};
-    CHECK(r.label() == "fdb entry 02:42:0a:00:00:04 via 192.0.2.13");
-    PeerChange n{PeerChange::Removed, IpAddr::parse("10.0.0.5"), Mac::parse("02:42:0a:00:00:05"), std::nullopt};
-    CHECK(n.label() == "peer 10.0.0.5 02:42:0a:00:00:05");
+// The change labels of an apply (PeerChange::label before, now the plan's Change::object) read
+// like PeerSpec::label.
+TEST_CASE("A peer change's object reads like PeerSpec::label", "[peers]") {
+    PeerSpec a{IpAddr::parse("10.0.0.3"), Mac::parse("02:42:0a:00:00:03"), IpAddr::parse("192.0.2.12")};
+    auto pa = fdb_plan(FdbState{}, {a}, false);
+    REQUIRE(pa.changes.size() == 1);
+    CHECK(pa.changes[0].object == "peer 10.0.0.3 02:42:0a:00:00:03 via 192.0.2.12");
+    CHECK(pa.changes[0].object == a.label());
+    FdbState cur;
+    Neigh f;
+    f.family = AF_BRIDGE;
+    f.lladdr = Mac::parse("02:42:0a:00:00:04");
+    f.dst = IpAddr::parse("192.0.2.13");
+    f.state = 0x80;   // NUD_PERMANENT
+    f.flags = 0x02;   // NTF_SELF
+    Neigh n;
+    n.family = AF_INET;
+    n.dst = IpAddr::parse("10.0.0.5");
+    n.lladdr = Mac::parse("02:42:0a:00:00:05");
+    n.has_lladdr = true;
+    n.state = 0x80;
+    cur.fdb = {f};
+    cur.neighs = {n};
+    auto pr = fdb_plan(cur, {}, true);
+    REQUIRE(pr.changes.size() == 2);
+    CHECK(pr.changes[0].object == "fdb entry 02:42:0a:00:00:04 via 192.0.2.13");
+    CHECK(pr.changes[1].object == "peer 10.0.0.5 02:42:0a:00:00:05");
 }
