@@ -254,6 +254,72 @@ TEST_CASE("ipvs: write_json writes what to_json().dump() writes") {
     }
 }
 
+namespace {
+namespace golden {
+// Taken from the binaries before the schema refactor (commit 523cca9): the bytes must not change.
+const char* kFwmNs =
+    R"({"netns":"lb_x","key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"scheduler":"rr","persistent":false,"onepacket":false,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
+const char* kFwmDom =
+    R"({"key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"scheduler":"rr","persistent":false,"onepacket":false,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
+const char* kUdpNs =
+    R"({"netns":"lb_x","key":"udp 10.0.0.5:53","family":"ipv4","protocol":"udp","address":"10.0.0.5","port":53,"scheduler":"sh","persistent":true,"timeout":30,"netmask":24,"onepacket":true,"sh_fallback":true,"sh_port":true,"pe":"sip","dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","weight":3,"u_threshold":100,"l_threshold":10,"tun_type":"gue","tun_port":6080,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.3","port":53,"forward":"dr","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.4","port":53,"forward":"tunnel","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":"ipip","active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+const char* kTcp6 =
+    R"({"key":"tcp [fd00::1]:443","family":"ipv6","protocol":"tcp","address":"fd00::1","port":443,"scheduler":"wlc","persistent":true,"timeout":60,"netmask":64,"onepacket":false,"dests":[{"address":"fd00::2","port":443,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+const char* kSctp =
+    R"({"key":"sctp 192.0.2.9:9","family":"ipv4","protocol":"sctp","address":"192.0.2.9","port":9,"scheduler":"mh","persistent":false,"onepacket":false,"sh_port":true,"dests":[],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+const char* kTimeouts =
+    R"({"tcp":900,"tcp_fin":120,"udp":300})";
+const char* kIpvsadm =
+    "-A -u 10.0.0.5:53 -s sh -p 30 -M 255.255.255.0 --pe sip -o -b sh-fallback,sh-port\n"
+    "-a -u 10.0.0.5:53 -r 10.0.0.2:5353 -i -w 3 --tun-type gue --tun-port 6080 --tun-nocsum -x 100 -y 10\n"
+    "-a -u 10.0.0.5:53 -r 10.0.0.3:53 -g -w 1\n"
+    "-a -u 10.0.0.5:53 -r 10.0.0.4:53 -i -w 1\n"
+    "-A --sctp-service 192.0.2.9:9 -s mh -b mh-port\n"
+    "-A -t [fd00::1]:443 -s wlc -p 60 -M 64\n"
+    "-a -t [fd00::1]:443 -r [fd00::2]:443 -m -w 1\n"
+    "-A -f 7 -6 -s lc -p 360\n"
+    "-A -f 258 -s rr\n"
+    "-a -f 258 -r 10.255.0.6:0 -m -w 1\n"
+    "-a -f 258 -r 10.255.0.7:0 -m -w 2\n"
+;
+}  // namespace golden
+
+// The services the golden strings were written from (write_json's test set).
+std::vector<IpvsService> golden_set() {
+    std::vector<IpvsService> v = {
+        svc(R"({"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address":"10.255.0.7","weight":2}]})"),
+        svc(R"({"fwmark":7,"family":"ipv6","scheduler":"lc","persistent":true})"),
+        svc(R"({"protocol":"udp","address":"10.0.0.5","port":53,"scheduler":"sh","sh_fallback":true,"sh_port":true,
+                "onepacket":true,"persistent":true,"timeout":30,"netmask":"255.255.255.0","pe":"sip",
+                "dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","tun_type":"gue","tun_port":6080,
+                          "weight":3,"u_threshold":100,"l_threshold":10},{"address":"10.0.0.3","forward":"dr"},
+                         {"address":"10.0.0.4","forward":"tunnel"}]})"),
+        svc(R"({"protocol":"tcp","address":"fd00::1","port":443,"persistent":true,"timeout":60,"netmask":64,
+                "dests":[{"address":"fd00::2"}]})"),
+        svc(R"({"protocol":"sctp","address":"192.0.2.9","port":9,"scheduler":"mh","sh_port":true})"),
+    };
+    v[0].stats.conns = 5, v[0].stats.outbps = 18446744073709551615ULL;
+    v[0].dests[1].active = 3, v[0].dests[1].inactive = 4, v[0].dests[1].persistent = 1, v[0].dests[1].stats.inpkts = 9;
+    return v;
+}
+}  // namespace
+
+TEST_CASE("ipvs: JSON and ipvsadm bytes are those of the binaries before the schema refactor") {
+    auto v = golden_set();
+    auto text = [](const IpvsService& s, const std::string& ns) {
+        std::string out;
+        s.write_json(out, ns);
+        return out;
+    };
+    CHECK(text(v[0], "lb_x") == golden::kFwmNs);
+    CHECK(v[0].to_json().dump() == golden::kFwmDom);
+    CHECK(text(v[2], "lb_x") == golden::kUdpNs);
+    CHECK(v[3].to_json().dump() == golden::kTcp6);
+    CHECK(v[4].to_json().dump() == golden::kSctp);
+    CHECK(IpvsTimeouts{900, 120, 300}.to_json().dump() == golden::kTimeouts);
+    CHECK(ipvs_format_ipvsadm(v) == golden::kIpvsadm);
+}
+
 TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {
     std::string text =
         "-A -t 10.0.0.5:80 -s wrr -p 300 -M 255.255.255.0\n"
