@@ -174,6 +174,13 @@ void validate_ifname(std::string_view name, const std::string& object, const std
             throw_input(object, field, std::string(name), "interface names cannot hold '/', ':' or spaces");
 }
 
+int netmask_to_prefix(uint32_t mask) {
+    int plen = __builtin_popcount(mask);
+    return mask == prefix_to_netmask(plen) ? plen : -1;
+}
+
+uint32_t prefix_to_netmask(int plen) { return plen <= 0 ? 0 : plen >= 32 ? ~uint32_t(0) : ~uint32_t(0) << (32 - plen); }
+
 bool is_unicast_host(const IpAddr& a) {
     uint64_t w[2];
     std::memcpy(w, a.b.data(), sizeof w);

@@ -53,6 +53,12 @@ void validate_ifname(std::string_view name, const std::string& object = {},
 /// address or a tunnel endpoint can never be.
 bool is_unicast_host(const IpAddr& a);
 
+/// An IPv4 netmask (host byte order) as a prefix length: 0xffffff00 -> 24; -1 when the mask is
+/// not contiguous (0xff00ff00).
+int netmask_to_prefix(uint32_t mask);
+/// The IPv4 netmask (host byte order) of a prefix length 0..32: 24 -> 0xffffff00.
+uint32_t prefix_to_netmask(int plen);
+
 /// Docker's container MAC for an IPv4 address: 02:42:<four address bytes>.
 Mac docker_mac(const IpAddr& ipv4);
 
