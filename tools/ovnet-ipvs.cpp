@@ -24,150 +24,25 @@ struct Opts {
     unsigned drain = 0;
 };
 
-// The apply report can list 11,000 changes: written straight out rather than through a DOM, in
-// the shape of every other report ({"action", "object"} per change).
-void write_apply_report(const Global& g, const IpvsApplyStats& st, const std::vector<IpvsChange>& ch,
-                        const std::vector<std::string>& unchanged) {
-    const char* sp = g.pretty ? " " : "";
-    BulkReport r(g, {{"summary", fmt::format(R"({{"added":{},"edited":{},"removed":{},"unchanged":{},"writes":{}}})",
-                                             st.added, st.edited, st.removed, st.unchanged, st.writes)}});
-    // Keys and labels are protocol names, addresses and numbers: nothing to escape.
-    auto item = [&](const char* action, std::initializer_list<std::string_view> parts) {
-        std::string& out = r.next();
-        out += "{\"action\":";
-        out += sp;
-        out += '"';
-        out += action;
-        out += "\",";
-        out += sp;
-        out += "\"object\":";
-        out += sp;
-        out += '"';
-        for (auto p : parts) out += p;
-        out += "\"}";
+// The options given, for the library's ipvsadm rules (the ones `apply --from-ipvsadm` reads with).
+IpvsadmArgs args(const Opts& o) {
+    IpvsadmArgs a;
+    a.tcp = o.tcp, a.udp = o.udp, a.sctp = o.sctp, a.fwmark = o.fwmark, a.six = o.six;
+    auto given = [](CLI::Option* opt, const std::string& v) {
+        return opt && opt->count() ? std::optional<std::string>(v) : std::nullopt;
     };
-    for (auto& c : ch) {
-        if (c.dest.empty()) item(c.action_name(), {"service ", c.service});
-        else item(c.action_name(), {"dest ", c.dest, " of ", c.service});
-    }
-    if (ch.empty()) {
-        std::string many = fmt::format("{} services", unchanged.size());
-        if (unchanged.size() > 1) item("unchanged", {many});
-        else if (unchanged.size() == 1) item("unchanged", {"service ", unchanged[0]});
-        else item("unchanged", {"ipvs"});
-    }
-    r.finish();
-}
-
-// "10.0.0.5:80", "[fd00::1]:443" -> address and port strings (port may be empty).
-void split(const std::string& v, const std::string& what, std::string& addr, std::string& port) {
-    std::string host = v;
-    port.clear();
-    if (!v.empty() && v[0] == '[') {
-        auto e = v.find(']');
-        if (e == std::string::npos) throw_input("service", what, v, "expected [IPv6]:PORT");
-        host = v.substr(1, e - 1);
-        if (e + 1 < v.size()) {
-            if (v[e + 1] != ':') throw_input("service", what, v, "expected [IPv6]:PORT");
-            port = v.substr(e + 2);
-        }
-    } else if (std::count(v.begin(), v.end(), ':') == 1) {
-        host = v.substr(0, v.find(':'));
-        port = v.substr(v.find(':') + 1);
-    }
-    addr = host;
-}
-
-json port_json(const std::string& obj, const std::string& field, const std::string& p) {
-    if (p.empty() || p.size() > 9 || p.find_first_not_of("0123456789") != std::string::npos)
-        throw_input(obj, field, p, "not a port number (0..65535)");
-    return json(std::stoull(p));
-}
-
-json uint_json(const std::string& obj, const std::string& field, const std::string& v) {
-    if (v.empty() || v.size() > 11 || v.find_first_not_of("0123456789") != std::string::npos)
-        throw_input(obj, field, v, "not a non-negative number");
-    return json(std::stoull(v));
-}
-
-// The service key as JSON from -t/-u/--sctp-service/-f (exactly one).
-json key_json(const Opts& o) {
-    int n = !o.tcp.empty() + !o.udp.empty() + !o.sctp.empty() + !o.fwmark.empty();
-    if (n == 0) throw_input("service", "key", "", "give one of -t, -u, --sctp-service ADDRESS:PORT or -f FWMARK");
-    if (n > 1) throw_input("service", "key", "", "give only one of -t, -u, --sctp-service, -f");
-    json j = json::object();
-    if (!o.fwmark.empty()) {
-        j["fwmark"] = uint_json("service", "fwmark", o.fwmark);
-        if (o.six) j["family"] = "ipv6";
-        return j;
-    }
-    std::string v = !o.tcp.empty() ? o.tcp : !o.udp.empty() ? o.udp : o.sctp;
-    j["protocol"] = !o.tcp.empty() ? "tcp" : !o.udp.empty() ? "udp" : "sctp";
-    std::string a, p;
-    split(v, "address", a, p);
-    j["address"] = a;
-    std::string obj = "service " + j["protocol"].get<std::string>() + " " + v;
-    if (p.empty()) throw_input(obj, "port", "", "required (ADDRESS:PORT)");
-    j["port"] = port_json(obj, "port", p);
-    if (o.six) j["family"] = "ipv6";
-    return j;
-}
-
-// Service settings given on the command line, laid over `j`.
-void service_settings(const Opts& o, json& j) {
-    std::string obj = "service";
-    if (o.o_sched && o.o_sched->count()) j["scheduler"] = o.sched;
-    if (o.o_pers && o.o_pers->count()) {
-        j["persistent"] = true;
-        if (!o.persistent.empty()) j["timeout"] = uint_json(obj, "timeout", o.persistent);
-        else if (!j.contains("timeout") || j["timeout"] == 0) j["timeout"] = 360;
-    }
-    if (o.o_mask && o.o_mask->count()) {
-        if (o.netmask.find_first_not_of("0123456789") == std::string::npos && !o.netmask.empty())
-            j["netmask"] = uint_json(obj, "netmask", o.netmask);
-        else
-            j["netmask"] = o.netmask;
-    }
-    if (o.o_ops && o.o_ops->count()) j["onepacket"] = true;
-    if (o.o_pe && o.o_pe->count()) j["pe"] = o.pe;
-    if (o.o_flags && o.o_flags->count()) {
-        j["sh_fallback"] = false;
-        j["sh_port"] = false;
-        std::stringstream fs(o.sched_flags);
-        for (std::string f; std::getline(fs, f, ',');) {
-            if (f == "sh-fallback" || f == "mh-fallback" || f == "flag-1") j["sh_fallback"] = true;
-            else if (f == "sh-port" || f == "mh-port" || f == "flag-2") j["sh_port"] = true;
-            else throw_input(obj, "sched-flags", f, "must be sh-fallback, sh-port, mh-fallback or mh-port");
-        }
-    }
-}
-
-bool has_dest(const Opts& o) { return !o.real.empty(); }
-
-// Destination fields given on the command line, laid over `d`.
-void dest_settings(const Opts& o, json& d) {
-    std::string a, p;
-    split(o.real, "real-server", a, p);
-    std::string obj = "dest " + o.real;
-    d["address"] = a;
-    if (!p.empty()) d["port"] = port_json(obj, "port", p);
-    int fw = o.masq + o.gate + o.ipip;
-    if (fw > 1) throw_input(obj, "forward", "", "give only one of -m, -g, -i");
-    if (o.masq) d["forward"] = "masq";
-    if (o.gate) d["forward"] = "dr";
-    if (o.ipip) d["forward"] = "tunnel";
-    if (!o.weight.empty()) d["weight"] = uint_json(obj, "weight", o.weight);
-    if (!o.uth.empty()) d["u_threshold"] = uint_json(obj, "u-threshold", o.uth);
-    if (!o.lth.empty()) d["l_threshold"] = uint_json(obj, "l-threshold", o.lth);
-    if (!o.tun_type.empty()) d["tun_type"] = o.tun_type;
-    if (!o.tun_port.empty()) d["tun_port"] = port_json(obj, "tun-port", o.tun_port);
-    if (d.value("forward", std::string()) != "tunnel") {
-        d.erase("tun_type");
-        d.erase("tun_port");
-        if (!o.tun_type.empty() || !o.tun_port.empty())
-            throw_input(obj, !o.tun_type.empty() ? "tun-type" : "tun-port", !o.tun_type.empty() ? o.tun_type : o.tun_port,
-                        "only for tunnel forwarding (-i)");
-    }
+    a.scheduler = given(o.o_sched, o.sched);
+    a.persistent = given(o.o_pers, o.persistent);
+    a.netmask = given(o.o_mask, o.netmask);
+    a.sched_flags = given(o.o_flags, o.sched_flags);
+    a.pe = given(o.o_pe, o.pe);
+    a.onepacket = o.ops;
+    a.real = o.real;
+    a.masq = o.masq, a.gate = o.gate, a.ipip = o.ipip;
+    auto str = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+    a.weight = str(o.weight), a.u_thresh = str(o.uth), a.l_thresh = str(o.lth);
+    a.tun_type = str(o.tun_type), a.tun_port = str(o.tun_port);
+    return a;
 }
 
 void add_key_opts(CLI::App* v, Opts& o) {
@@ -266,7 +141,7 @@ void print_table(const json& doc, bool stats, bool rate) {
                 if (nm != (six ? 128 : 32)) {
                     if (six) line += fmt::format(" mask {}", nm);
                     else {
-                        uint32_t m = nm ? ~uint32_t(0) << (32 - nm) : 0;
+                        uint32_t m = prefix_to_netmask(nm);
                         line += fmt::format(" mask {}.{}.{}.{}", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255);
                     }
                 }
@@ -298,8 +173,7 @@ int main(int argc, char** argv) {
     show->add_flag("--ipvsadm", ipvsadm, "Write the rules as ipvsadm -S -n does (ipvsadm -R reads them)");
     show->callback([&] {
         std::optional<IpvsService> key;
-        if (!o_show.tcp.empty() || !o_show.udp.empty() || !o_show.sctp.empty() || !o_show.fwmark.empty())
-            key = IpvsService::from_json(key_json(o_show));
+        if (args(o_show).has_key()) key = ipvsadm_key(args(o_show));
         IpvsHandle h(g.netns);
         std::vector<IpvsService> list;
         if (key) {
@@ -347,23 +221,17 @@ int main(int argc, char** argv) {
     add_dest_opts(add, o_add, true);
     add->footer(kFooter);
     add->callback([&] {
-        json k = key_json(o_add);
-        if (has_dest(o_add)) {
-            json d = json::object();
-            dest_settings(o_add, d);
-            json s = k;
-            if (o_add.o_pers->count()) s["persistent"] = true;
-            s["dests"] = json::array({d});
-            IpvsService spec = IpvsService::from_json(s);
+        IpvsadmArgs a = args(o_add);
+        if (a.has_dest()) {
+            // -p with -r names a persistent service (whose destinations may have port 0).
+            IpvsService key = ipvsadm_key(a);
+            if (a.persistent) key.persistent = true, key.timeout = 360;
+            IpvsDest d = ipvsadm_dest(a, key);
             IpvsHandle h(g.netns);
-            IpvsService key = spec;
-            key.dests.clear();
-            auto ch = ipvs_add_dest(h, key, spec.dests[0]);
+            auto ch = ipvs_add_dest(h, key, d);
             report(g, ch, to_json(ch));
         } else {
-            json s = k;
-            service_settings(o_add, s);
-            IpvsService spec = IpvsService::from_json(s);
+            IpvsService spec = ipvsadm_service(a);
             IpvsHandle h(g.netns);
             auto ch = ipvs_add_service(h, spec);
             report(g, ch, to_json(ch));
@@ -376,38 +244,16 @@ int main(int argc, char** argv) {
     add_dest_opts(edit, o_edit, true);
     edit->footer(kFooter);
     edit->callback([&] {
-        IpvsService key = IpvsService::from_json(key_json(o_edit));
+        IpvsadmArgs a = args(o_edit);
+        IpvsService key = ipvsadm_key(a);
         IpvsHandle h(g.netns);
         auto cur = ipvs_get(h, key);
         if (!cur) throw_input("service " + key.key(), "key", key.key(), "no such service");
-        json s = cur->to_json();
-        s.erase("stats");
-        s.erase("key");
-        if (has_dest(o_edit)) {
-            json d = json::object();
-            dest_settings(o_edit, d);
-            std::string a = d["address"].get<std::string>();
-            uint32_t port = d.contains("port") ? d["port"].get<uint32_t>() : cur->port;
-            json found;
-            for (auto& x : s["dests"])
-                if (IpAddr::parse(x["address"].get<std::string>()) == IpAddr::parse(a) && x["port"] == port) found = x;
-            if (found.is_null()) {
-                arg_ip("dest " + o_edit.real, "address", a);
-                throw_input("dest " + o_edit.real + " of " + key.key(), "address", o_edit.real, "no such destination");
-            }
-            for (auto* f : {"active", "inactive", "persistent_conns", "stats"}) found.erase(f);
-            if ((o_edit.masq || o_edit.gate) && !o_edit.ipip) { found.erase("tun_type"); found.erase("tun_port"); }
-            found.update(d);
-            if (found["forward"] != "tunnel") { found.erase("tun_type"); found.erase("tun_port"); }
-            s["dests"] = json::array({found});
-            IpvsService spec = IpvsService::from_json(s);
-            auto ch = ipvs_edit_dest(h, key, spec.dests[0]);
+        if (a.has_dest()) {
+            auto ch = ipvs_edit_dest(h, key, ipvs_merge_edit_dest(*cur, a));
             report(g, ch, to_json(ch));
         } else {
-            s["dests"] = json::array();
-            service_settings(o_edit, s);
-            IpvsService spec = IpvsService::from_json(s);
-            auto ch = ipvs_edit_service(h, spec);
+            auto ch = ipvs_edit_service(h, ipvs_merge_edit(*cur, a));
             report(g, ch, to_json(ch));
         }
     });
@@ -419,17 +265,13 @@ int main(int argc, char** argv) {
         ->type_name("SECONDS")->check(CLI::Range(0u, 86400u));
     del->footer(kFooter);
     del->callback([&] {
-        IpvsService key = IpvsService::from_json(key_json(o_del));
-        if (o_del.drain && !has_dest(o_del)) throw_input("service " + key.key(), "drain", std::to_string(o_del.drain), "needs -r (a destination)");
-        if (has_dest(o_del)) {
-            json d = json::object();
-            dest_settings(o_del, d);
-            IpvsDest dd;
-            std::string a = d["address"].get<std::string>();
-            dd.addr = arg_ip("dest " + o_del.real, "address", a);
+        IpvsadmArgs a = args(o_del);
+        IpvsService key = ipvsadm_key(a);
+        if (o_del.drain && !a.has_dest()) throw_input("service " + key.key(), "drain", std::to_string(o_del.drain), "needs -r (a destination)");
+        if (a.has_dest()) {
+            IpvsDest dd = ipvsadm_dest(a, key, false);
             if (dd.addr.family != key.af)
-                throw_input("dest " + o_del.real + " of " + key.key(), "address", a, "address family differs from the service's");
-            dd.port = d.contains("port") ? d["port"].get<uint16_t>() : key.port;
+                throw_input("dest " + o_del.real + " of " + key.key(), "address", dd.addr.str(), "address family differs from the service's");
             IpvsHandle h(g.netns);
             auto ch = ipvs_del_dest(h, key, dd, o_del.drain);
             report(g, ch, to_json(ch));
@@ -455,20 +297,9 @@ int main(int argc, char** argv) {
             ns = netns_for(g, stubs);
         }
         IpvsHandle h(ns);
-        IpvsApplyStats st;
-        std::vector<std::string> unchanged;
-        auto ch = ipvs_apply_set(h, set, prune, &st, &unchanged);
-        std::string summary = fmt::format("{} added, {} edited, {} removed, {} unchanged{}", st.added, st.edited, st.removed,
-                                          st.unchanged, st.writes ? fmt::format(" ({} writes in one batch)", st.writes)
-                                                                  : " (no write issued)");
-        if (g.json_out()) {
-            write_apply_report(g, st, ch, unchanged);
-            if (!g.quiet) fmt::print(stderr, "ovnet-ipvs: {}\n", summary);
-        } else {
-            if (!ch.empty() && ch.size() <= 50)
-                for (auto& c : ch) fmt::print("{} {}\n", c.action_name(), c.object());
-            fmt::print("{}\n", summary);
-        }
+        ChangeStats st;
+        auto ch = ipvs_apply_set(h, set, prune, &st);
+        report_set(g, ns.empty() ? "ipvs" : ns, "edited", {}, ch, st);
     });
 
     auto* zero = app.verb("zero", "Zero the counters of one service, or of all (ipvsadm -Z)");
@@ -476,8 +307,7 @@ int main(int argc, char** argv) {
     zero->footer(kFooter);
     zero->callback([&] {
         std::optional<IpvsService> key;
-        if (!o_zero.tcp.empty() || !o_zero.udp.empty() || !o_zero.sctp.empty() || !o_zero.fwmark.empty())
-            key = IpvsService::from_json(key_json(o_zero));
+        if (args(o_zero).has_key()) key = ipvsadm_key(args(o_zero));
         IpvsHandle h(g.netns);
         auto ch = ipvs_zero(h, key);
         report(g, ch, to_json(ch));

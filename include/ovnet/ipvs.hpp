@@ -8,6 +8,7 @@
 
 #include "ovnet/json.hpp"
 #include "ovnet/netlink.hpp"
+#include "ovnet/schema.hpp"
 #include "ovnet/types.hpp"
 
 namespace ovnet {
@@ -16,7 +17,16 @@ namespace ovnet {
 struct IpvsStats {
     uint64_t conns = 0, inpkts = 0, outpkts = 0, inbytes = 0, outbytes = 0;
     uint64_t cps = 0, inpps = 0, outpps = 0, inbps = 0, outbps = 0;
-    json to_json() const;
+    /// The JSON schema (schema.hpp): every key read-only (counters are never applied).
+    template <class W>
+    void fields(W& w) const {
+        using schema::ReadOnly;
+        w("conns", conns, ReadOnly), w("inpkts", inpkts, ReadOnly), w("outpkts", outpkts, ReadOnly);
+        w("inbytes", inbytes, ReadOnly), w("outbytes", outbytes, ReadOnly), w("cps", cps, ReadOnly);
+        w("inpps", inpps, ReadOnly), w("outpps", outpps, ReadOnly), w("inbps", inbps, ReadOnly);
+        w("outbps", outbps, ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// Forwarding method of a destination (IP_VS_CONN_F_*): masq 0, local 1, tunnel 2, dr 3.
@@ -37,7 +47,26 @@ struct IpvsDest {
     IpvsStats stats;
 
     std::string label() const;         ///< "10.255.0.6:0"
-    json to_json() const;
+    /// The JSON schema of a destination, the one list of its keys: output (to_json, and the bytes
+    /// of IpvsService::write_json) and what from_json and ipvs_read accept. ovnet-lb and
+    /// ovnet-publish write their backends with it too.
+    template <class W>
+    void fields(W& w) const {
+        bool tun = fwd == IpvsFwd::Tunnel;
+        w("address", addr);
+        w("port", port);
+        w("forward", ipvs_fwd_name(fwd));
+        w("weight", weight);
+        w("u_threshold", u_thresh);
+        w("l_threshold", l_thresh);
+        w.opt("tun_type", tun, tun && tun_type.empty() ? std::string("ipip") : tun_type);
+        w.opt("tun_port", tun && tun_type == "gue", tun_port);
+        w("active", active, schema::ReadOnly);
+        w("inactive", inactive, schema::ReadOnly);
+        w("persistent_conns", persistent, schema::ReadOnly);
+        w("stats", stats, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// A virtual service: protocol + address + port, or a firewall mark.
@@ -60,7 +89,32 @@ struct IpvsService {
 
     /// The identity: "tcp 10.0.0.5:80", "fwm 258" (IPv6 firewall marks: "fwm6 258").
     std::string key() const;
-    json to_json() const;
+    bool is_fwmark() const { return fwmark || protocol == "fwm"; }
+    /// The persistence granularity as a prefix length (netmask, or 32/128 when -1).
+    int prefix_len() const { return netmask >= 0 ? netmask : af == AF_INET6 ? 128 : 32; }
+    /// The JSON schema of a service: the one list of its keys, in output order. `show -j` also
+    /// writes "netns" first (accepted on input, to choose the namespace).
+    template <class W>
+    void fields(W& w) const {
+        bool fw = is_fwmark();
+        w("key", key(), schema::ReadOnly);
+        w("family", af == AF_INET6 ? "ipv6" : "ipv4");
+        w("protocol", fw ? "fwm" : protocol.c_str());
+        w.opt("fwmark", fw, fwmark);
+        w.opt("address", !fw, addr);
+        w.opt("port", !fw, port);
+        w("scheduler", scheduler);
+        w("persistent", persistent);
+        w.opt("timeout", persistent, timeout);
+        w.opt("netmask", persistent, prefix_len());
+        w("onepacket", onepacket);
+        w.opt("sh_fallback", sh_fallback, true);
+        w.opt("sh_port", sh_port, true);
+        w.opt("pe", !pe.empty(), pe);
+        w("dests", dests);
+        w("stats", stats, schema::ReadOnly);
+    }
+    json to_json() const { return schema::to_dom(*this); }
     /// Accepts to_json() output; validates every field and every destination. Errors name the
     /// service key and the field ("fwm 258: dests[1].weight ...").
     static IpvsService from_json(const json& j);
@@ -73,7 +127,11 @@ struct IpvsService {
 /// IPVS connection timeouts in seconds (0 in a set call leaves a value unchanged).
 struct IpvsTimeouts {
     uint32_t tcp = 0, tcp_fin = 0, udp = 0;
-    json to_json() const;
+    template <class W>
+    void fields(W& w) const {
+        w("tcp", tcp), w("tcp_fin", tcp_fin), w("udp", udp);
+    }
+    json to_json() const { return schema::to_dom(*this); }
 };
 
 /// A generic-netlink socket for IPVS opened inside one namespace (IPVS state is per netns).
@@ -100,19 +158,6 @@ std::vector<IpvsService> ipvs_list(IpvsHandle& h);
 /// destinations, or nullopt when it does not exist.
 std::optional<IpvsService> ipvs_get(IpvsHandle& h, const IpvsService& key);
 
-struct IpvsApplyStats {
-    size_t added = 0, edited = 0, removed = 0, unchanged = 0, writes = 0;
-};
-
-/// One write of ipvs_apply_set(): a service or one of its destinations added, edited or removed.
-struct IpvsChange {
-    enum Action : uint8_t { Added, Edited, Removed } action;
-    std::string service;   ///< the service's key(), "tcp 10.1.0.1:80"
-    std::string dest;      ///< the destination's label(), "10.2.0.1:8080"; empty for the service
-    const char* action_name() const;   ///< "added", "edited", "removed"
-    std::string object() const;        ///< "service tcp 10.1.0.1:80", "dest 10.2.0.1:8080 of tcp 10.1.0.1:80"
-};
-
 /// Add a service (with its destinations). Idempotent: an equal service is "unchanged"; one that
 /// differs is edited. Destinations given are added or edited, never removed.
 Changes ipvs_add_service(IpvsHandle& h, const IpvsService& s);
@@ -124,15 +169,43 @@ Changes ipvs_add_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d);
 Changes ipvs_edit_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d);
 /// With drain_seconds > 0: weight 0 first, wait, then delete (Docker's graceful removal).
 Changes ipvs_del_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d, unsigned drain_seconds = 0);
-/// Converge to a desired set in one batched exchange: adds, edits, removes destinations missing
-/// from a listed service, and with `prune` removes services missing from the set. An unchanged
-/// set issues no write.
-Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
-                   IpvsApplyStats* stats = nullptr);
-/// ipvs_apply() for bulk callers: the writes it made as compact records (no Change per entry),
-/// and in *unchanged the keys of the services that were already right.
-std::vector<IpvsChange> ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
-                                       IpvsApplyStats* stats = nullptr, std::vector<std::string>* unchanged = nullptr);
+/// One write of a plan: a service or one of its destinations added, edited or removed.
+struct IpvsOp {
+    enum Kind : uint8_t { AddService, EditService, RemoveService, AddDest, EditDest, RemoveDest } kind;
+    const IpvsService* svc;            ///< desired (adds, edits, destinations) or current (service removal)
+    const IpvsDest* dest = nullptr;    ///< nullptr for service writes
+    const void* prev = nullptr;        ///< edits: the current IpvsService or IpvsDest (to undo the write)
+};
+
+/// What converging `current` to `desired` takes: ops[i] and changes[i] describe the same write,
+/// in the order they are sent (service removals first, then per desired service: the service, then
+/// its destinations in address order). The ops point into the two sets given to ipvs_plan().
+struct IpvsPlan {
+    std::vector<IpvsOp> ops;
+    Changes changes;                   ///< "service tcp 10.1.0.1:80", "dest 10.2.0.1:8080 of tcp 10.1.0.1:80"; edits say "edited"
+    std::vector<std::string> unchanged;   ///< keys of the desired services already right
+    ChangeStats stats;                 ///< added/changed/removed/unchanged count services and destinations; writes = 0
+};
+
+/// The pure planner behind ipvs_apply: no kernel, no validation (the sets are taken as valid and
+/// keyed uniquely). Destinations missing from a desired service are removed; with `prune`,
+/// services missing from `desired` too. Equal sets give no ops.
+IpvsPlan ipvs_plan(const std::vector<IpvsService>& current, const std::vector<IpvsService>& desired, bool prune);
+/// Sends a plan's writes in one batch. If the kernel refuses any, the ones that went through are
+/// undone and Error(Runtime) names the first refused write. Sets stats->writes.
+void ipvs_execute(IpvsHandle& h, const IpvsPlan& p, ChangeStats* stats = nullptr);
+/// Converge to a desired set in one batched exchange (validate, list, ipvs_plan, ipvs_execute):
+/// adds, edits, removes destinations missing from a listed service, and with `prune` removes
+/// services missing from the set. An unchanged set issues no write. Returns the writes' changes,
+/// or when there are none, "unchanged" for the one service ("service K") or the set ("N services",
+/// "ipvs" when empty).
+Changes ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
+                       ChangeStats* stats = nullptr);
+/// ipvs_apply_set() under the name the small callers (lb, publish) use.
+inline Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
+                          ChangeStats* stats = nullptr) {
+    return ipvs_apply_set(h, desired, prune, stats);
+}
 /// Zero the counters of one service, or of all when key is nullopt.
 Changes ipvs_zero(IpvsHandle& h, const std::optional<IpvsService>& key);
 Changes ipvs_flush(IpvsHandle& h);
@@ -147,8 +220,60 @@ Changes ipvs_set_timeouts(IpvsHandle& h, const IpvsTimeouts& t);
 std::vector<IpvsService> ipvs_read(std::istream& in, const std::string& what = "stdin",
                                    std::vector<json>* stubs = nullptr);
 /// Reads `ipvsadm -S -n` output (-A/-a lines) into services; bad lines raise Error(Input) with
-/// the line number.
+/// the line number. Each line is split into words and read with ipvsadm_take() and
+/// ipvsadm_service()/ipvsadm_dest(): the rules of ovnet-ipvs's command line.
 std::vector<IpvsService> ipvs_parse_ipvsadm(std::istream& in);
+
+// ---- ipvsadm's syntax, parsed once: by the -S reader above and by ovnet-ipvs's verbs ----
+
+/// The ipvsadm options of one command (a command line, or one `ipvsadm -S` line), as given:
+/// values are kept unparsed until ipvsadm_key/service/dest or ipvs_merge_edit read them.
+struct IpvsadmArgs {
+    std::string tcp, udp, sctp, fwmark;     ///< -t/-u/--sctp-service ADDR:PORT ([IPv6]:PORT), -f MARK
+    bool six = false;                       ///< -6: the firewall-mark service is IPv6
+    std::optional<std::string> scheduler;   ///< -s SCHED
+    std::optional<std::string> persistent;  ///< -p [TIMEOUT] ("" when given without a value)
+    std::optional<std::string> netmask;     ///< -M NETMASK (an IPv4 netmask or a prefix length)
+    std::optional<std::string> sched_flags; ///< -b FLAGS (sh-fallback,sh-port, mh-*, flag-1, flag-2)
+    std::optional<std::string> pe;          ///< --pe ENGINE
+    bool onepacket = false;                 ///< -o
+    std::string real;                       ///< -r ADDR[:PORT] (the port defaults to the service's)
+    bool masq = false, gate = false, ipip = false;   ///< -m, -g, -i
+    std::optional<std::string> weight, u_thresh, l_thresh, tun_type, tun_port;   ///< -w -x -y --tun-type --tun-port
+
+    bool has_key() const { return !tcp.empty() || !udp.empty() || !sctp.empty() || !fwmark.empty(); }
+    bool has_dest() const { return !real.empty(); }
+};
+
+/// Takes the option at words[i] (and its value, advancing i) into `a`: the service options when
+/// `dest` is false (-A lines), the destination options when true (-a lines), the key options in
+/// both. False when words[i] is not one of them. Error(Input) naming `object` when a value is missing.
+bool ipvsadm_take(IpvsadmArgs& a, const std::vector<std::string>& words, size_t& i, bool dest,
+                  const std::string& object);
+/// The service named by -t/-u/--sctp-service/-f (exactly one; -6 for IPv6 marks), with defaults
+/// for everything else. Error(Input) for a bad or missing key.
+IpvsService ipvsadm_key(const IpvsadmArgs& a);
+/// The service of an add (-A): its key with the settings given laid over the defaults, validated.
+IpvsService ipvsadm_service(const IpvsadmArgs& a);
+/// The destination -r names, with the settings given over the defaults (port: the service's),
+/// validated as a destination of `svc` unless `validate` is false (removals name a destination only).
+IpvsDest ipvsadm_dest(const IpvsadmArgs& a, const IpvsService& svc, bool validate = true);
+/// The edit (-E) of a service: the settings given laid over the current ones (unset options keep
+/// their value; -b replaces both flags; -p without a value keeps a current timeout), validated;
+/// the result has no destinations.
+IpvsService ipvs_merge_edit(const IpvsService& cur, const IpvsadmArgs& a);
+/// The edit (-e) of the destination -r names in `cur` (Error(Input) when it has none): the
+/// settings given laid over the current ones (leaving tunnel forwarding drops the tunnel type).
+IpvsDest ipvs_merge_edit_dest(const IpvsService& cur, const IpvsadmArgs& a);
+
+/// "10.0.0.5:80", "[fd00::1]:443", "10.0.0.5" -> address and port (nullopt when absent); false
+/// when the text is neither.
+bool ipvs_parse_addr_port(std::string_view v, IpAddr& addr, std::optional<uint32_t>& port);
+/// A persistence netmask, "255.255.255.0" (IPv4 services) or a prefix length "24": the prefix
+/// length, -1 for a full mask (/32, /128). Error(Input) naming object and "netmask".
+int ipvs_parse_netmask(const std::string& v, int af, const std::string& object);
+/// ipvsadm's -b: "sh-fallback,sh-port" (mh-fallback, mh-port, flag-1, flag-2) -> the two flags.
+void ipvs_parse_sched_flags(const std::string& v, bool& fallback, bool& port, const std::string& object);
 /// Writes services as `ipvsadm -S -n` does, so that `ipvsadm -R` reads it back.
 std::string ipvs_format_ipvsadm(const std::vector<IpvsService>& services);
 

@@ -24,6 +24,7 @@
 // std::optional<V> (null when empty), std::vector<V> (array), json (as is), and any type with its
 // own fields() (a nested object).
 #pragma once
+#include <charconv>
 #include <concepts>
 #include <cstring>
 #include <optional>
@@ -122,7 +123,10 @@ public:
     static void value(std::string& out, const V& v) {
         if constexpr (std::is_same_v<V, json>) out += v.dump();
         else if constexpr (std::is_same_v<V, bool>) out += v ? "true" : "false";
-        else if constexpr (std::is_integral_v<V>) out += std::to_string(v);
+        else if constexpr (std::is_integral_v<V>) {
+            char buf[24];   // no temporary string: bulk output writes ~20 numbers per IPVS destination
+            out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+        }
         else if constexpr (std::is_same_v<V, Mac> || std::is_same_v<V, IpAddr>) json_append(out, v);
         else if constexpr (std::is_same_v<V, Prefix>) json_append(out, std::string_view(v.str()));
         else if constexpr (std::is_convertible_v<V, std::string_view>) json_append(out, std::string_view(v));
