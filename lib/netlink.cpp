@@ -95,7 +95,9 @@ Handle::Handle(const NetnsFile& ns, int protocol) : name_(ns.name()), path_(ns.p
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
-    rbuf_.resize(kRecvBuf);
+    // Not zeroed (a vector's resize would write all 1 MiB, 256 page faults per process start):
+    // pages are touched only as far as the kernel fills them.
+    rbuf_.reset(new char[kRecvBuf]);
 }
 
 Handle::~Handle() = default;
@@ -118,9 +120,9 @@ void Handle::send_raw(const void* buf, size_t len) {
 
 namespace {
 // Reads one datagram; returns its length.
-size_t recv_some(int fd, std::vector<char>& buf) {
+size_t recv_some(int fd, char* buf) {
     for (;;) {
-        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        ssize_t n = ::recv(fd, buf, kRecvBuf, 0);
         if (n >= 0) return size_t(n);
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) throw_sys(ENOBUFS, "netlink receive queue overflowed");
@@ -134,8 +136,8 @@ size_t recv_some(int fd, std::vector<char>& buf) {
 int Handle::wait_reply(uint32_t seq, const std::function<void(const nlmsghdr*)>* cb, std::string* extack) {
     int fd = nl_socket_get_fd(sk_.get());
     for (;;) {
-        int len = int(recv_some(fd, rbuf_));
-        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+        int len = int(recv_some(fd, rbuf_.get()));
+        for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.get()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
             if (r->nlmsg_seq != seq) continue;
             if (r->nlmsg_type == NLMSG_ERROR) return parse_error(r, extack);
             if (cb) {
@@ -189,9 +191,9 @@ void Handle::dump(const NlMsg& msg, const std::function<void(const nlmsghdr*)>& 
         send_raw(h, h->nlmsg_len);
         bool done = false, intr = false;
         while (!done) {
-            size_t n = recv_some(fd, rbuf_);
+            size_t n = recv_some(fd, rbuf_.get());
             int len = int(n);
-            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.get()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
                 if (r->nlmsg_seq != h->nlmsg_seq) continue;
                 if (r->nlmsg_flags & NLM_F_DUMP_INTR) intr = true;
                 if (r->nlmsg_type == NLMSG_DONE) { done = true; break; }
@@ -267,9 +269,9 @@ std::vector<BatchError> Handle::batch_core(size_t total, const std::function<con
         send_raw(buf.data(), buf.size());
         bool done = false;
         while (!done) {
-            size_t n = recv_some(fd, rbuf_);
+            size_t n = recv_some(fd, rbuf_.get());
             int len = int(n);
-            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.data()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+            for (auto* r = reinterpret_cast<nlmsghdr*>(rbuf_.get()); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
                 if (r->nlmsg_type != NLMSG_ERROR || r->nlmsg_seq < base || r->nlmsg_seq > last) continue;
                 std::string ext;
                 int err = parse_error(r, &ext);

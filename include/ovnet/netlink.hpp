@@ -89,7 +89,7 @@ private:
     std::string name_, path_;
     NlSockPtr sk_;
     uint32_t seq_ = 0;
-    std::vector<char> rbuf_;
+    std::unique_ptr<char[]> rbuf_;   ///< receive buffer, uninitialised
 };
 
 /// Number of messages packed into one sendmsg() by Handle::batch().

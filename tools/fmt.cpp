@@ -1,0 +1,34 @@
+// fmt's compiled part (what libfmt.so holds), built into the tools so that they need neither
+// libfmt.so nor, through it, libstdc++.so: each shared library a tool loads costs start-up time
+// (bench/startup, bench/README.md). The same as fmt 9's own src/format.cc: the non-template
+// functions come from format-inl.h, the templates that format.h declares `extern` are instantiated
+// here. Only used with fmt 9.x (tools/CMakeLists.txt checks the version; others link libfmt).
+#include <fmt/format-inl.h>
+
+#if FMT_VERSION < 90000 || FMT_VERSION >= 100000
+#error "tools/fmt.cpp matches fmt 9.x only"
+#endif
+
+FMT_BEGIN_NAMESPACE
+namespace detail {
+
+template FMT_API auto dragonbox::to_decimal(float x) noexcept -> dragonbox::decimal_fp<float>;
+template FMT_API auto dragonbox::to_decimal(double x) noexcept -> dragonbox::decimal_fp<double>;
+
+#ifndef FMT_STATIC_THOUSANDS_SEPARATOR
+template FMT_API locale_ref::locale_ref(const std::locale& loc);
+template FMT_API auto locale_ref::get<std::locale>() const -> std::locale;
+#endif
+
+template FMT_API auto thousands_sep_impl(locale_ref) -> thousands_sep_result<char>;
+template FMT_API auto decimal_point_impl(locale_ref) -> char;
+template FMT_API void buffer<char>::append(const char*, const char*);
+template FMT_API void vformat_to(buffer<char>&, string_view, basic_format_args<FMT_BUFFER_CONTEXT(char)>,
+                                 locale_ref);
+
+template FMT_API auto thousands_sep_impl(locale_ref) -> thousands_sep_result<wchar_t>;
+template FMT_API auto decimal_point_impl(locale_ref) -> wchar_t;
+template FMT_API void buffer<wchar_t>::append(const wchar_t*, const wchar_t*);
+
+}  // namespace detail
+FMT_END_NAMESPACE
