@@ -21,5 +21,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Never under a time limit: a killed apt/dpkg leaves packages unconfigured. Finish any such leftover first.
+dpkg --configure -a
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -33,11 +33,11 @@ peer_set() {
 }
 
 # settle_snap NS: snapshot after IPv6 DAD is over (the kernel's link-local addresses and routes
-# would otherwise appear under the snapshot), into $TMP/NS.snap.
+# would otherwise appear under the snapshot), into $TMP/NS.snap. Waits up to 60 s (a loaded machine).
 settle_snap() {
-  local i
-  for i in $(seq 50); do
-    ip -n "$1" -j addr show | jq -e '[.[].addr_info[] | select(.tentative)] | length == 0' >/dev/null && break
+  local end=$((SECONDS + 60))
+  until ip -n "$1" -j addr show | jq -e '[.[].addr_info[] | select(.tentative)] | length == 0' >/dev/null ||
+        [ $SECONDS -ge $end ]; do
     sleep 0.1
   done
   snapshot "$1" >"$TMP/$1.snap"

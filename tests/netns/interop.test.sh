@@ -62,7 +62,7 @@ assert_eq "$(ip -n "$S" -j addr show eth0 | jq -c '.[0] | [.address, .mtu, (.fla
 s_link=$(ip -n "$S" -j link show eth0 | jq '.[0].link_index')
 assert_eq "$(ip -n "$A" -j link show master br0 | jq -c "[.[] | select(.ifindex==$s_link) | [.mtu, .link_index]]")" \
   "[[1400,$(ip -n "$S" -j link show eth0 | jq '.[0].ifindex')]]" "ip link: the sandbox's peer veth is in br0 on A, mtu 1400, linked to eth0"
-expect_rc 0 "the sandbox reaches its gateway (br0)" ip netns exec "$S" ping -c 1 -W 2 10.1.0.1
+expect_rc 0 "the sandbox reaches its gateway (br0)" ip netns exec "$S" ping -c 1 -W 10 10.1.0.1
 
 # ================= 2. iproute2 creates, ovnet reads =================
 ip netns add "$B"; ip netns add "$T"

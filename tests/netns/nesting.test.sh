@@ -43,24 +43,28 @@ done
 assert_eq "$ERR" "ovnet-ipvs: services: JSON nested deeper than 512 levels at byte 2560" "the byte of the 513th level"
 unchanged_since "$TMP/before.snap" "$N" "the namespace is unchanged after every refusal"
 
-# 50 MB of junk of several shapes into ovnet-fdb apply: refused within seconds (the bound is generous
-# for a busy machine; an idle one answers in well under one), in one line of bounded length.
+# 50 MB of junk of several shapes into ovnet-fdb apply: refused within seconds of CPU (the bound is
+# generous; an idle machine answers in well under one), in one line of bounded length.
 head -c 50000000 /dev/zero | tr '\0' '[' >"$TMP/junk.open"
 head -c 50000000 /dev/zero | tr '\0' '1' >"$TMP/junk.digits"
 { printf '"'; head -c 50000000 /dev/zero | tr '\0' 'a'; } >"$TMP/junk.string"
 { printf '{"ip":"'; head -c 50000000 /dev/zero | tr '\0' 'x'; printf '","mac":1}'; } >"$TMP/junk.value"
 head -c 50000000 /dev/zero >"$TMP/junk.nul"
 for junk in open digits string value nul; do
+  # The bound is on CPU time (user + system of the tool), which a busy machine does not stretch the
+  # way it stretches wall time; wall time only has to stay far from a hang.
   t0=$(date +%s%N)
-  run ovnet-fdb -n "$N" apply --prune <"$TMP/junk.$junk"
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  TIMEFORMAT='%3U %3S'
+  { time run ovnet-fdb -n "$N" apply --prune <"$TMP/junk.$junk" ; } 2>"$TMP/cpu"
+  wall=$(( ($(date +%s%N) - t0) / 1000000 ))
+  ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$TMP/cpu")
   rm -f "$TMP/junk.$junk"
   assert_eq "$RC" 2 "50 MB of $junk: exit 2"
   assert_one_line "$ERR" "50 MB of $junk: one line on stderr"
   if [ "${#ERR}" -lt 400 ]; then pass "50 MB of $junk: a short line (${#ERR} bytes)"
   else fail "50 MB of $junk: ${#ERR} bytes on stderr: ${ERR:0:300}"; fi
-  if [ "$ms" -lt 10000 ]; then pass "50 MB of $junk: answered in ${ms} ms"
-  else fail "50 MB of $junk: answered in ${ms} ms (bound 10 s)"; fi
+  if [ "$ms" -lt 10000 ] && [ "$wall" -lt 120000 ]; then pass "50 MB of $junk: answered in ${ms} ms of CPU (${wall} ms wall)"
+  else fail "50 MB of $junk: answered in ${ms} ms of CPU, ${wall} ms wall (bounds 10 s CPU, 120 s wall)"; fi
 done
 unchanged_since "$TMP/before.snap" "$N" "the namespace is unchanged after the junk (--prune removed nothing)"
 

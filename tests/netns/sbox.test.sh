@@ -32,13 +32,13 @@ link_by_index() { ip -n "$1" -d -j link show | jq -c --argjson i "$2" 'map(selec
 nsid_name() { ip -n "$1" -j netns list-id | jq -r --argjson i "$2" 'map(select(.nsid == $i)) | .[0].name'; }
 addrs() { ip -n "$1" -j addr show dev "$2" | jq -c '[.[0].addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"]'; }
 ns_list() { ls /run/netns 2>/dev/null | grep "^$P-" | sort; }
-# settle NS...: waits (up to 5 s) until IPv6 DAD is over, so the kernel's own link-local addresses
-# and routes stop moving under a snapshot.
+# settle NS...: waits (up to 60 s: a loaded machine) until IPv6 DAD is over, so the kernel's own
+# link-local addresses and routes stop moving under a snapshot.
 settle() {
-  local n i
+  local n end=$((SECONDS + 60))
   for n in "$@"; do
-    for i in $(seq 50); do
-      ip -n "$n" -j addr show | jq -e '[.[].addr_info[] | select(.tentative)] | length == 0' >/dev/null && break
+    until ip -n "$n" -j addr show | jq -e '[.[].addr_info[] | select(.tentative)] | length == 0' >/dev/null ||
+          [ $SECONDS -ge $end ]; do
       sleep 0.1
     done
   done
@@ -151,7 +151,7 @@ assert_eq "$(echo "$OUT" | jq -r '[.[].addr_info[] | select(.family == "inet") |
   "10.0.0.7,127.0.0.1,172.18.0.7" "exec sees the sandbox's addresses"
 expect_rc 7 "exec: the command's exit status (7) is ours" ovnet-sbox exec "$C1" -- sh -c 'exit 7'
 expect_rc 1 "exec: false exits 1" ovnet-sbox exec "$C1" -- false
-assert_eq "$(ovnet-sbox exec "$C1" -- ping -c1 -W2 -q 10.0.0.8 >/dev/null 2>&1 && echo ok)" ok \
+assert_eq "$(ovnet-sbox exec "$C1" -- ping -c1 -W10 -q 10.0.0.8 >/dev/null 2>&1 && echo ok)" ok \
   "exec: $C1 pings $C2 across $OV"
 expect_rc 2 "exec in a sandbox that does not exist" ovnet-sbox exec "$X" -- true
 assert_contains "$ERR" "$X" "exec: the error names the sandbox"
@@ -208,7 +208,8 @@ umount "$DOCKER_DIR/$DK" && rm -f "$DOCKER_DIR/$DK"
 
 echo "# del: the namespace goes, and the host end at once (even with a process inside)"
 ovnet-sbox exec "$C2" -- sleep 30 & SLEEP_PID=$!
-sleep 0.3
+end=$((SECONDS + 60)); until [ -n "$(ip netns pids "$C2" 2>/dev/null)" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+assert_eq "$([ -n "$(ip netns pids "$C2" 2>/dev/null)" ] && echo yes)" yes "a process runs inside $C2"
 expect_rc 0 "del $C2" ovnet-sbox del "$C2"
 assert_eq "$(link "$H" vhost8)" null "vhost8 is gone from the host right away"
 assert_eq "$([ -e "/run/netns/$C2" ] && echo yes || echo no)" no "/run/netns/$C2 is gone"

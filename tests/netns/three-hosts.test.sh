@@ -72,9 +72,9 @@ done
 vxstats() { ip -n "$H1" -s -j link show $VX | jq -r '.[0].stats64 | "\(.tx.packets) \(.rx.packets)"'; }
 udpin() { ip netns exec "$1" cat /proc/net/snmp | awk '/^Udp:/ { if (h) print $2; h=1 }'; }
 read -r tx0 rx0 < <(vxstats); u0=$(udpin "$H2")
-expect_rc 0 "c1 pings c2 (10.0.0.3) across VXLAN" ovnet-sbox exec "$C1" -- ping -c 2 -W 2 10.0.0.3
+expect_rc 0 "c1 pings c2 (10.0.0.3) across VXLAN" ovnet-sbox exec "$C1" -- ping -c 2 -W 10 10.0.0.3
 assert_contains "$OUT" "2 received" "c1 -> c2: 2 replies"
-expect_rc 0 "c1 pings c3 (10.0.0.4) across VXLAN" ovnet-sbox exec "$C1" -- ping -c 2 -W 2 10.0.0.4
+expect_rc 0 "c1 pings c3 (10.0.0.4) across VXLAN" ovnet-sbox exec "$C1" -- ping -c 2 -W 10 10.0.0.4
 assert_contains "$OUT" "2 received" "c1 -> c3: 2 replies"
 read -r tx1 rx1 < <(vxstats); u1=$(udpin "$H2")
 if [ $((tx1 - tx0)) -ge 4 ] && [ $((rx1 - rx0)) -ge 4 ]; then pass "h1: $VX tx/rx counters rose by >= 4 (tx $tx0->$tx1, rx $rx0->$rx1)"
@@ -197,7 +197,7 @@ for i in 1 2; do
   assert_eq "$new" "[]" "h$i: nothing appeared"
 done
 assert_eq "$(jq -c '.summary | [.added, .removed, .unchanged]' "$TMP/o.fdb.h3")" "[0,0,2]" "h3: apply kept its 2 peers"
-expect_rc 0 "after c3 left: c1 still pings c2" ovnet-sbox exec "$C1" -- ping -c 2 -W 2 10.0.0.3
+expect_rc 0 "after c3 left: c1 still pings c2" ovnet-sbox exec "$C1" -- ping -c 2 -W 10 10.0.0.3
 expect_rc 1 "after c3 left: ping to 10.0.0.4 gets no reply" ovnet-sbox exec "$C1" -- ping -c 1 -W 1 10.0.0.4
 
 # ---- examples/three-hosts.sh itself ----

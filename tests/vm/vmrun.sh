@@ -26,8 +26,8 @@
 #   OVNET_VM_MEM           guest memory in MB (default 1024)
 #   OVNET_VM_CPUS          guest CPUs (default 1)
 #   OVNET_VM_ACCEL         qemu accelerator (default tcg; "kvm" if you have a working /dev/kvm)
-#   OVNET_VM_TIMEOUT       hard limit for the whole qemu run in seconds (default 600)
-#   OVNET_VM_BODY_TIMEOUT  limit per body inside the guest in seconds (default 240)
+#   OVNET_VM_TIMEOUT       hard limit for the whole qemu run in seconds (default 1500: TCG on a loaded host is slow)
+#   OVNET_VM_BODY_TIMEOUT  limit per body inside the guest in seconds (default 600)
 #   OVNET_VM_KEEP=1        keep the temporary directory (its path is printed)
 set -uo pipefail
 
@@ -39,8 +39,8 @@ QEMU=${OVNET_VM_QEMU:-qemu-system-x86_64}
 MEM=${OVNET_VM_MEM:-1024}
 CPUS=${OVNET_VM_CPUS:-1}
 ACCEL=${OVNET_VM_ACCEL:-tcg}
-TMO=${OVNET_VM_TIMEOUT:-600}
-BODY_TMO=${OVNET_VM_BODY_TIMEOUT:-240}
+TMO=${OVNET_VM_TIMEOUT:-1500}
+BODY_TMO=${OVNET_VM_BODY_TIMEOUT:-600}
 
 if [ -n "${OVNET_VM_KERNEL:-}" ]; then
   KIMG=$OVNET_VM_KERNEL

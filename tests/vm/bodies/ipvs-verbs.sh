@@ -123,10 +123,16 @@ grep -q 'no write issued' err && ok "unchanged apply --prune: no write" || bad "
 
 # --- drain
 s0=$(date +%s)
-$I -q del -f 258 -r 10.255.0.8 --drain 2 &
-sleep 1
-$A -S -n | grep -q -- '-r 10.255.0.8:0 -m -w 0' && ok "drain: weight 0 first" || bad "drain weight: $($A -S -n)"
-wait
+# The weight-0 window (5 s) is watched by a loop started (and through its first round) BEFORE the
+# command, so a slow machine cannot miss it.
+w0=$PWD/w0; rm -f "$w0" "$w0".*
+ip netns exec "$ns" bash -c 'e=$((SECONDS + 300)); while [ ! -e "$1.stop" ] && [ $SECONDS -lt $e ]; do
+  s=$(ipvsadm -S -n); : > "$1.ready"; [[ $s == *"-r 10.255.0.8:0 -m -w 0"* ]] && { printf "%s\n" "$s" > "$1"; exit; }; done' - "$w0" &
+wpid=$!
+e=$((SECONDS + 120)); until [ -e "$w0.ready" ] || [ $SECONDS -ge $e ]; do sleep 0.1; done
+$I -q del -f 258 -r 10.255.0.8 --drain 5 || bad "del --drain 5"
+: > "$w0.stop"; wait $wpid
+[ -s "$w0" ] && ok "drain: weight 0 first" || bad "drain weight: weight 0 never seen"
 $A -S -n | grep -q '10.255.0.8' && bad "drain: still there" || ok "drain: removed after $(( $(date +%s) - s0 ))s"
 out=$($I del -f 258 -r 10.255.0.8 2>&1); echo "$out" | grep -q unchanged && ok "del again: unchanged" || bad "del again: $out"
 

@@ -59,7 +59,7 @@ echo "setup: $(( $(date +%s) - T0 )) s"
 # get.sh N: N HTTP/1.0 requests to the VIP from the client, one answer a line.
 cat > "$W/get.sh" <<'EOF'
 for i in $(seq "$1"); do
-  timeout 10 bash -c "exec 3<>/dev/tcp/10.0.0.5/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3" 2>&1 | tail -1
+  timeout 60 bash -c "exec 3<>/dev/tcp/10.0.0.5/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3" 2>&1 | tail -1
 done
 EOF
 balanced() {   # balanced N WANT...: N requests answered by exactly the WANT replicas, once each
@@ -68,6 +68,39 @@ balanced() {   # balanced N WANT...: N requests answered by exactly the WANT rep
   local want; want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
   [ "$got" = "$want" ] && ok "balanced across $want" || fail "answers \"$got\", want \"$want\""
 }
+# Timing: wait for the kernel state a check needs, with generous deadlines (TCG on a loaded host can be
+# 10x slower); never compare after a fixed sleep.
+# active: the number of connections IPVS counts as active (ActiveConn summed over lb1's backends).
+active() { in_ns lb1 ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^10\./ {s += $5} END {print s + 0}'; }
+# watch.sh WANT OUT (in lb1): snapshots `ipvsadm -Ln` in a tight loop (one process per round, no sleep)
+# until WANT holds, then writes that snapshot to OUT and the OVNET-LB mangle rules of that moment to
+# OUT.mark; touches OUT.ready after its first round, stops at OUT.stop (or after 300 s).
+cat > "$W/watch.sh" <<'EOF'
+want=$1 out=$2 end=$((SECONDS + 300))
+while [ ! -e "$out.stop" ] && [ $SECONDS -lt $end ]; do
+  s=$(ipvsadm -Ln)
+  [ -e "$out.ready" ] || : > "$out.ready"
+  n=0 z=0 svc=0 w32=
+  while read -r a b c d e; do
+    [ "$a" = FWM ] && [ "$b" = 256 ] && svc=1
+    if [ "$a" = "->" ] && [[ $b == 10.* ]] && [ "$c" = Masq ]; then
+      n=$((n + 1)); [ "$d" = 0 ] && z=$((z + 1)); [ "$b" = 10.0.0.32:0 ] && w32=$d
+    fi
+  done <<< "$s"
+  case $want in
+    32-at-0) [ "$w32" = 0 ] ;;
+    all-at-0) [ $svc = 1 ] && [ $n = 4 ] && [ $z = 4 ] ;;
+  esac && { printf '%s\n' "$s" > "$out"; iptables -w -t mangle -S OVNET-LB > "$out.mark" 2>&1; exit 0; }
+done
+exit 1
+EOF
+# watch_start WANT OUT: watch.sh in the background, started BEFORE the command whose transient state
+# it must see; returns once its first round is done. watch_stop: ends it after that command.
+watch_start() {
+  rm -f "$2" "$2".*; in_ns lb1 bash "$W/watch.sh" "$1" "$2" & WATCH=$! WOUT=$2
+  local end=$((SECONDS + 120)); until [ -e "$2.ready" ] || [ $SECONDS -ge $end ]; do sleep 0.1; done
+}
+watch_stop() { : > "$WOUT.stop"; wait $WATCH; }
 
 # ---- three replicas
 ovnet-lb -n ${P}lb1 add --vip 10.0.0.5 --backend 10.0.0.21 --backend 10.0.0.31 --backend 10.0.0.22 > "$W/add.json" 2> "$W/add.err" ||
@@ -85,9 +118,13 @@ in_ns lb1 ip -4 addr show | grep -q 'inet 10.0.0.5/32' && ok "VIP 10.0.0.5/32 in
 balanced 3 r21 r22 r31
 
 # ---- scale to five while a connection is open
-ovnet-sbox exec ${P}c1 -- bash -c "exec 3<>/dev/tcp/10.0.0.5/80 || exit 1; touch $W/long.open; sleep 4; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3 | tail -1 > $W/long.out" &
+# The connection stays open (no request yet) until the scale and both snapshots are done ($W/scaled;
+# at most 40 s: busybox httpd drops a silent client after 60 s); the snapshots are taken once IPVS
+# counts it as active.
+ovnet-sbox exec ${P}c1 -- bash -c "exec 3<>/dev/tcp/10.0.0.5/80 || exit 1; e=\$((SECONDS + 40)); until [ -e $W/scaled ] || [ \$SECONDS -ge \$e ]; do sleep 0.2; done; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3 | tail -1 > $W/long.out" &
 LONG=$!
-for i in $(seq 50); do [ -e "$W/long.open" ] && break; sleep 0.1; done
+end=$((SECONDS + 30)); until [ "$(active)" = 1 ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+[ "$(active)" = 1 ] && ok "the long connection is active in IPVS" || fail "the long connection never showed as active: $(in_ns lb1 ipvsadm -Ln)"
 in_ns lb1 ipvsadm -Ln | grep -E -- '-> [0-9]' | awk '{print $2, $3, $4, $5}' | sort > "$W/dests-before"
 ovnet-lb -n ${P}lb1 add --vip 10.0.0.5 --backend 10.0.0.21 --backend 10.0.0.31 --backend 10.0.0.22 \
   --backend 10.0.0.23 --backend 10.0.0.32 > /dev/null 2> "$W/scale.err" || fail "scale: $(cat "$W/scale.err")"
@@ -97,6 +134,7 @@ in_ns lb1 ipvsadm -Ln | grep -E -- '-> [0-9]' | awk '{print $2, $3, $4, $5}' | s
 grep -E '10\.0\.0\.(21|22|31):0' "$W/dests-after" | cmp -s - "$W/dests-before" && ok "existing backends untouched by the scale" ||
   { fail "existing backends changed"; cat "$W/dests-before" "$W/dests-after"; }
 grep -Ec '10\.0\.0\.(23|32):0' "$W/dests-after" | grep -q 2 && ok "two backends added" || fail "new backends missing"
+: > "$W/scaled"
 wait $LONG
 grep -q replica "$W/long.out" 2>/dev/null && ok "the connection opened before the scale carried on: $(cat "$W/long.out")" || fail "open connection broken by the scale"
 balanced 5 r21 r22 r23 r31 r32
@@ -123,17 +161,13 @@ rc=$?; dump > "$W/d2b"
   ok "ovnet-lb show -j | [.[].ipvs] | ovnet-ipvs apply: $(cat "$W/ipvs-apply.err")" ||
   { fail "ovnet-ipvs apply of lb show's ipvs: rc=$rc $(cat "$W/ipvs-apply.err")"; cat "$W/ipvs.json"; }
 
-# ---- remove one with --drain: weight 0 first, then gone
+# ---- remove one with --drain: weight 0 first, then gone (a 5 s window, watched from before the command)
+watch_start 32-at-0 "$W/ipvs-w0"
 ovnet-lb -n ${P}lb1 add --vip 10.0.0.5 --backend 10.0.0.21 --backend 10.0.0.31 --backend 10.0.0.22 \
-  --backend 10.0.0.23 --drain 3 > /dev/null 2> "$W/drain.err" &
-DR=$!
-seen0=0
-for i in $(seq 60); do
-  in_ns lb1 ipvsadm -Ln | grep -Eq -- '-> 10\.0\.0\.32:0 +Masq +0 ' && { seen0=1; break; }
-  sleep 0.1
-done
-wait $DR || fail "drain: $(cat "$W/drain.err")"
+  --backend 10.0.0.23 --drain 5 > /dev/null 2> "$W/drain.err" || fail "drain: $(cat "$W/drain.err")"
+watch_stop
 cat "$W/drain.err"
+seen0=0; [ -s "$W/ipvs-w0" ] && seen0=1
 [ $seen0 = 1 ] && ok "drained backend had weight 0" || fail "weight 0 never seen for 10.0.0.32"
 in_ns lb1 ipvsadm -Ln | grep -q '10.0.0.32:0' && fail "drained backend still there" || ok "drained backend removed after the drain"
 
@@ -184,20 +218,14 @@ dump > "$W/d5"
 cmp -s "$W/d4" "$W/d5" && ok "bad input changed nothing" || { fail "bad input changed state"; diff "$W/d4" "$W/d5"; }
 
 # ---- del --drain: every weight 0 (the service still there), then everything gone
-ovnet-lb -t -n ${P}lb1 del --vip 10.0.0.5 --drain 2 > "$W/del.err" 2>&1 &  # -t: every change listed
-DEL=$!
-drained=0
-for i in $(seq 40); do
-  in_ns lb1 ipvsadm -Ln > "$W/ipvs-drain"
-  if grep -q '^FWM  256' "$W/ipvs-drain" && [ "$(grep -c -- '->  *10\.' "$W/ipvs-drain")" = 4 ] &&
-     [ "$(grep -Ec -- '-> 10\.0\.0\.[0-9]+:0 +Masq +0 ' "$W/ipvs-drain")" = 4 ]; then drained=1; break; fi
-  sleep 0.1
-done
-in_ns lb1 iptables -t mangle -S OVNET-LB > "$W/mark-drain" 2>&1
-wait $DEL || fail "del --drain: $(cat "$W/del.err")"
+watch_start all-at-0 "$W/ipvs-drain"
+ovnet-lb -t -n ${P}lb1 del --vip 10.0.0.5 --drain 5 > "$W/del.err" 2>&1 || fail "del --drain: $(cat "$W/del.err")"  # -t: every change listed
+watch_stop
 cat "$W/del.err"
+drained=0; [ -s "$W/ipvs-drain" ] && drained=1
+cp "$W/ipvs-drain.mark" "$W/mark-drain" 2>/dev/null
 [ $drained = 1 ] && grep -q 'MARK --set-xmark 0x100' "$W/mark-drain" && ok "del --drain: 4 backends at weight 0 while the service stays" ||
-  { fail "del --drain: weights never all 0 before removal"; cat "$W/ipvs-drain"; }
+  { fail "del --drain: weights never all 0 before removal"; cat "$W/ipvs-drain" "$W/mark-drain"; }
 # ---- del: back to the state before add (the foreign rule stays), VIP address gone, sysctls back
 dump > "$W/after"
 cmp -s "$W/before" "$W/after" && ok "del: rules and IPVS back to before add" || { fail "del left state"; diff "$W/before" "$W/after"; }

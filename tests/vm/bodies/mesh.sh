@@ -72,7 +72,7 @@ cat "$W/pub1.err"
 # get.sh LABEL:ADDR...: one HTTP/1.0 request per argument (bash /dev/tcp), prints "LABEL <last line>".
 cat > "$W/get.sh" <<'EOF'
 for a in "$@"; do
-  r=$(timeout 10 bash -c "exec 3<>/dev/tcp/${a#*:}/30000; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3" 2>&1 | tail -1)
+  r=$(timeout 60 bash -c "exec 3<>/dev/tcp/${a#*:}/30000; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3" 2>&1 | tail -1)
   echo "${a%%:*} $r"
 done
 EOF

@@ -31,7 +31,7 @@ ip -n "$a" xfrm policy add src 192.0.2.2 dst 192.0.2.1 dir in  tmpl src 192.0.2.
 ip -n "$b" xfrm policy add src 192.0.2.2 dst 192.0.2.1 dir out tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 2 mode transport || fail "policy b out"
 ip -n "$b" xfrm policy add src 192.0.2.1 dst 192.0.2.2 dir in  tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode transport || fail "policy b in"
 
-ip netns exec "$a" ping -c 2 -W 5 192.0.2.2 || fail "ping over ESP failed"
+ip netns exec "$a" ping -c 2 -W 30 192.0.2.2 || fail "ping over ESP failed"
 st=$(ip -n "$b" -s xfrm state get src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x00000101)
 printf '%s\n' "$st"
 pk=$(printf '%s\n' "$st" | sed -n 's/.*(bytes), *\([0-9]*\)(packets).*/\1/p' | head -1)
