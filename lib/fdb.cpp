@@ -941,6 +941,7 @@ std::vector<PeerChange> fdb_apply_set(Handle& h, const std::string& dev, const s
         }
     };
     auto errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { entry(ops[i]).fill(m, ops[i].del()); });
+    std::erase_if(errs, [&](const BatchError& e) { return benign_batch_error(ops[e.index].del(), e.err); });
     if (!errs.empty()) {
         // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
         // a peer this call added, take the other half back out rather than leave it half-made.
@@ -1050,6 +1051,12 @@ std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::o
     return out;
 }
 
+bool benign_batch_error(bool del, int err) {
+    // The state the request was meant to reach is already there (a concurrent writer outside our
+    // lock, e.g. iproute2, got there first): a delete that finds nothing, an add that finds it.
+    return del ? err == ENOENT : err == EEXIST;
+}
+
 std::string fdb_pick_dev(Handle& h, const std::string& dev) {
     if (!dev.empty()) return dev;
     std::vector<std::string> vx;
@@ -1061,7 +1068,7 @@ std::string fdb_pick_dev(Handle& h, const std::string& dev) {
 
 std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
                                        const std::optional<IpAddr>& default_vtep, bool prune, ApplyStats* stats,
-                                       std::string* dev_out) {
+                                       std::string* dev_out, const FdbSetCheck& check) {
     // The namespace's side is read while the set is parsed: both cost about as much as the writes.
     std::optional<Handle> h;
     std::string d;
@@ -1086,6 +1093,7 @@ std::vector<PeerChange> fdb_apply_read(const std::string& netns, const std::stri
     reader.join();
     if (err) std::rethrow_exception(err);
     if (dev_out) *dev_out = d;
+    if (check) check(specs, d);
     return fdb_apply_set(*h, d, specs, prune, stats, snap.get());
 }
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "ovnet/error.hpp"
+#include "ovnet/lb.hpp"
 
 namespace ovnet {
 
@@ -54,6 +56,45 @@ std::string netns_resolve(const std::string& name) {
         if (is_file(p)) return p;
     }
     throw_input({}, "netns", name, "no such namespace in /run/netns or /var/run/docker/netns");
+}
+
+std::string netns_lock_file(const std::string& netns_path) {
+    std::string p = netns_path.empty() ? "/proc/self/ns/net" : netns_path;
+    struct stat st;
+    if (::stat(p.c_str(), &st) < 0) throw_sys(errno, "stat " + p);
+    return fmt::format("{}/netns-{}-{}.lock", lb_state_dir(), uint64_t(st.st_dev), uint64_t(st.st_ino));
+}
+
+NetnsLock::NetnsLock(const std::string& netns_path) {
+    std::string file = netns_lock_file(netns_path);
+    auto unlockable = [](int e) { return e == EACCES || e == EPERM || e == EROFS; };
+    std::string dir = file.substr(0, file.rfind('/'));
+    for (size_t i = 1; i <= dir.size(); i++) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        std::string d = dir.substr(0, i);
+        if (::mkdir(d.c_str(), 0755) < 0 && errno != EEXIST) {
+            if (unlockable(errno)) return;
+            throw_sys(errno, "mkdir " + d);
+        }
+    }
+    fd_ = ::open(file.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd_ < 0) {
+        if (unlockable(errno)) return;
+        throw_sys(errno, "open " + file);
+    }
+    // No timeout: a holder is another ovnet run doing its writes, and the lock goes with its
+    // process (also when it is killed).
+    while (::flock(fd_, LOCK_EX) < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        ::close(fd_);
+        fd_ = -1;
+        throw_sys(e, "lock " + file);
+    }
+}
+
+NetnsLock::~NetnsLock() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 NetnsGuard::NetnsGuard(const std::string& path) {
