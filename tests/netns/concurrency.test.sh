@@ -79,7 +79,22 @@ for round in 1 2 3 4; do
   assert_eq "$(ip -n "$S" -j link show type veth | jq length)" 1 "round $round: one veth in the sandbox"
   assert_eq "$(cat "$TMP/serr1" "$TMP/serr2" | grep -c 'nothing changed')" 1 "round $round: the second saw the first's result (nothing changed)"
 done
-ls "$OVNET_STATE_DIR"/netns-*.lock >/dev/null 2>&1 && pass "lock files under \$OVNET_STATE_DIR" || fail "no lock file under $OVNET_STATE_DIR"
+
+echo "# the lock itself: named by the namespace file's device and inode; show never waits for it"
+LOCK="$OVNET_STATE_DIR/netns-$(stat -L -c '%d-%i' "/run/netns/$A").lock"
+assert_eq "$([ -f "$LOCK" ] && echo yes)" yes "lock file $OVNET_STATE_DIR/netns-DEV-INO.lock of $A"
+exec 9<"$LOCK"
+flock 9                                   # this shell holds $A's lock now
+run ovnet-fdb -n "$A" show 9<&-
+assert_eq "$RC" 0 "show while the lock is held: exit 0 (read-only verbs never lock)"
+ovnet-fdb -q -n "$A" add --ip 10.3.0.1 --vtep 192.0.2.99 9<&- >/dev/null 2>&1 &
+adder=$!
+for i in $(seq 100); do [ -d "/proc/$adder" ] && grep -q "^State:.*S" "/proc/$adder/status" 2>/dev/null && break; sleep 0.05; done
+assert_eq "$(ovnet-fdb -n "$A" show -j 9<&- | jq 'map(select(.ip == "10.3.0.1")) | length')" 0 "add while the lock is held: not done yet"
+exec 9<&-                                 # release
+wait "$adder"
+assert_eq "$?" 0 "add after the lock is released: exit 0"
+assert_eq "$(ovnet-fdb -n "$A" show -j | jq -c 'map(select(.ip == "10.3.0.1") | .status)')" '["peer"]' "add after the lock is released: done"
 
 echo "concurrency: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
