@@ -998,6 +998,8 @@ Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerS
     }
     if (records.joinable()) records.join();
     if (ch_err) std::rethrow_exception(ch_err);
+    // Another program (not under ovnet's lock) may have done a delete or an add already.
+    std::erase_if(errs, [&](const BatchError& e) { return benign_batch_error(ops[e.index].del(), e.err); });
     if (!errs.empty()) {
         // A peer is its neighbor and its fdb entry together: when the kernel refused one half of
         // a peer this call added, take the other half back out rather than leave it half-made.
@@ -1103,6 +1105,12 @@ std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::o
     return out;
 }
 
+bool benign_batch_error(bool del, int err) {
+    // The state the request was meant to reach is already there (a concurrent writer outside our
+    // lock, e.g. iproute2, got there first): a delete that finds nothing, an add that finds it.
+    return del ? err == ENOENT : err == EEXIST;
+}
+
 std::string fdb_pick_dev(Handle& h, const std::string& dev) {
     if (!dev.empty()) return dev;
     std::vector<std::string> vx;
@@ -1113,7 +1121,8 @@ std::string fdb_pick_dev(Handle& h, const std::string& dev) {
 }
 
 Changes fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
-                       const std::optional<IpAddr>& default_vtep, bool prune, ChangeStats* stats, std::string* dev_out) {
+                       const std::optional<IpAddr>& default_vtep, bool prune, ChangeStats* stats, std::string* dev_out,
+                       const FdbSetCheck& check) {
     // The namespace's side is read while the set is parsed: both cost about as much as the writes.
     std::optional<Handle> h;
     std::string d;
@@ -1138,6 +1147,7 @@ Changes fdb_apply_read(const std::string& netns, const std::string& dev, std::is
     reader.join();
     if (err) std::rethrow_exception(err);
     if (dev_out) *dev_out = d;
+    if (check) check(specs, d);
     return fdb_apply_set(*h, d, specs, prune, stats, snap.get());
 }
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <sys/stat.h>
@@ -18,21 +19,41 @@
 
 namespace ovnet {
 
-std::string read_all(std::istream& in) {
-    // Read in large blocks straight into the string (character-wise stream iteration costs more
-    // than parsing). A regular file on stdin is sized first, so that its text is read into one
+std::string read_fd_all(int fd, const std::string& what) {
+    // read(2) in large blocks straight into the string: unlike a streambuf, it tells a read error
+    // (stdin a directory, a closed descriptor) from the end of input, and a read error must never
+    // pass for an empty set. A regular file is sized first, so that its text is read into one
     // allocation instead of being copied at every doubling.
     std::string s;
-    auto* sb = in.rdbuf();
     size_t want = 1 << 16;
     struct stat st;
-    if (sb == std::cin.rdbuf() && fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
-        off_t pos = lseek(0, 0, SEEK_CUR);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        off_t pos = lseek(fd, 0, SEEK_CUR);
         if (pos >= 0 && pos < st.st_size) want = std::max(want, size_t(st.st_size - pos) + 1);
     }
     size_t len = 0;
     for (;;) {
         if (len == s.size()) s.resize(std::max(want, s.size() * 2));
+        ssize_t n = ::read(fd, s.data() + len, s.size() - len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_sys(errno, what + ": cannot read");
+        }
+        if (n == 0) break;
+        len += size_t(n);
+    }
+    s.resize(len);
+    return s;
+}
+
+std::string read_all(std::istream& in) {
+    // std::cin is read from descriptor 0 itself (nothing reads it through the stream before).
+    if (in.rdbuf() == std::cin.rdbuf()) return read_fd_all(STDIN_FILENO, "stdin");
+    std::string s;
+    auto* sb = in.rdbuf();
+    size_t len = 0;
+    for (;;) {
+        if (len == s.size()) s.resize(std::max(size_t(1) << 16, s.size() * 2));
         std::streamsize n = sb->sgetn(s.data() + len, std::streamsize(s.size() - len));
         if (n <= 0) break;
         len += size_t(n);

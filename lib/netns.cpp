@@ -7,6 +7,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "ovnet/error.hpp"
+#include "ovnet/lb.hpp"
 
 namespace ovnet {
 
@@ -125,6 +127,39 @@ NetnsFile netns_open(const std::string& name) {
 }
 
 std::string netns_resolve(const std::string& name) { return netns_open(name).path(); }
+std::string netns_lock_file(const std::string& netns_path) {
+    std::string p = netns_path.empty() ? "/proc/self/ns/net" : netns_path;
+    struct stat st;
+    if (::stat(p.c_str(), &st) < 0) throw_sys(errno, "stat " + p);
+    return fmt::format("{}/netns-{}-{}.lock", lb_state_dir(), uint64_t(st.st_dev), uint64_t(st.st_ino));
+}
+
+NetnsLock::NetnsLock(const std::string& netns_path) {
+    std::string file = netns_lock_file(netns_path);
+    auto unlockable = [](int e) { return e == EACCES || e == EPERM || e == EROFS; };
+    std::string dir = file.substr(0, file.rfind('/'));
+    for (size_t i = 1; i <= dir.size(); i++) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        std::string d = dir.substr(0, i);
+        if (::mkdir(d.c_str(), 0755) < 0 && errno != EEXIST) {
+            if (unlockable(errno)) return;
+            throw_sys(errno, "mkdir " + d);
+        }
+    }
+    fd_.reset(::open(file.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd_) {
+        if (unlockable(errno)) return;
+        throw_sys(errno, "open " + file);
+    }
+    // No timeout: a holder is another ovnet run doing its writes, and the lock goes with its
+    // process (also when it is killed).
+    while (::flock(fd_.get(), LOCK_EX) < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        fd_.reset();
+        throw_sys(e, "lock " + file);
+    }
+}
 
 NetnsGuard::NetnsGuard(const std::string& path) {
     if (path.empty()) return;

@@ -1,11 +1,15 @@
 #include "common.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
+#include <list>
 
 namespace ovnet::tool {
 
@@ -48,14 +52,44 @@ App::App(const std::string& name, const std::string& description) : cli(descript
     cli.fallthrough();
 }
 
-CLI::App* App::verb(const std::string& name, const std::string& description) {
+namespace {
+bool g_mutating = false;             // the running verb is Mutating
+std::string g_netns_arg;             // its -n
+std::list<NetnsLock> g_locks;        // held until exit
+std::vector<std::string> g_lock_files;
+}  // namespace
+
+void lock_netns(const std::string& netns) {
+    if (!g_mutating) return;
+    std::string path = netns_resolve(netns);
+    std::string file = netns_lock_file(path);
+    // flock() locks per open file: a second lock of the same file in this process would wait forever.
+    if (std::find(g_lock_files.begin(), g_lock_files.end(), file) != g_lock_files.end()) return;
+    g_locks.emplace_back(path);
+    g_lock_files.push_back(file);
+}
+
+CLI::App* App::verb(const std::string& name, const std::string& description, VerbKind kind) {
     auto* v = cli.add_subcommand(name, description);
+    if (kind != VerbKind::ReadOnly) mutating_.emplace_back(v, kind);
     v->fallthrough();
     v->footer("Global options -n NETNS, -j, -p, -q, -t also work after the verb (see " + g.name + " --help).");
     return v;
 }
 
 int App::run(int argc, char** argv) {
+    // A closed stdin would be taken by the next open() (a namespace file, a netlink socket) and read
+    // as input: hold descriptor 0 with an O_PATH one, which read(2) refuses (EBADF).
+    if (::fcntl(STDIN_FILENO, F_GETFD) < 0 && errno == EBADF) ::open("/", O_PATH | O_CLOEXEC);
+    // After parsing (-n may follow the verb), before the verb's callback.
+    cli.parse_complete_callback([this] {
+        bool defer = false;
+        for (auto* sc : cli.get_subcommands())
+            for (auto& [v, kind] : mutating_)
+                if (v == sc) g_mutating = true, defer = kind == VerbKind::MutatingFromStdin && stdin_has_data();
+        g_netns_arg = g.netns;
+        if (!defer) lock_netns(g.netns);
+    });
     // CLI11 reports an unknown verb as "a subcommand is required": name it instead.
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -193,7 +227,17 @@ bool stdin_has_data() {
     return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
-std::vector<json> read_stdin(const std::string& what) { return read_json_stream(std::cin, what); }
+void check_prune_set(size_t entries, bool prune, bool allow_empty, const std::string& everything) {
+    if (prune && entries == 0 && !allow_empty)
+        throw_input(fmt::format("stdin: empty set with --prune would remove {} (an upstream command failed?); "
+                                "pass --allow-empty to mean it", everything));
+}
+
+std::vector<json> read_stdin(const std::string& what) {
+    auto objs = read_json_stream(std::cin, what);
+    lock_netns(g_netns_arg);
+    return objs;
+}
 
 std::string netns_for(const Global& g, const std::vector<json>& objs) {
     if (!g.netns.empty()) return g.netns;
@@ -207,6 +251,7 @@ std::string netns_for(const Global& g, const std::vector<json>& objs) {
         ns = n;
         first = false;
     }
+    lock_netns(ns);
     return ns;
 }
 

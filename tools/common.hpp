@@ -32,16 +32,32 @@ private:
     std::vector<std::vector<std::string>> rows_;
 };
 
+/// Whether a verb changes a namespace. A Mutating verb holds the namespace's NetnsLock from before
+/// its callback (it reads the state it plans from there) until the tool exits. A MutatingFromStdin
+/// verb, when stdin carries data, takes it only once it has read stdin (read_stdin, netns_for,
+/// lock_netns): in `ovnet-bridge -n A add -j | ovnet-vtep -n A add` the reader must not hold A's
+/// lock while it waits for a writer that needs it.
+enum class VerbKind { ReadOnly, Mutating, MutatingFromStdin };
+
 /// The tool's command table entry: a verb, its setup, and what it does.
 struct App {
     CLI::App cli;
     Global g;
     App(const std::string& name, const std::string& description);
     /// Adds -n/-j/-p/-q to the app (and, through fallthrough, to every verb).
-    CLI::App* verb(const std::string& name, const std::string& description);
-    /// Parses, runs the selected verb's callback, maps errors to exit codes. Returns the exit code.
+    CLI::App* verb(const std::string& name, const std::string& description, VerbKind kind = VerbKind::ReadOnly);
+    /// Parses, locks the -n namespace (the caller's without -n) when the verb is Mutating, runs the
+    /// verb's callback, maps errors to exit codes. Returns the exit code.
     int run(int argc, char** argv);
+
+private:
+    std::vector<std::pair<CLI::App*, VerbKind>> mutating_;
 };
+
+/// Takes the NetnsLock of the namespace named `netns` (a -n argument) for the rest of the run,
+/// when the running verb is Mutating (else does nothing); once per namespace. netns_for() calls it
+/// for the namespace it picks.
+void lock_netns(const std::string& netns);
 
 /// Prints a JSON document (-j/-p or not a terminal) or the table `to_table` builds from it.
 void emit(const Global& g, const json& doc, const std::function<void(const json&)>& to_table);
@@ -76,7 +92,13 @@ void print_changes(std::FILE* out, const Changes& ch);
 
 /// True when stdin is a pipe or a file (not a terminal, not /dev/null).
 bool stdin_has_data();
-/// Reads every JSON object on stdin (see read_json_stream).
+/// `apply --prune` with an empty set removes everything, which is what a failed producer upstream
+/// (`ssh h2 ovnet-fdb local | ovnet-fdb apply --prune`) hands over: refused (Error(Input) naming
+/// --allow-empty) unless allow_empty. `everything` says what would go ("every service in this
+/// namespace").
+void check_prune_set(size_t entries, bool prune, bool allow_empty, const std::string& everything);
+/// Reads every JSON object on stdin (see read_json_stream), then takes the -n namespace's lock when
+/// the verb is mutating.
 std::vector<json> read_stdin(const std::string& what);
 
 /// The namespace to work in: -n if given, else the one named by the objects' "netns" fields (what

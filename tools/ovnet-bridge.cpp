@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     std::optional<uint32_t> mtu;
     std::string mac;
     std::vector<std::string> addrs, ports;
-    auto* add = app.verb("add", "Create a bridge, or converge an existing one (reads bridge objects on stdin without NAME)");
+    auto* add = app.verb("add", "Create a bridge, or converge an existing one (reads bridge objects on stdin without NAME)", VerbKind::MutatingFromStdin);
     add->add_option("name", name, "Bridge name (at most 15 bytes)")->type_name("BRIDGE");
     add->add_option("--mtu", mtu, "MTU (68..65535)")->type_name("MTU");
     add->add_option("--mac", mac, "MAC address of the bridge")->type_name("MAC");
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
             o["ports"] = ports;
             specs.push_back(BridgeSpec::from_json(o));
         }
+        lock_netns(ns);
         Handle h(ns);
         auto ch = bridge_apply(h, specs);
         json out = json::array();
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
         report(g, ch, specs.size() == 1 ? out[0] : out);
     });
 
-    auto* apply = app.verb("apply", "Create or converge every bridge object read on stdin (ovnet-bridge show -j output)");
+    auto* apply = app.verb("apply", "Create or converge every bridge object read on stdin (ovnet-bridge show -j output)", VerbKind::MutatingFromStdin);
     apply->callback([&] {
         std::vector<BridgeSpec> specs;
         auto objs = read_stdin("stdin");
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
     });
 
     std::vector<std::string> names;
-    auto* del = app.verb("del", "Delete bridges (their ports are detached by the kernel)");
+    auto* del = app.verb("del", "Delete bridges (their ports are detached by the kernel)", VerbKind::Mutating);
     del->add_option("name", names, "Bridge names")->required()->type_name("BRIDGE");
     del->callback([&] {
         Handle h(g.netns);
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
 
     std::string bname;
     std::vector<std::string> pnames;
-    auto* attach = app.verb("attach", "Attach interfaces to a bridge");
+    auto* attach = app.verb("attach", "Attach interfaces to a bridge", VerbKind::Mutating);
     attach->add_option("bridge", bname, "Bridge")->required()->type_name("BRIDGE");
     attach->add_option("ports", pnames, "Interfaces")->required()->type_name("IFNAME");
     attach->callback([&] {
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
         auto ch = bridge_attach(h, bname, pnames);
         report(g, ch, shown(h, bname).at(0));
     });
-    auto* detach = app.verb("detach", "Detach interfaces from a bridge");
+    auto* detach = app.verb("detach", "Detach interfaces from a bridge", VerbKind::Mutating);
     detach->add_option("bridge", bname, "Bridge")->required()->type_name("BRIDGE");
     detach->add_option("ports", pnames, "Interfaces")->required()->type_name("IFNAME");
     detach->callback([&] {

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
         return v.at(0);
     };
 
-    auto* add = app.verb("add", "Program one peer: neighbor ip -> mac and fdb mac -> vtep, both permanent");
+    auto* add = app.verb("add", "Program one peer: neighbor ip -> mac and fdb mac -> vtep, both permanent", VerbKind::Mutating);
     peer_opts(add);
     add->callback([&] {
         if (ip.empty() || vtep.empty()) throw_input("peer", ip.empty() ? "ip" : "vtep", "", "required (--ip and --vtep)");
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
         report(g, ch, to_json(ch));
     });
 
-    auto* del = app.verb("del", "Remove one peer's entries (by --mac, or the MAC derived from --ip)");
+    auto* del = app.verb("del", "Remove one peer's entries (by --mac, or the MAC derived from --ip)", VerbKind::Mutating);
     peer_opts(del);
     del->callback([&] {
         auto p = peer_spec(true);
@@ -102,16 +102,19 @@ int main(int argc, char** argv) {
         report(g, ch, to_json(ch));
     });
 
-    bool prune = false;
-    auto* apply = app.verb("apply", "Converge the VTEP to the set read on stdin in one batched exchange");
+    bool prune = false, allow_empty = false;
+    auto* apply = app.verb("apply", "Converge the VTEP to the set read on stdin in one batched exchange", VerbKind::Mutating);
     apply->add_option("-d,--dev", dev, "VXLAN device (default: the only one)")->type_name("VTEP");
     apply->add_flag("--prune", prune, "Also remove permanent peers missing from the set");
+    apply->add_flag("--allow-empty", allow_empty, "With --prune, accept an empty set (remove every peer)");
     apply->add_option("--vtep", vtep, "VTEP for entries that carry none (e.g. endpoints)")->type_name("IP");
     apply->callback([&] {
         auto dv = arg_opt_ip("apply", "vtep", vtep);
         ChangeStats st;
         std::string d;
-        auto ch = fdb_apply_read(g.netns, dev, std::cin, dv, prune, &st, &d);
+        auto ch = fdb_apply_read(g.netns, dev, std::cin, dv, prune, &st, &d, [&](auto& set, auto& vtep_dev) {
+            check_prune_set(set.size(), prune, allow_empty, "every peer of " + vtep_dev);
+        });
         report_set(g, d, "replaced", {{"dev", json(d).dump()}}, ch, st);
     });
 

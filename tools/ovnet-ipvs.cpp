@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
         emit(g, a, [&](const json& d) { print_table(d, stats, rate); });
     });
 
-    auto* add = app.verb("add", "Add a service (-A) or, with -r, a destination (-a); an equal one is left alone");
+    auto* add = app.verb("add", "Add a service (-A) or, with -r, a destination (-a); an equal one is left alone", VerbKind::Mutating);
     add_key_opts(add, o_add);
     add_svc_opts(add, o_add);
     add_dest_opts(add, o_add, true);
@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
         }
     });
 
-    auto* edit = app.verb("edit", "Change a service (-E) or, with -r, a destination (-e); unset options keep their value");
+    auto* edit = app.verb("edit", "Change a service (-E) or, with -r, a destination (-e); unset options keep their value", VerbKind::Mutating);
     add_key_opts(edit, o_edit);
     add_svc_opts(edit, o_edit);
     add_dest_opts(edit, o_edit, true);
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
         }
     });
 
-    auto* del = app.verb("del", "Remove a service (-D) or, with -r, a destination (-d); a missing one is left alone");
+    auto* del = app.verb("del", "Remove a service (-D) or, with -r, a destination (-d); a missing one is left alone", VerbKind::Mutating);
     add_key_opts(del, o_del);
     add_dest_opts(del, o_del, false);
     del->add_option("--drain", o_del.drain, "With -r: set the weight to 0, wait SECONDS, then remove (Docker's drain)")
@@ -282,27 +282,32 @@ int main(int argc, char** argv) {
         }
     });
 
-    bool prune = false, from_ipvsadm = false;
-    auto* apply = app.verb("apply", "Converge to the set of services read on stdin (JSON, or ipvsadm -S) in one batch");
+    bool prune = false, from_ipvsadm = false, allow_empty = false;
+    auto* apply = app.verb("apply", "Converge to the set of services read on stdin (JSON, or ipvsadm -S) in one batch", VerbKind::MutatingFromStdin);
     apply->add_flag("--prune", prune, "Also remove services missing from the set");
+    apply->add_flag("--allow-empty", allow_empty, "With --prune, accept an empty set (remove every service)");
     apply->add_flag("--from-ipvsadm", from_ipvsadm, "Read ipvsadm -S -n output instead of JSON");
     apply->callback([&] {
         std::vector<IpvsService> set;
         std::string ns = g.netns;
         if (from_ipvsadm) {
-            set = ipvs_parse_ipvsadm(std::cin);
+            std::istringstream text(read_all(std::cin));   // a read error is not an empty set
+            set = ipvs_parse_ipvsadm(text);
         } else {
             std::vector<json> stubs;
             set = ipvs_read(std::cin, "services", &stubs);
             ns = netns_for(g, stubs);
         }
-        IpvsHandle h(ns);
+        lock_netns(ns);
+        IpvsHandle h(ns);   // first: a kernel without IPVS is said before the set is judged
+        check_prune_set(set.size(), prune, allow_empty,
+                        ns.empty() ? std::string("every service in this namespace") : "every service in " + ns);
         ChangeStats st;
         auto ch = ipvs_apply_set(h, set, prune, &st);
         report_set(g, ns.empty() ? "ipvs" : ns, "edited", {}, ch, st);
     });
 
-    auto* zero = app.verb("zero", "Zero the counters of one service, or of all (ipvsadm -Z)");
+    auto* zero = app.verb("zero", "Zero the counters of one service, or of all (ipvsadm -Z)", VerbKind::Mutating);
     add_key_opts(zero, o_zero);
     zero->footer(kFooter);
     zero->callback([&] {
@@ -313,7 +318,7 @@ int main(int argc, char** argv) {
         report(g, ch, to_json(ch));
     });
 
-    auto* flush = app.verb("flush", "Remove every service and destination (ipvsadm -C)");
+    auto* flush = app.verb("flush", "Remove every service and destination (ipvsadm -C)", VerbKind::Mutating);
     flush->callback([&] {
         IpvsHandle h(g.netns);
         auto ch = ipvs_flush(h);
@@ -321,7 +326,7 @@ int main(int argc, char** argv) {
     });
 
     std::string t_tcp, t_fin, t_udp;
-    auto* timeout = app.verb("timeout", "Show the connection timeouts, or set those given (ipvsadm --set)");
+    auto* timeout = app.verb("timeout", "Show the connection timeouts, or set those given (ipvsadm --set)", VerbKind::Mutating);
     timeout->add_option("--tcp", t_tcp, "TCP session timeout in seconds")->type_name("SECONDS");
     timeout->add_option("--tcp-fin", t_fin, "TCP timeout after FIN in seconds")->type_name("SECONDS");
     timeout->add_option("--udp", t_udp, "UDP timeout in seconds")->type_name("SECONDS");

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         emit(g, a, lb_table);
     });
 
-    auto* add = app.verb("add", "Add a service, or converge it (scaling: run again with another --backend list)");
+    auto* add = app.verb("add", "Add a service, or converge it (scaling: run again with another --backend list)", VerbKind::Mutating);
     add->add_option("--vip", vip, "The service's virtual IP (IPv4)")->required()->type_name("IP");
     bo.add(add, "The service network (default: the namespace's network holding the VIP)",
            "The namespace's address on that network, SNAT source (default: derived)", "A task's address (repeatable)");
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     });
 
     auto* del = app.verb("del", "Remove a service: its mark rule, IPVS service and VIP address (SNAT when unused; "
-                                "sysctls restored when it was the last)");
+                                "sysctls restored when it was the last)", VerbKind::Mutating);
     del->add_option("--vip", vip, "The service's virtual IP")->required()->type_name("IP");
     add_del_drain(del, bo.drain);
     del->callback([&] {

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         emit(g, a, publish_table);
     });
 
-    auto* add = app.verb("add", "Publish a port, or converge it (scaling: run again with another --backend list)");
+    auto* add = app.verb("add", "Publish a port, or converge it (scaling: run again with another --backend list)", VerbKind::Mutating);
     add->add_option("--port", port, "The published port, 1..65535")->required()->type_name("PORT");
     add->add_option("--proto", proto, "tcp (default), udp or sctp")->type_name("PROTO");
     add->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
         report(g, r.changes, r.doc);
     });
 
-    auto* del = app.verb("del", "Unpublish a port: exactly the rules, IPVS service and sysctls add created");
+    auto* del = app.verb("del", "Unpublish a port: exactly the rules, IPVS service and sysctls add created", VerbKind::Mutating);
     del->add_option("--port", port, "The published port")->required()->type_name("PORT");
     del->add_option("--proto", proto, "tcp (default), udp or sctp")->type_name("PROTO");
     del->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");

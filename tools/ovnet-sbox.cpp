@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
         return o;
     };
 
-    auto* add = app.verb("add", "Create a sandbox; with --bridge also connect it");
+    auto* add = app.verb("add", "Create a sandbox; with --bridge also connect it", VerbKind::Mutating);
     add->add_option("name", name, "Sandbox name (a file in /run/netns)")->required()->type_name("SANDBOX");
     connect_opts(add, false);
     add->callback([&] {
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
         report(g, ch, sbox_show(name).at(0).to_json());
     });
 
-    auto* conn = app.verb("connect", "Connect a sandbox to a bridge with a veth pair (creates the sandbox if needed)");
+    auto* conn = app.verb("connect", "Connect a sandbox to a bridge with a veth pair (creates the sandbox if needed)", VerbKind::Mutating);
     conn->add_option("name", name, "Sandbox name")->required()->type_name("SANDBOX");
     connect_opts(conn, true);
     conn->callback([&] {
@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
         report(g, ch, sbox_show(name).at(0).to_json());
     });
 
-    auto* disc = app.verb("disconnect", "Remove the veth pair(s) joining a sandbox to a bridge");
+    auto* disc = app.verb("disconnect", "Remove the veth pair(s) joining a sandbox to a bridge", VerbKind::Mutating);
     disc->add_option("name", name, "Sandbox name")->required()->type_name("SANDBOX");
     disc->add_option("--bridge", bridge, "Bridge in the host namespace")->required()->type_name("BRIDGE");
     disc->callback([&] {
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
         report(g, ch, to_json(ch));
     });
 
-    auto* apply = app.verb("apply", "Connect every endpoint object read on stdin ({sandbox, bridge, ip, ...})");
+    auto* apply = app.verb("apply", "Connect every endpoint object read on stdin ({sandbox, bridge, ip, ...})", VerbKind::MutatingFromStdin);
     apply->callback([&] {
         std::vector<ConnectSpec> specs;
         for (auto& o : read_stdin("stdin")) specs.push_back(ConnectSpec::from_json(o));
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
     });
 
     std::vector<std::string> names;
-    auto* del = app.verb("del", "Delete sandboxes with their veth pairs");
+    auto* del = app.verb("del", "Delete sandboxes with their veth pairs", VerbKind::Mutating);
     del->add_option("name", names, "Sandbox names")->required()->type_name("SANDBOX");
     del->callback([&] {
         auto ch = sbox_del(names);

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     // CLI11 2.1 fills optional<bool> flags even when absent: keep on/off as separate flags.
     bool f_on[4] = {}, f_off[4] = {};
     const char* fname[4] = {"learning", "proxy", "l2miss", "l3miss"};
-    auto* add = app.verb("add", "Create a VTEP (attached to the bridge object read on stdin, if any)");
+    auto* add = app.verb("add", "Create a VTEP (attached to the bridge object read on stdin, if any)", VerbKind::MutatingFromStdin);
     add->add_option("name", name, "Device name; default: from --netid, or vx-* for an ov-* bridge on stdin")->type_name("VTEP");
     add->add_option("--vni", vni, "VXLAN network identifier, 1..16777215")->type_name("VNI");
     add->add_option("--port", port, "UDP port (default 4789)")->type_name("PORT");
@@ -101,14 +101,16 @@ int main(int argc, char** argv) {
         std::vector<VtepSpec> specs;
         for (auto& o : objs) specs.push_back(VtepSpec::from_json(o));
         // Like apply: without -n, the namespace the objects were shown from (bridge or VTEPs).
-        Handle h(!g.netns.empty() ? g.netns : !ns_from_stdin.empty() ? ns_from_stdin : netns_for(g, objs));
+        std::string ns = !g.netns.empty() ? g.netns : !ns_from_stdin.empty() ? ns_from_stdin : netns_for(g, objs);
+        lock_netns(ns);
+        Handle h(ns);
         auto ch = vtep_apply(h, specs);
         json out = json::array();
         for (auto& s : specs) out.push_back(vtep_show(h, s.name).at(0).to_json());
         report(g, ch, specs.size() == 1 ? out[0] : out);
     });
 
-    auto* apply = app.verb("apply", "Create or converge every VTEP object read on stdin (ovnet-vtep show -j output)");
+    auto* apply = app.verb("apply", "Create or converge every VTEP object read on stdin (ovnet-vtep show -j output)", VerbKind::MutatingFromStdin);
     apply->callback([&] {
         std::vector<VtepSpec> specs;
         auto objs = read_stdin("stdin");
@@ -119,7 +121,7 @@ int main(int argc, char** argv) {
     });
 
     std::vector<std::string> names;
-    auto* del = app.verb("del", "Delete VTEPs");
+    auto* del = app.verb("del", "Delete VTEPs", VerbKind::Mutating);
     del->add_option("name", names, "Device names")->required()->type_name("VTEP");
     del->callback([&] {
         Handle h(g.netns);

@@ -1,5 +1,6 @@
 // ovnet/fdb.hpp - the peer table of an overlay: permanent neighbor + fdb entries on a VTEP.
 #pragma once
+#include <functional>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -142,6 +143,11 @@ std::shared_ptr<FdbSnapshot> fdb_snapshot(Handle& h, const std::string& dev);
 Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerSpec>& desired, bool prune,
                       ChangeStats* stats = nullptr, FdbSnapshot* snap = nullptr);
 
+/// Whether a batched fdb/neighbor request's error means its goal was already reached, which a
+/// bulk apply counts as success: ENOENT on a delete (the entry is gone), EEXIST on an add (the
+/// entry is there). Another writer (iproute2, not under ovnet's NetnsLock) can race an apply.
+bool benign_batch_error(bool del, int err);
+
 /// The VTEP to work on: `dev` when given, else the namespace's only vxlan device (Error(Input)
 /// when there is none or several).
 std::string fdb_pick_dev(Handle& h, const std::string& dev);
@@ -150,9 +156,12 @@ std::string fdb_pick_dev(Handle& h, const std::string& dev);
 /// the namespace, picks the device (fdb_pick_dev) and reads its tables (fdb_snapshot), then applies
 /// (fdb_apply_set). Errors come in the order a sequential run meets them: the set's first, then
 /// the namespace's, the device's and the state's. The device used goes to *dev_out.
+/// `check`, when given, sees the set read and the device before anything is written and may
+/// throw (ovnet-fdb refuses an empty set with --prune there).
+using FdbSetCheck = std::function<void(const std::vector<PeerSpec>& set, const std::string& dev)>;
 Changes fdb_apply_read(const std::string& netns, const std::string& dev, std::istream& in,
                        const std::optional<IpAddr>& default_vtep, bool prune, ChangeStats* stats = nullptr,
-                       std::string* dev_out = nullptr);
+                       std::string* dev_out = nullptr, const FdbSetCheck& check = {});
 
 /// fdb_apply_set() for small sets (`ovnet-fdb add`): each change carries its ip, mac and vtep
 /// as a "detail" object.

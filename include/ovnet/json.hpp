@@ -30,8 +30,13 @@ void for_each_json_span(std::istream& in, const std::string& what,
                         const std::function<void(std::string_view, size_t)>& fn);
 void for_each_json_span(std::string_view text, const std::string& what,
                         const std::function<void(std::string_view, size_t)>& fn);
-/// Everything left in a stream, read in large blocks.
+/// Everything left in a stream, read in large blocks. std::cin is read through read_fd_all(0,
+/// "stdin"), so that a read error is never taken for the end of input.
 std::string read_all(std::istream& in);
+/// Everything left on a file descriptor, read with read(2) (one allocation for a regular file).
+/// A read error is Error(Runtime) "WHAT: cannot read: <strerror>" (EISDIR for a directory, EBADF
+/// for a descriptor that cannot be read), never an empty text.
+std::string read_fd_all(int fd, const std::string& what);
 
 /// Reads JSON text (one value, or a stream of values one after the other) into a SAX handler.
 /// It exists for speed: the bulk set readers (peers_read, ipvs_read) spent most of their time in

@@ -87,6 +87,29 @@ bool has_capability(int cap);
 /// holds it (then the failure has another cause and the errno tells it).
 std::string missing_capability(int cap, const std::string& what);
 
+/// RAII: an exclusive advisory lock (flock) on one network namespace, held until destruction, so
+/// that ovnet's mutating verbs on one namespace run one after the other: each takes it before it
+/// reads the state it plans from and keeps it until its writes are done. `netns_path` is a
+/// resolved namespace file (netns_resolve), "" for the caller's namespace (/proc/self/ns/net).
+/// The lock file is netns_lock_file(netns_path); the constructor blocks until the lock is free.
+/// A caller that may not create the lock file (EACCES, EPERM, EROFS: it cannot change a
+/// namespace either) runs unlocked (held() false). Tools outside ovnet do not take it.
+class NetnsLock {
+public:
+    explicit NetnsLock(const std::string& netns_path);
+    NetnsLock(NetnsLock&&) noexcept = default;
+    NetnsLock& operator=(NetnsLock&&) = delete;
+    bool held() const noexcept { return bool(fd_); }
+
+private:
+    Fd fd_;
+};
+
+/// The lock file of a namespace: $OVNET_STATE_DIR/netns-<st_dev>-<st_ino>.lock (default
+/// /run/ovnet), named by the namespace file's identity, not its name: a name can be reused for
+/// another namespace, and one namespace has several names (/run/netns/X, /proc/PID/ns/net).
+std::string netns_lock_file(const std::string& netns_path);
+
 /// A named namespace as listed by netns_list().
 struct NetnsInfo {
     std::string name;    ///< file name ("h1", "ingress_sbox") or netns_label_root() for PID 1's namespace

@@ -120,6 +120,14 @@ echo '{"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address
 [ "$($A -S -n | grep -c '^-A')" = 1 ] && ok "apply --prune leaves one service" || bad "prune: $($A -S -n)"
 echo '{"fwmark":258,"scheduler":"rr","dests":[{"address":"10.255.0.6"},{"address":"10.255.0.8"}]}' | $I apply --prune 2>err >/dev/null
 grep -q 'no write issued' err && ok "unchanged apply --prune: no write" || bad "re-apply prune: $(cat err)"
+# an empty set with --prune (a producer upstream failed) is refused: exit 2, one line, nothing removed
+before=$($A -S -n)
+for input in "" "[]" "--from-ipvsadm"; do
+  if [ "$input" = "[]" ]; then echo '[]' | $I apply --prune >/dev/null 2>err; else $I apply --prune $input </dev/null >/dev/null 2>err; fi
+  rc=$?
+  [ $rc = 2 ] && [ "$(wc -l <err)" = 1 ] && grep -q -- 'empty set with --prune would remove every service.*--allow-empty' err \
+    && [ "$($A -S -n)" = "$before" ] && ok "empty set (${input:-no document}) with --prune: exit 2, nothing removed" || bad "empty set (${input:-no document}): rc=$rc $(cat err)"
+done
 
 # --- drain
 s0=$(date +%s)
