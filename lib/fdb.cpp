@@ -903,6 +903,7 @@ PlanDraft plan_draft(FdbState cur, const std::vector<PeerSpec>& desired, bool pr
     if (prune) {
         // A pruned peer is one change (and one "removed"), like an added one: its neighbor joins
         // the fdb entry's change for the same MAC.
+        size_t prune_from = ops.size();
         std::unordered_map<Mac, size_t, MacHash> pruned_fdb;
         for (auto& f : fdb) {
             // The all-zeros entry is the device's default destination (its `remote`), not a peer.
@@ -930,6 +931,10 @@ PlanDraft plan_draft(FdbState cur, const std::vector<PeerSpec>& desired, bool pr
             ch.push_back({Action::Removed, false, n.dst, n.lladdr, std::nullopt});
             s.removed++;
         }
+        // A pruned peer's two deletes next to each other, so that they share a sendmsg() (see
+        // fdb_apply_set): fdb entries in MAC order, each followed by its neighbor.
+        std::stable_sort(ops.begin() + prune_from, ops.end(),
+                         [](const FdbWrite& a, const FdbWrite& b) { return a.change < b.change; });
     }
     s.writes = ops.size();
     return draft;
@@ -991,7 +996,10 @@ Changes fdb_apply_set(Handle& h, const std::string& dev, const std::vector<PeerS
         ch = change_records(d.ch);
     std::vector<BatchError> errs;
     try {
-        errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { ops[i].entry.fill(m, ops[i].del()); });
+        // A peer's writes (one change) go into one sendmsg(): written whole even if the process is
+        // killed midway, so a kill -9 never leaves an fdb entry without its neighbor.
+        errs = h.batch_fill(ops.size(), [&](size_t i, nl_msg* m) { ops[i].entry.fill(m, ops[i].del()); },
+                            [&](size_t i) { return ops[i].change == ops[i - 1].change; });
     } catch (...) {
         if (records.joinable()) records.join();
         throw;

@@ -225,17 +225,19 @@ std::vector<BatchError> Handle::batch(size_t total, const std::function<NlMsg(si
     });
 }
 
-std::vector<BatchError> Handle::batch_fill(size_t total, const std::function<void(size_t, nl_msg*)>& fill) {
+std::vector<BatchError> Handle::batch_fill(size_t total, const std::function<void(size_t, nl_msg*)>& fill,
+                                           const std::function<bool(size_t)>& joins_previous) {
     NlMsg m(nlmsg_alloc());
     if (!m) throw_sys(ENOMEM, "allocate netlink message");
     return batch_core(total, [&](size_t i) -> const nlmsghdr* {
         fill(i, m.get());
         return nlmsg_hdr(m.get());
-    });
+    }, joins_previous);
 }
 
 // next(i) yields request i; its header stays valid until the following call.
-std::vector<BatchError> Handle::batch_core(size_t total, const std::function<const nlmsghdr*(size_t)>& next) {
+std::vector<BatchError> Handle::batch_core(size_t total, const std::function<const nlmsghdr*(size_t)>& next,
+                                           const std::function<bool(size_t)>& joins_previous) {
     std::vector<BatchError> errors;
     std::vector<char> buf;
     buf.reserve(kSendBytes + 4096);
@@ -245,9 +247,12 @@ std::vector<BatchError> Handle::batch_core(size_t total, const std::function<con
     while (i < total) {
         // Pack a chunk: up to kBatchChunk messages or kSendBytes bytes.
         size_t start = i, last_off = 0;
+        // The last group boundary in this chunk: where to cut it when it ends inside a group.
+        size_t cut_i = start, cut_size = 0, cut_last_off = 0;
         uint32_t base = seq_ + 1;
         buf.clear();
         while (i < total && i - start < kBatchChunk) {
+            if (joins_previous && i > start && !joins_previous(i)) cut_i = i, cut_size = buf.size(), cut_last_off = last_off;
             if (!pending) pending = next(i);
             size_t len = NLMSG_ALIGN(pending->nlmsg_len);
             if (!buf.empty() && buf.size() + len > kSendBytes) break;
@@ -260,6 +265,13 @@ std::vector<BatchError> Handle::batch_core(size_t total, const std::function<con
             h->nlmsg_flags &= ~NLM_F_ACK;
             pending = nullptr;
             i++;
+        }
+        if (joins_previous && i < total && joins_previous(i) && cut_i > start) {
+            // Leave the unfinished group to the next chunk (its requests are built again there).
+            i = cut_i;
+            buf.resize(cut_size);
+            last_off = cut_last_off;
+            pending = nullptr;
         }
         size_t count = i - start;
         uint32_t last = base + uint32_t(count - 1);

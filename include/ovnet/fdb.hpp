@@ -107,9 +107,11 @@ struct FdbWrite {
 /// peer that differs (not the unchanged ones) and the counts.
 ///
 /// Order: for each desired entry, in set order, the deletes of its MAC's extra remotes, then its
-/// fdb entry, then its neighbor; after all of them the prunes, fdb entries (by MAC) then neighbors
-/// (by IP). A peer's writes are adjacent, so a batch that stops midway leaves at most the peer it
-/// stopped at half-made; fdb_apply_set then takes back the made half of a peer it was adding.
+/// fdb entry, then its neighbor; after all of them the prunes: each pruned fdb entry (by MAC)
+/// followed by its neighbor, then the neighbors no pruned fdb entry has. A peer's writes (those of
+/// one change) are adjacent, and fdb_apply_set sends them in one sendmsg(), which the kernel
+/// carries out whole: an apply killed at any point leaves every peer whole or untouched. When the
+/// kernel refuses half of a peer, fdb_apply_set takes back the made half of a peer it was adding.
 /// A pruned neighbor joins the change of the pruned fdb entry with the same MAC (one "removed").
 struct FdbPlan {
     std::vector<FdbWrite> writes;

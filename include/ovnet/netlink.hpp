@@ -73,7 +73,13 @@ public:
     std::vector<BatchError> batch(size_t count, const std::function<NlMsg(size_t)>& build);
     /// The same, with fill(i, m) writing request i into one reused message `m` (start it with
     /// nl_reuse): no allocation per request, what bulk callers use.
-    std::vector<BatchError> batch_fill(size_t count, const std::function<void(size_t, nl_msg*)>& fill);
+    ///
+    /// With `joins_previous`, request i for which it returns true goes into the same sendmsg() as
+    /// request i-1: the kernel handles all the messages of one sendmsg() before the call returns,
+    /// whatever signal arrives, so a group (a peer's fdb entry and neighbor) is written whole or
+    /// not at all even when the process is killed (kill -9) in the middle of a batch.
+    std::vector<BatchError> batch_fill(size_t count, const std::function<void(size_t, nl_msg*)>& fill,
+                                       const std::function<bool(size_t)>& joins_previous = {});
 
     /// Sends a request that returns one object (RTM_GET* without dump) and calls cb on the reply.
     /// Returns the positive errno on failure (0 on success).
@@ -84,7 +90,8 @@ public:
 private:
     uint32_t next_seq();
     void send_raw(const void* buf, size_t len);
-    std::vector<BatchError> batch_core(size_t count, const std::function<const nlmsghdr*(size_t)>& next);
+    std::vector<BatchError> batch_core(size_t count, const std::function<const nlmsghdr*(size_t)>& next,
+                                       const std::function<bool(size_t)>& joins_previous = {});
     int wait_reply(uint32_t seq, const std::function<void(const nlmsghdr*)>* cb, std::string* extack);
     std::string name_, path_;
     NlSockPtr sk_;

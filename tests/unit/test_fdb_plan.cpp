@@ -3,7 +3,10 @@
 #include <linux/neighbour.h>
 #include <sys/socket.h>
 
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "helpers.hpp"
 #include "ovnet/ovnet.hpp"
@@ -174,8 +177,9 @@ TEST_CASE("fdb_plan: prune removes permanent peers only", "[fdb][plan]") {
          nb("10.0.0.40", "02:42:0a:00:00:28"),                               // a neighbor-only peer
          nb("10.0.0.50", "02:42:0a:00:00:32", NUD_REACHABLE)});             // learned: kept
     auto p = fdb_plan(cur, {peer("10.0.0.3", "02:42:0a:00:00:03", "192.0.2.12")}, true);
-    CHECK(writes(p) == V{"fdb-prune 02:42:0a:00:00:14 192.0.2.20 #0", "fdb-prune 02:42:0a:00:00:1e 192.0.2.30 #1",
-                         "nb-prune 10.0.0.20 #0", "nb-prune 10.0.0.40 #2"});
+    // A pruned peer's fdb entry and neighbor are adjacent (one sendmsg(): whole even under kill -9).
+    CHECK(writes(p) == V{"fdb-prune 02:42:0a:00:00:14 192.0.2.20 #0", "nb-prune 10.0.0.20 #0",
+                         "fdb-prune 02:42:0a:00:00:1e 192.0.2.30 #1", "nb-prune 10.0.0.40 #2"});
     REQUIRE(p.changes.size() == 3);
     // A pruned peer is one change: its neighbor joined the fdb entry's.
     CHECK(report(p.changes[0]) ==
@@ -187,7 +191,8 @@ TEST_CASE("fdb_plan: prune removes permanent peers only", "[fdb][plan]") {
     CHECK(p.stats.writes == 4);
     for (auto& w : p.writes) CHECK(w.del());
     CHECK(p.writes[0].entry.flags == NTF_SELF);
-    CHECK_FALSE(p.writes[2].entry.has_lladdr);
+    CHECK_FALSE(p.writes[1].entry.has_lladdr);   // neighbor deletes carry no lladdr
+    CHECK_FALSE(p.writes[3].entry.has_lladdr);
     // Without prune nothing of it is touched.
     CHECK(fdb_plan(cur, {peer("10.0.0.3", "02:42:0a:00:00:03", "192.0.2.12")}, false).writes.empty());
 }
@@ -281,4 +286,30 @@ TEST_CASE("peers_validate: the checks of the input readers, naming entries by la
     require_input_error([] {
         peers_validate({peer("10.0.0.3", "02:42:0a:00:00:03", "192.0.2.12"), peer("10.0.0.4", "02:42:0a:00:00:04", "2001:db8::1")});
     }, "mixes IPv4 and IPv6 VTEPs");
+}
+
+// fdb_apply_set sends each change's writes in one sendmsg() (Handle::batch_fill's joins_previous),
+// which is what keeps a killed apply from leaving half peers: that needs every change's writes to
+// be one contiguous run, whatever mix of adds, replaces and prunes the plan holds.
+TEST_CASE("fdb_plan: each change's writes are contiguous (kill -9 leaves whole peers)", "[fdb][plan]") {
+    std::vector<Neigh> f, n;
+    std::vector<PeerSpec> want;
+    std::vector<std::string> keep_ip, keep_mac;
+    for (int i = 0; i < 300; i++) {
+        std::string m = fmt::format("02:42:0a:00:{:02x}:{:02x}", i / 256, i % 256);
+        std::string a = fmt::format("10.0.{}.{}", i / 256, i % 256);
+        keep_mac.push_back(m), keep_ip.push_back(a);
+        if (i % 3 != 0) f.push_back(fdb(keep_mac.back().c_str(), i % 2 ? "192.0.2.11" : "192.0.2.12"));
+        if (i % 5 != 0) n.push_back(nb(keep_ip.back().c_str(), keep_mac.back().c_str()));
+    }
+    for (int i = 0; i < 300; i += 2) want.push_back(peer(keep_ip[i].c_str(), keep_mac[i].c_str(), "192.0.2.12"));
+    auto p = fdb_plan(state(f, n), want, true);
+    REQUIRE(p.writes.size() >= 200);
+    std::set<uint32_t> done;
+    for (size_t i = 0; i < p.writes.size(); i++) {
+        uint32_t c = p.writes[i].change;
+        if (i && p.writes[i - 1].change == c) continue;
+        CHECK(done.insert(c).second);   // a change seen before, apart from its run: split
+    }
+    CHECK(done.size() == p.changes.size());
 }
