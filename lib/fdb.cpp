@@ -21,6 +21,7 @@
 #include "ovnet/link.hpp"
 #include "ovnet/neigh.hpp"
 #include "ovnet/netlink.hpp"
+#include "ovnet/netns.hpp"
 #include "ovnet/schema.hpp"
 
 namespace ovnet {
@@ -288,8 +289,7 @@ public:
         if (p.vtep) {
             auto& v = *p.vtep;
             bool zero = v.b == std::array<uint8_t, 16>{};
-            bool mcast = v.family == AF_INET ? (v.b[0] & 0xf0) == 0xe0 : v.b[0] == 0xff;
-            if (zero || mcast) throw_input(name(), "vtep", v.str(), "a VTEP address must be unicast");
+            if (zero || is_multicast(v)) throw_input(name(), "vtep", v.str(), "a VTEP address must be unicast");
             if (!vtep_family_) vtep_family_ = v.family;
             else if (vtep_family_ != v.family)
                 throw_input(name(), "vtep", v.str(),
@@ -702,8 +702,7 @@ std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
     for (size_t i = 0; i < neighs.size(); i++) {
         auto& n = neighs[i];
         // Multicast neighbors (ff02::*, 224.*) are the kernel's own, not peers.
-        bool mcast = n.dst.family == AF_INET6 ? n.dst.b[0] == 0xff : (n.dst.b[0] & 0xf0) == 0xe0;
-        if (used[i] || !n.has_lladdr || mcast) continue;
+        if (used[i] || !n.has_lladdr || is_multicast(n.dst)) continue;
         PeerEntry e;
         e.status = "neigh-only";
         e.ip = n.dst;
@@ -1094,8 +1093,8 @@ std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::o
     std::vector<PeerEntry> out;
     for (auto& b : bridge_show(h, br->name)) {
         for (auto& port : b.ports) {
-            if (!port.peer || port.peer->netns.empty() || port.peer->netns.rfind("nsid:", 0) == 0) continue;
-            Handle ph(port.peer->netns == "root" ? std::string("/proc/1/ns/net") : port.peer->netns);
+            if (!port.peer || port.peer->netns.empty() || netns_label_is_nsid(port.peer->netns)) continue;
+            Handle ph(netns_label_path(port.peer->netns));
             auto inner = link_get(ph, port.peer->ifindex);
             if (!inner) continue;
             IpAddr ip;

@@ -36,15 +36,15 @@ ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::s
         cleanup();
         throw_sys(e, "pipe");
     }
-    int nsfd = -1;
-    if (!netns_path.empty()) {
-        nsfd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0) {
-            int e = errno;
-            cleanup();
-            throw_sys(e, "open " + netns_path);
-        }
+    // Opened and checked once (a network namespace, never through a link), closed with `ns`.
+    NetnsFile ns;
+    try {
+        ns = netns_open(netns_path);
+    } catch (...) {
+        cleanup();
+        throw;
     }
+    int nsfd = ns.fd();
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -52,7 +52,6 @@ ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::s
     if (pid < 0) {
         int e = errno;
         cleanup();
-        if (nsfd >= 0) ::close(nsfd);
         throw_sys(e, "fork");
     }
     if (pid == 0) {
@@ -68,7 +67,6 @@ ExecResult exec_in_netns(const std::string& netns_path, const std::vector<std::s
         (void)!::write(st[1], &e, sizeof e);
         ::_exit(127);
     }
-    if (nsfd >= 0) ::close(nsfd);
     close_fd(in[0]);
     close_fd(out[1]);
     close_fd(err[1]);
