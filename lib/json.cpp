@@ -106,15 +106,35 @@ void for_each_json_span(std::string_view s, const std::string& what,
         size_t start = i;
         int depth = 0;
         bool in_str = false;
+        size_t tok = 0;   // where the current string or number began
+        auto too_long = [&](size_t at) {
+            if (at - tok > kJsonMaxToken)
+                throw_input(fmt::format("{}: a JSON string or number longer than {} bytes at byte {}", what,
+                                        kJsonMaxToken, tok));
+        };
         for (; i < n; i++) {
             char c = s[i];
             if (in_str) {
                 if (c == '\\') i++;
-                else if (c == '"') in_str = false;
+                else if (c == '"') in_str = false, too_long(i - 1);
+                if (in_str && ((i - tok) & 0xffff) == 0) too_long(i);   // an unterminated one: early
                 if (depth == 0 && !in_str) { i++; break; }
                 continue;
             }
-            if (c == '"') { in_str = true; continue; }
+            if (c == '"') { in_str = true; tok = i; continue; }
+            if (c != '{' && c != '[' && c != '}' && c != ']' && c != ',' && c != ':' && !ws(c)) {
+                // A number or literal: one run of bytes up to the next structural character.
+                tok = i;
+                while (i + 1 < n && i - tok <= kJsonMaxToken && !ws(s[i + 1]) && s[i + 1] != ',' &&
+                       s[i + 1] != ']' && s[i + 1] != '}' && s[i + 1] != ':' && s[i + 1] != '"' &&
+                       s[i + 1] != '[' && s[i + 1] != '{')
+                    i++;
+                too_long(i);
+                // At the top level whitespace or the end closes it; anything else stays in this
+                // span, which the parser then refuses (`1"a"` is not two values).
+                if (depth == 0 && (i + 1 >= n || ws(s[i + 1]))) { i++; break; }
+                continue;
+            }
             if (c == '{' || c == '[') {
                 if (++depth > kJsonMaxDepth)
                     throw_input(fmt::format("{}: JSON nested deeper than {} levels at byte {}", what, kJsonMaxDepth, i));
@@ -199,8 +219,11 @@ private:
         buf_.clear();
         for (;;) {
             const char* q = p_;
-            while (q < end_ && kPlain[static_cast<unsigned char>(*q)]) q++;
+            // Scan at most what a string may hold: a longer one is refused by for_each_json_span.
+            const char* lim = p_ + std::min(size_t(end_ - p_), kJsonMaxToken + 1 - std::min(buf_.size(), kJsonMaxToken));
+            while (q < lim && kPlain[static_cast<unsigned char>(*q)]) q++;
             buf_.append(p_, q);
+            if (buf_.size() > kJsonMaxToken) return false;
             p_ = q;
             if (p_ >= end_) return false;
             char c = *p_++;
@@ -225,8 +248,11 @@ private:
         if (neg) p_++;
         if (p_ >= end_) return false;
         if (*p_ == '0') p_++;
-        else if (*p_ >= '1' && *p_ <= '9') while (p_ < end_ && *p_ >= '0' && *p_ <= '9') p_++;
-        else return false;
+        else if (*p_ >= '1' && *p_ <= '9') {
+            const char* lim = p_ + std::min(size_t(end_ - p_), kJsonMaxToken + 1);
+            while (p_ < lim && *p_ >= '0' && *p_ <= '9') p_++;
+            if (p_ == lim && p_ < end_) return false;   // longer than any number we take
+        } else return false;
         bool is_float = false;
         if (p_ < end_ && *p_ == '.') {
             is_float = true;
@@ -255,6 +281,7 @@ private:
             }
         }
         // Floats, and integers too large for 64 bits (nlohmann reads those as floats too).
+        if (size_t(p_ - b) > kJsonMaxToken) return false;   // refused by for_each_json_span
         std::string text(b, p_);
         char* e = nullptr;
         double d = std::strtod(text.c_str(), &e);

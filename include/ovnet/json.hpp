@@ -17,6 +17,9 @@ using json = nlohmann::ordered_json;
 /// DOM that deep is not something a tool exchanges, and building, printing or destroying one
 /// recurses once per level (1,000,000 nested `[` overflowed the stack).
 constexpr int kJsonMaxDepth = 512;
+/// Longest JSON string or number taken (1 MiB): no object has a value near that, and a 50 MB
+/// token must be refused before a parser copies it (nlohmann's lexer used 7x its size).
+constexpr size_t kJsonMaxToken = size_t(1) << 20;
 
 /// Reads every JSON document from a stream: one value, several concatenated values, or
 /// newline-delimited values. Top-level arrays are flattened, so `{...}{...}` and `[{...},{...}]`

@@ -321,3 +321,21 @@ TEST_CASE("Change: words, reasons, fields and stats", "[json][changes]") {
     CHECK(s.unchanged == 1);
     CHECK(s.total_changed() == 3);
 }
+
+TEST_CASE("a string or number longer than kJsonMaxToken is refused before any parser copies it", "[json][bounds]") {
+    std::string digits(kJsonMaxToken + 10, '7');
+    std::string str = "{\"ip\":\"" + std::string(kJsonMaxToken + 10, 'x') + "\"}";
+    for (auto* t : {&digits, &str}) {
+        std::istringstream in(*t);
+        ovnet_test::require_input_error([&] { read_json_stream(in, "stdin"); }, "longer than 1048576 bytes");
+    }
+    // Right at the bound both are still read.
+    std::string ok = "\"" + std::string(kJsonMaxToken - 10, 'y') + "\" " + std::string(300, '1');
+    std::istringstream in(ok);
+    auto v = read_json_stream(in, "stdin");
+    REQUIRE(v.size() == 2);
+    CHECK(v[0].get<std::string>().size() == kJsonMaxToken - 10);
+    // `1"a"` stays one malformed value, not two.
+    std::istringstream bad("1\"a\"");
+    ovnet_test::require_input_error([&] { read_json_stream(bad, "stdin"); }, "malformed JSON");
+}
