@@ -85,3 +85,27 @@ root_state() {
   ip -j -4 rule show | jq -S .
   ip -j -6 rule show | jq -S .
 }
+
+# Docker's view and iproute2's, as JSON for comparisons.
+# endpoints N NET: node N's endpoints on NET (containers, tasks, its lb- endpoint), [{ip, mac}] by ip.
+endpoints() {
+  dk "$1" network inspect -v "$2" |
+    jq -c '[.[0].Containers // {} | .[] | {ip: (.IPv4Address | sub("/.*"; "")), mac: .MacAddress}] | sort_by(.ip)'
+}
+# kernel_peers NSPATH VTEP: the peers Docker programmed on vxlan0 toward VTEP (permanent fdb entry
+# + permanent neighbor), [{ip, mac, vtep, link_netnsid}] by ip, read with iproute2.
+kernel_peers() {
+  local f; f=$(in_ns "$1" bridge -j fdb show dev vxlan0)
+  in_ns "$1" ip -j neigh show dev vxlan0 nud permanent | jq -c --argjson f "$f" --arg v "$2" '
+    [ .[] as $n | $f[] | select(.mac == $n.lladdr and .dst == $v and .state == "permanent")
+      | {ip: $n.dst, mac, vtep: .dst, link_netnsid: .linkNetNsId} ] | sort_by(.ip)'
+}
+# vni NET: Docker's VXLAN id of an overlay.
+docker_vni() { dk 1 network inspect "$1" | jq -r '.[0].Options["com.docker.network.driver.overlay.vxlanid_list"]'; }
+# label_of N NAME: how ovnet names node N's Docker namespace NAME: the name when no other directory
+# holds one (sandbox ids), else the absolute path (1-<id>, lb_<id>, ingress_sbox: both daemons have them).
+label_of() {
+  local other=/run/$P-dk$((3 - $1))/netns/$2
+  if [ -e "$other" ] || [ -e "/run/netns/$2" ] || [ -e "/run/docker/netns/$2" ]; then echo "/run/$P-dk$1/netns/$2"
+  else echo "$2"; fi
+}
