@@ -11,6 +11,7 @@ T0=$SECONDS
 [ "${CLEANED:-}" = 1 ] && { echo "docker:cleanup: run $P already cleaned up"; exit 0; }
 if [ "${STARTED:-}" != 1 ]; then
   echo "CLEANED=1" >>"$ENV_FILE"
+  rm -f "$OVNET_DOCKER_RUN/locked"; [ -z "${LOCK_PGID:-}" ] || kill -- "-$LOCK_PGID" 2>/dev/null
   [ -n "${SKIP_REASON:-}" ] && skip "$SKIP_REASON"
   echo "docker:cleanup: setup made nothing"; exit 0
 fi
@@ -87,5 +88,7 @@ left=$(ls -d /run/netns/"$P"-* /run/"$P"-* /var/lib/"$P"-* 2>/dev/null)
 assert_eq "$left" "" "nothing named after run $P is left"
 assert_eq "$(run_pids | tr '\n' ' ')" "" "no process is left in the run's namespaces"
 echo "CLEANED=1" >>"$ENV_FILE"
+# Release the machine-wide lock: its holder (flock and its sleep) is the process group LOCK_PGID.
+rm -f "$OVNET_DOCKER_RUN/locked"; [ -z "${LOCK_PGID:-}" ] || kill -- "-$LOCK_PGID" 2>/dev/null
 log "cleanup took $((SECONDS - T0)) s"
 done_testing

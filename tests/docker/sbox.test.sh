@@ -18,6 +18,7 @@ for n in 1 2; do
     sb=$(jq -c '.[0]' <<<"$sb")
     assert_eq "$(jq -r .name <<<"$sb")" "$(label_of $n "$(basename "$key")")" "$W: the sandbox is named by its id"
     assert_eq "$(jq -r .container <<<"$sb")" "$cname" "$W: \"container\" is $cname"
+    assert_eq "$(jq -r .source <<<"$sb")" docker "$W: source docker"
     for net in $(jq -r '.NetworkSettings.Networks | keys[]' <<<"$ins"); do
       [ "$net" = ov ] || [ "$net" = enc ] || continue
       e=$(jq -c --arg n "$net" '.NetworkSettings.Networks[$n]' <<<"$ins")

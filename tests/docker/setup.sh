@@ -29,6 +29,17 @@ bb=$(command -v busybox) || no_docker "busybox not found (busybox-static: script
 unshare -n true 2>/dev/null || no_docker "cannot create network namespaces here"
 command -v ovnet-fdb >/dev/null || die "ovnet tools not found in $OVNET_BIN"
 
+# One tier at a time on this machine (another build tree's run would write to the same places
+# outside the daemons' roots): a lock held by a background holder until cleanup.sh kills it. The
+# holder also lets go when the run's "locked" file goes (build tree removed) or after 2 hours.
+LOCK=/run/lock/ovnet-docker-tier.lock
+mkdir -p /run/lock
+setsid flock -w 600 "$LOCK" -c "f='$OVNET_DOCKER_RUN/locked'; touch \"\$f\"; end=\$((\$(date +%s) + 7200))
+  while [ -e \"\$f\" ] && [ \$(date +%s) -lt \$end ]; do sleep 1; done" </dev/null >/dev/null 2>&1 &
+env_set LOCK_PGID $!
+locked() { [ -e "$OVNET_DOCKER_RUN/locked" ]; }
+wait_for 600 "the lock $LOCK (another tests/docker run on this machine)" locked || die "$LOCK stays taken"
+
 # Before: what the root namespace and the shared directories hold.
 root_state >"$OVNET_DOCKER_RUN/root.before"
 outside_files >"$OVNET_DOCKER_RUN/files.before"
