@@ -25,6 +25,12 @@ for net in ov enc; do
              link_netnsid, link_netns: $ns}' <<<"$kv")" "$W: ageing, udp_csum, link_netnsid, link_netns (the daemon's $P-n$n)"
       assert_json_eq "$(jq -c '{ageing, udp_csum}' <<<"$v")" '{"ageing":300,"udp_csum":true}' "$W: Docker's ageing 300, udp_csum on"
     fi
+    # Both daemons hold a namespace of this name: a plain -n is refused, naming both paths.
+    run ovnet-bridge -n "$(basename "$nsp")" show -j
+    assert_eq "$RC" 2 "$W: -n $(basename "$nsp") (two daemons hold it): exit 2"
+    assert_eq "$(printf '%s' "$ERR" | grep -c '^')" 1 "$W: -n $(basename "$nsp"): one line on stderr"
+    [[ "$ERR" == *ambiguous* && "$ERR" == *"/run/$P-dk1/netns/"* && "$ERR" == *"/run/$P-dk2/netns/"* ]] &&
+      pass "$W: -n $(basename "$nsp"): ambiguous, both paths named" || fail "$W: -n $(basename "$nsp"): stderr '$ERR'"
     if ok_run "$W: ovnet-bridge show" ovnet-bridge -n "$nsp" show -j; then
       b=$OUT
       assert_eq "$(jq -r 'map(.name) | join(",")' <<<"$b")" br0 "$W: one bridge, br0"

@@ -5,7 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 load_cluster
 for n in 1 2; do
-  ok_run "node $n: ovnet-sbox show" ovnet-sbox --docker-netns-dir "/run/$P-dk$n/netns" show -j || continue
+  # Node 1's directory by the option, node 2's by the environment (both also found from the running
+  # daemons' --exec-root).
+  if [ $n = 1 ]; then ok_run "node $n: ovnet-sbox --docker-netns-dir DIR show" ovnet-sbox --docker-netns-dir "/run/$P-dk$n/netns" show -j || continue
+  else ok_run "node $n: OVNET_DOCKER_NETNS_DIR=DIR ovnet-sbox show" env OVNET_DOCKER_NETNS_DIR="/run/$P-dk$n/netns" ovnet-sbox show -j || continue; fi
   all=$OUT
   ids=$(dk $n ps -q)
   assert_eq "$(echo "$ids" | wc -l)" 2 "node $n: two containers (c$n and a svc task)"
@@ -19,6 +22,10 @@ for n in 1 2; do
     assert_eq "$(jq -r .name <<<"$sb")" "$(label_of $n "$(basename "$key")")" "$W: the sandbox is named by its id"
     assert_eq "$(jq -r .container <<<"$sb")" "$cname" "$W: \"container\" is $cname"
     assert_eq "$(jq -r .source <<<"$sb")" docker "$W: source docker"
+    # A sandbox id is unique: a plain name finds it in the daemon's directory.
+    if ok_run "$W: ovnet-sbox show <id>" ovnet-sbox show -j "$(basename "$key")"; then
+      assert_eq "$(jq -r 'map(.path) | join(",")' <<<"$OUT")" "$key" "$W: show <id> finds $key"
+    fi
     for net in $(jq -r '.NetworkSettings.Networks | keys[]' <<<"$ins"); do
       [ "$net" = ov ] || [ "$net" = enc ] || continue
       e=$(jq -c --arg n "$net" '.NetworkSettings.Networks[$n]' <<<"$ins")
