@@ -26,6 +26,11 @@ for n in 1 2; do
   if grep -q "proto esp spi $spi" <<<"$states"; then pass "$W: the policy's SA ($spi) exists"
   elif grep -q 'Failed Adding .*SA' "$OVNET_DOCKER_RUN/dk$n.log"; then
     assert_eq "$states" "" "$W: no SA (the kernel has no ESP; dockerd logged the failure)"
+    # The OUT policy's SPI is the forward SA's (this node -> the other) that dockerd tried to add.
+    # (it retries on every peer event: the same SPI, possibly several times)
+    grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $spi," "$OVNET_DOCKER_RUN/dk$n.log"
+    assert_eq "$?" 0 \
+      "$W: the policy's SPI $spi is the forward SA's dockerd logged"
   else fail "$W: no SA for SPI $spi and dockerd logged no failure"; fi
 done
 done_testing

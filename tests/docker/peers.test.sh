@@ -10,6 +10,9 @@ for net in ov enc; do for n in 1 2; do
   show=$OUT
   got=$(jq -c '[.[] | select(.status == "peer") | {ip, mac}] | sort_by(.ip)' <<<"$show")
   assert_json_eq "$got" "$(endpoints $o $net)" "$net node $n: peers = node $o's endpoints (docker network inspect -v)"
+  lb=$(dk $o network inspect -v $net | jq -r --arg k "lb-$net" '.[0].Containers[$k].IPv4Address | sub("/.*"; "")')
+  assert_eq "$(jq -r --arg ip "$lb" '[.[] | select(.status == "peer" and .ip == $ip)] | length' <<<"$show")" 1 \
+    "$net node $n: node $o's lb- endpoint ($lb) is a peer"
   assert_eq "$(jq -c '[.[] | select(.status == "peer") | .vtep] | unique' <<<"$show")" "[\"192.0.2.$o\"]" \
     "$net node $n: every peer's vtep is node $o"
   kern=$(kernel_peers "$nsp" "192.0.2.$o")
