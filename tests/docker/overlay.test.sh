@@ -24,6 +24,11 @@ for net in ov enc; do
         "$(jq -c --arg ns "$P-n$n" '{ageing: .linkinfo.info_data.ageing, udp_csum: .linkinfo.info_data.udp_csum,
              link_netnsid, link_netns: $ns}' <<<"$kv")" "$W: ageing, udp_csum, link_netnsid, link_netns (the daemon's $P-n$n)"
       assert_json_eq "$(jq -c '{ageing, udp_csum}' <<<"$v")" '{"ageing":300,"udp_csum":true}' "$W: Docker's ageing 300, udp_csum on"
+      assert_json_eq "$(jq -c '{src_port_min, src_port_max, df, udp6_zero_csum_tx, udp6_zero_csum_rx, remote, external}' <<<"$v")" \
+        "$(jq -c '.linkinfo.info_data | {src_port_min: .port_range.low, src_port_max: .port_range.high, df,
+             udp6_zero_csum_tx: .udp_zero_csum6_tx, udp6_zero_csum_rx: .udp_zero_csum6_rx,
+             remote: (.group // .remote), external: (.external // false)}' <<<"$kv")" \
+        "$W: source ports, df, IPv6 checksums, remote (none), external (no) as iproute2"
     fi
     # Both daemons hold a namespace of this name: a plain -n is refused, naming both paths.
     run ovnet-bridge -n "$(basename "$nsp")" show -j
