@@ -64,9 +64,18 @@ check_ipvs_half() {
 if [ $SNAT_LOADED = 1 ]; then LBNET='"10.0.1.0/24"' LBIP='"10.0.1.5"' INNET='"10.0.0.0/24"' INIP='"10.0.0.2"'
 else LBNET=null LBIP=null INNET=null INIP=null; fi
 
+SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+# valid SCHEMA WHAT JSON: the output is valid against its JSON Schema (when python3-jsonschema is there).
+valid() {
+  python3 -c 'import jsonschema' 2>/dev/null || { echo "# python3-jsonschema missing: $2 not validated"; return; }
+  if printf '%s' "$3" | python3 "$SRC/tests/schema/validate.py" "$SRC/schema" "$1" - >"$TMP/verr" 2>&1; then pass "$2: valid $1"
+  else fail "$2: not valid $1: $(cat "$TMP/verr")"; fi
+}
+
 # ---- ovnet-lb -n lb_ show: Docker's two VIPs
 expect_rc 0 "lb show -j exits 0" ovnet-lb -n "$L" show -j
 J=$OUT
+valid 'lb-service[]' "lb show -j" "$J"
 assert_eq "$(jq -c 'map([.owner, .netns, .vip, .fwmark, .fwmark_hex, .vip_iface])' <<<"$J")" \
   "[[\"docker\",\"$L\",\"10.0.1.6\",256,\"0x100\",\"eth0\"],[\"docker\",\"$L\",\"10.0.1.2\",258,\"0x102\",\"eth0\"]]" \
   "lb show: both of Docker's VIPs with their marks, owner docker"
@@ -86,6 +95,7 @@ assert_eq "$(jq -c 'map([.owner, .vip, .fwmark])' <<<"$OUT")" '[["docker","10.0.
 # ---- ovnet-publish show: Docker's published port, host joined with the sandbox
 expect_rc 0 "publish show -j exits 0" ovnet-publish -n "$H" show --ingress-sbox "$S" -j
 J=$OUT
+valid 'published-port[]' "publish show -j" "$J"
 assert_eq "$(jq -c 'map([.owner, .netns, .proto, .port, .ingress_sbox, .gw_ip, .gw_bridge, .fwmark, .fwmark_hex, .ingress_vip])' <<<"$J")" \
   "[[\"docker\",\"$H\",\"tcp\",30000,\"$S\",\"172.18.0.2\",\"docker_gwbridge\",257,\"0x101\",\"10.0.0.3\"]]" \
   "publish show: port 30000 via 172.18.0.2 on docker_gwbridge, mark 0x101, ingress VIP 10.0.0.3"
