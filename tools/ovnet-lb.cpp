@@ -8,10 +8,10 @@ using namespace ovnet::tool;
 namespace {
 
 void lb_table(const json& doc) {
-    Table t({"VIP", "OWNER", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS"});
+    Table t({"VIP", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS", "OWNER"});
     for (auto& s : doc)
-        t.row({s["vip"].get<std::string>(), cell(s["owner"]), fmt::format("{} ({})", s["fwmark"].get<uint32_t>(), s["fwmark_hex"].get<std::string>()),
-               cell(s["subnet"]), cell(s["lb_ip"]), cell(s["scheduler"]), backends_cell(s["backends"])});
+        t.row({s["vip"].get<std::string>(), fmt::format("{} ({})", s["fwmark"].get<uint32_t>(), s["fwmark_hex"].get<std::string>()),
+               cell(s["subnet"]), cell(s["lb_ip"]), cell(s["scheduler"]), backends_cell(s["backends"]), cell(s["owner"])});
     t.print(stdout);
     for (auto& s : doc) {
         fmt::print("\nrules of {}:\n", s["vip"].get<std::string>());

@@ -18,11 +18,11 @@ uint16_t parse_port(const std::string& s) {
 }
 
 void publish_table(const json& doc) {
-    Table t({"PORT", "OWNER", "GW-IP", "GW-BRIDGE", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS"});
+    Table t({"PORT", "GW-IP", "GW-BRIDGE", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS", "OWNER"});
     for (auto& p : doc)
-        t.row({fmt::format("{}/{}", p["port"].get<int>(), p["proto"].get<std::string>()), cell(p["owner"]), cell(p["gw_ip"]), cell(p["gw_bridge"]),
+        t.row({fmt::format("{}/{}", p["port"].get<int>(), p["proto"].get<std::string>()), cell(p["gw_ip"]), cell(p["gw_bridge"]),
                p["fwmark"].get<uint32_t>() ? fmt::format("{} ({})", p["fwmark"].get<uint32_t>(), p["fwmark_hex"].get<std::string>()) : "-",
-               cell(p["subnet"]), cell(p["lb_ip"]), cell(p["scheduler"]), backends_cell(p["backends"])});
+               cell(p["subnet"]), cell(p["lb_ip"]), cell(p["scheduler"]), backends_cell(p["backends"]), cell(p["owner"])});
     t.print(stdout);
     for (auto& p : doc) {
         fmt::print("\nrules of {}/{}:\n", p["port"].get<int>(), p["proto"].get<std::string>());

@@ -84,7 +84,7 @@ assert_eq "$(jq -r '.[0].rules[0]' <<<"$J")" "mangle INPUT -d 10.0.1.6/32 -j MAR
 check_ipvs_half "lb show" "$J"
 expect_rc 0 "lb show table exits 0" ovnet-lb -n "$L" show -t
 assert_contains "$(head -1 <<<"$OUT")" "OWNER" "lb table: OWNER column"
-assert_eq "$(grep -c '^10\.0\.1\.[26] .*docker' <<<"$OUT")" 2 "lb table: two docker rows"
+assert_eq "$(grep -c '^10\.0\.1\.[26] .*  docker$' <<<"$OUT")" 2 "lb table: two docker rows (OWNER last)"
 [ $IPVS = 0 ] && assert_contains "$ERR" "IPVS is unavailable" "lb table: stderr says IPVS is unavailable"
 expect_rc 0 "lb show --vip" ovnet-lb -n "$L" show -j --vip 10.0.1.2
 assert_eq "$(jq -c 'map(.fwmark)' <<<"$OUT")" "[258]" "lb show --vip: that VIP only"
@@ -108,7 +108,8 @@ assert_contains "$(jq -r '.[0].rules[]' <<<"$J")" "$S: mangle PREROUTING -p tcp 
 check_ipvs_half "publish show" "$J"
 expect_rc 0 "publish show table exits 0" ovnet-publish -n "$H" show --ingress-sbox "$S" -t
 assert_contains "$(head -1 <<<"$OUT")" "OWNER" "publish table: OWNER column"
-assert_contains "$(sed -n 2p <<<"$OUT")" "30000/tcp  docker  172.18.0.2  docker_gwbridge  257 (0x101)" "publish table: Docker's row"
+assert_contains "$(sed -n 2p <<<"$OUT")" "30000/tcp  172.18.0.2  docker_gwbridge  257 (0x101)" "publish table: Docker's row"
+assert_contains "$(sed -n 2p <<<"$OUT")" "  docker" "publish table: Docker's row says owner docker"
 
 # ---- Docker's rows are never taken over: exit 2 naming the row, no rule changed
 expect_bad_input "lb add of Docker's VIP" "$L" "10.0.1.6" "owned by docker" -- \
