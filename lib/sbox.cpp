@@ -11,6 +11,7 @@
 #include <set>
 
 #include "ovnet/bridge.hpp"
+#include "ovnet/docker.hpp"
 #include "ovnet/error.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/netlink.hpp"
@@ -358,8 +359,7 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
     std::vector<NetnsInfo> list;
     if (!name.empty()) {
         std::string path = netns_resolve(name);
-        std::string src = path.rfind(kDockerNetnsDir, 0) == 0 ? "docker" : path.rfind(kNetnsDir, 0) == 0 ? "netns" : "path";
-        list.push_back({name, path, src});
+        list.push_back({name, path, netns_source(path), name});
     } else {
         list = netns_list(false);
     }
@@ -369,6 +369,7 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
         sb.name = ns.name;
         sb.path = ns.path;
         sb.source = ns.source;
+        if (sb.source != "netns") sb.container = docker_container_of(ns.path);
         try {
             read_sandbox(ns, sb);
         } catch (const Error& e) {
