@@ -68,6 +68,20 @@ bool entry_exists(const std::string& p) {
     return ::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+}  // namespace
+
+std::vector<std::string> netns_find(const std::string& name) {
+    // Ours first: a name there is the one meant (and needs no scan of /proc).
+    if (std::string p = std::string(kNetnsDir) + "/" + name; entry_exists(p)) return {p};
+    std::vector<std::string> out;
+    for (auto& d : netns_dirs()) {
+        if (d.path == kNetnsDir) continue;
+        if (std::string p = d.path + "/" + name; entry_exists(p)) out.push_back(p);
+    }
+    return out;
+}
+
+namespace {
 // The file a -n argument names; "" for the caller's namespace.
 std::string resolve_path(const std::string& name) {
     if (name.empty()) return {};
@@ -75,19 +89,11 @@ std::string resolve_path(const std::string& name) {
     if (name.find('/') != std::string::npos || name == "." || name == ".." ||
         name.find("..") != std::string::npos)
         throw_input({}, "netns", name, "a namespace name cannot hold '/' or '..' (give an absolute path instead)");
-    // Ours first: a name there is the one meant (and needs no scan of /proc).
-    if (std::string p = std::string(kNetnsDir) + "/" + name; entry_exists(p)) return p;
-    std::string found;
-    for (auto& d : netns_dirs()) {
-        if (d.path == kNetnsDir) continue;
-        std::string p = d.path + "/" + name;
-        if (!entry_exists(p)) continue;
-        // Two daemons on one machine both have ingress_sbox: which one is meant cannot be guessed.
-        if (!found.empty())
-            throw_input({}, "netns", name, fmt::format("ambiguous: {} and {} (give the path)", found, p));
-        found = p;
-    }
-    if (!found.empty()) return found;
+    auto found = netns_find(name);
+    // Two daemons on one machine both have ingress_sbox: which one is meant cannot be guessed.
+    if (found.size() > 1)
+        throw_input({}, "netns", name, fmt::format("ambiguous: {} and {} (give the path)", found[0], found[1]));
+    if (!found.empty()) return found[0];
     throw_input({}, "netns", name, "no such namespace in /run/netns or Docker's netns directories");
 }
 

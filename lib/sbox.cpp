@@ -151,7 +151,8 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     try {
         path = netns_resolve(spec.sandbox);
     } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Input) throw;  // e.g. no privilege to enter it: say so
+        // No privilege to enter it, or a name two Docker directories hold: say so (never create another).
+        if (e.kind() != ErrorKind::Input || netns_find(spec.sandbox).size() > 1) throw;
         path.clear();
     }
     auto existing = link_get(host, host_ifname);
@@ -263,7 +264,8 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
     auto bs = bridge_show(host, bridge);
     Changes ch;
     for (auto& p : bs.at(0).ports) {
-        if (!p.peer || p.peer->netns != sandbox) continue;
+        // The label is the path when another directory holds the same name (NetnsInfo::label).
+        if (!p.peer || (p.peer->netns != sandbox && p.peer->netns != std::string(kNetnsDir) + "/" + sandbox)) continue;
         link_del(host, p.ifindex, obj + " port " + p.name);
         ch.push_back(Change::with_detail(Action::Removed, obj + " endpoint " + p.peer->ifname, json{{"host_ifname", p.name}, {"bridge", bridge}}));
     }

@@ -25,6 +25,11 @@ inline constexpr const char* kDockerNetnsDir = "/var/run/docker/netns";
 /// network namespace is Error(Input)); use netns_open() to keep the checked file.
 std::string netns_resolve(const std::string& name);
 
+/// The entries a plain namespace name (no '/') could mean: /run/netns/NAME alone when it exists,
+/// else NAME in each of Docker's directories that holds it (more than one: ambiguous). Entries are
+/// looked at with lstat (a link counts; opening it is refused later). No check of the name.
+std::vector<std::string> netns_find(const std::string& name);
+
 /// An open network namespace file: the one descriptor that was checked is the one entered, so a
 /// name swapped for another file after the check cannot redirect the caller. Move-only; closes
 /// its descriptor. A default-constructed one (fd() < 0) stands for the caller's namespace.

@@ -94,6 +94,9 @@ for cmd in "ovnet-sbox show $ING" "ovnet-bridge -n $ING show" "ovnet-sbox exec $
   assert_contains "$ERR" "$B_NETNS/$ING" "$cmd: names B's path"
   assert_contains "$ERR" "give the path" "$cmd: says to give the path"
 done
+expect_rc 2 "connect to the ambiguous name" ovnet-sbox -n "$H" connect "$ING" --bridge "$BR" --ip 10.0.0.9/24
+assert_contains "$ERR" "give the path" "connect: says to give the path"
+assert_eq "$([ -e "/run/netns/$ING" ] && echo yes || echo no)" no "connect created no sandbox of that name"
 expect_rc 0 "the path works" ovnet-sbox show "$B_NETNS/$ING" -j
 assert_eq "$(echo "$OUT" | jq -r '.[0].source')" docker "the path of B's $ING: source docker"
 
