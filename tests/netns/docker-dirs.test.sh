@@ -79,6 +79,9 @@ assert_eq "$(echo "$OUT" | jq -r '.[0] | .path + " " + .source')" "$B_NETNS/$SB2
 assert_eq "$(echo "$OUT" | jq -r '.[0].container')" "$P-c2" "$SB2: container from B's config.v2.json (its data-root)"
 expect_rc 0 "ovnet-sbox -n $SB1 show" ovnet-sbox -n "$SB1" show -j
 assert_eq "$(echo "$OUT" | jq -r 'map(.path) | join(" ")')" "$A_EXEC/netns/$SB1" "-n NAME show shows that namespace"
+expect_rc 0 "-n PATH show NAME of the same namespace" ovnet-sbox -n "$A_EXEC/netns/$SB1" show "$SB1" -j
+expect_rc 2 "-n and SANDBOX naming different namespaces" ovnet-sbox -n "$SB1" show "$H"
+assert_contains "$ERR" "give one" "-n and SANDBOX differ: says to give one"
 expect_rc 0 "ovnet-sbox -t show $SB1" ovnet-sbox -t show "$SB1"
 assert_contains "$OUT" "$SB1 (docker: $P-c1)" "table: the sandbox with its container"
 expect_rc 0 "connect $SB1 by name" ovnet-sbox -q -n "$H" connect "$SB1" --bridge "$BR" --ip 10.0.0.2/24
