@@ -58,3 +58,17 @@ TEST_CASE("docker: a container's config.v2.json", "[docker]") {
     CHECK_FALSE(parse_container_config("garbage"));
     CHECK_FALSE(parse_container_config(R"({"Name": 7})"));
 }
+
+TEST_CASE("docker: the confined daemons of the reference captures", "[docker]") {
+    // docker-overlay-facts.md: two dockerd on one machine, each with its own roots.
+    auto a = parse_dockerd_cmdline(
+        "dockerd\0--data-root\0/var/lib/dk1\0--exec-root\0/run/dk1\0-H\0unix:///run/dk1.sock\0--pidfile\0/run/dk1.pid\0"s);
+    CHECK(a.exec_root == "/run/dk1");
+    CHECK(a.data_root == "/var/lib/dk1");
+    CHECK(a.config_file.empty());
+    // systemd's unit: no roots on the command line (daemon.json or the defaults then).
+    auto d = parse_dockerd_cmdline("/usr/sbin/dockerd\0-H\0fd://\0--containerd=/run/containerd/containerd.sock\0"s);
+    CHECK(d.exec_root.empty());
+    CHECK(d.data_root.empty());
+    CHECK(is_dockerd("dockerd", "/usr/sbin/dockerd\0-H\0fd://\0"s));
+}
