@@ -22,6 +22,15 @@ namespace ovnet {
 
 // ---- peer resolution -------------------------------------------------------------------------
 
+namespace {
+// How views name a listed namespace: its label where NetnsInfo has one (unique name, else path).
+template <class N>
+std::string label_of(const N& ns) {
+    if constexpr (requires { ns.label; }) return ns.label.empty() ? ns.name : ns.label;
+    else return ns.name;
+}
+}  // namespace
+
 struct PeerResolver::Impl {
     Handle& h;
     std::vector<NetnsInfo> candidates;   // every named namespace, listed on first need
@@ -94,7 +103,7 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
             ref.netns = netns_label_nsid(link_netnsid);
             return ref;
         }
-        ref.netns = ns->name;
+        ref.netns = label_of(*ns);
         path = ns->path;
     }
     try {
@@ -112,6 +121,16 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
         // The namespace vanished between listing and opening: report what we know.
     }
     return ref;
+}
+
+std::string PeerResolver::netns_label(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? label_of(*ns) : netns_label_nsid(nsid);
+}
+
+std::string PeerResolver::netns_path(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? ns->path : std::string();
 }
 
 // ---- JSON ------------------------------------------------------------------------------------

@@ -7,12 +7,13 @@ using namespace ovnet::tool;
 namespace {
 
 void vtep_table(const json& doc) {
-    Table t({"NAME", "VNI", "PORT", "LOCAL", "DEV", "MASTER", "MTU", "LEARNING", "PROXY", "L2MISS", "L3MISS", "TTL", "STATE"});
+    Table t({"NAME", "VNI", "PORT", "LOCAL", "DEV", "MASTER", "MTU", "LEARNING", "PROXY", "L2MISS", "L3MISS", "TTL", "STATE", "AGEING", "LINK-NETNS"});
     for (auto& v : doc)
         t.row({v["name"].get<std::string>(), std::to_string(v["vni"].get<uint32_t>()), std::to_string(v["port"].get<int>()),
                cell(v["local"]), cell(v["dev"]), cell(v["master"]), std::to_string(v["mtu"].get<int>()),
                cell(v["learning"]), cell(v["proxy"]), cell(v["l2miss"]), cell(v["l3miss"]),
-               v["ttl"].get<int>() ? std::to_string(v["ttl"].get<int>()) : "auto", v["state"].get<std::string>()});
+               v["ttl"].get<int>() ? std::to_string(v["ttl"].get<int>()) : "auto", v["state"].get<std::string>(),
+               cell(v["ageing"]), cell(v["link_netns"])});
     t.print(stdout);
 }
 

@@ -112,6 +112,13 @@ public:
     explicit PeerResolver(Handle& h, const std::vector<Link>* links = nullptr);
     ~PeerResolver();
     PeerRef resolve(int link_netnsid, int peer_ifindex);
+    /// The label of the namespace with this id as seen through `h` (netns_list(true): its label,
+    /// "root" for PID 1's), or netns_label_nsid(nsid) when no listed namespace has that id.
+    std::string netns_label(int nsid);
+    /// That namespace's file, "" when no listed namespace has that id.
+    std::string netns_path(int nsid);
+    PeerResolver(const PeerResolver&) = delete;
+    PeerResolver& operator=(const PeerResolver&) = delete;
 private:
     struct Impl;
     Impl* impl_;
