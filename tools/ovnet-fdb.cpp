@@ -14,7 +14,7 @@ void peer_table(const json& doc) {
     Table t({"MAC", "IP", "VTEP", "STATUS", "FDB", "NEIGH", "FLAGS"});
     for (auto& p : doc) {
         std::string flags;
-        if (p.contains("flags"))
+        if (p.contains("flags") && p["flags"].is_array())
             for (auto& f : p["flags"]) flags += (flags.empty() ? "" : ",") + f.get<std::string>();
         t.row({p["mac"].get<std::string>(), cell(p["ip"]), cell(p["vtep"]), p["status"].get<std::string>(),
                cell(p.value("fdb_state", json())), cell(p.value("neigh_state", json())), flags.empty() ? "-" : flags});

@@ -22,7 +22,7 @@ struct PeerRef {
         w("netns", netns, schema::ReadOnly);
         w("ifindex", ifindex, schema::ReadOnly);
         w("ifname", ifname, schema::ReadOnly);
-        w.opt("master", !master.empty(), master, schema::ReadOnly);
+        w("master", master.empty() ? std::optional<std::string_view>() : master, schema::ReadOnly);  // null: none
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -43,7 +43,7 @@ struct BridgePort {
         w("mac", mac, schema::ReadOnly);
         w("mtu", mtu, schema::ReadOnly);
         w("state", up ? "up" : "down", schema::ReadOnly);
-        w.opt("peer", peer.has_value(), peer, schema::ReadOnly);
+        w("peer", peer, schema::ReadOnly);   // null: not a veth
     }
     json to_json() const { return schema::to_dom(*this); }
 };
