@@ -61,6 +61,15 @@ expect_rc 0 "vtep show -j | apply into a fresh namespace (master dropped)" \
   bash -c 'ovnet-vtep -n "$1" show -j | jq "map(.master = \"\")" | ovnet-vtep -n "$2" apply' _ "$O1" "$F"
 assert_eq "$(ip -n "$F" -j -d link show vxlan0 | jq -c '.[0].linkinfo.info_data | [.id, .ageing, .udp_csum, .learning]')" \
   '[4097,300,true,true]' "the fresh VTEP has ageing 300, udpcsum and learning (ip -d link)"
+# The CLI makes the same settings: --ageing, --udpcsum (what Docker's driver sets).
+expect_rc 0 "vtep add --ageing 120 --udpcsum --learning" ovnet-vtep -n "$F" add vxcli --vni 4098 --ageing 120 --udpcsum --learning
+assert_eq "$(ip -n "$F" -j -d link show vxcli | jq -c '.[0].linkinfo.info_data | [.id, .ageing, .udp_csum, .learning]')" \
+  '[4098,120,true,true]' "vtep add --ageing 120 --udpcsum: ip -d link shows ageing 120, udpcsum"
+expect_rc 0 "vtep add again with the same settings" ovnet-vtep -n "$F" add vxcli --vni 4098 --ageing 120 --udpcsum --learning
+assert_contains "$ERR" "nothing changed" "vtep add again: nothing changed"
+run ovnet-vtep -n "$F" add vxcli --vni 4098 --ageing 120 --no-udpcsum --learning
+assert_eq "$RC" 1 "vtep add --no-udpcsum on a udpcsum VTEP: refused (exit 1)"
+assert_contains "$ERR" "udp_csum is true, wanted false" "vtep add --no-udpcsum: names the difference"
 run bash -c 'ovnet-vtep -n "$1" show -j | jq ".[0].ageing = 60" | ovnet-vtep -n "$1" apply' _ "$O1"
 assert_eq "$RC" 1 "apply with another ageing: refused like another vni (exit 1)"
 assert_contains "$ERR" "ageing is 300, wanted 60" "apply with another ageing: says which setting differs"
