@@ -94,7 +94,7 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
             ref.netns = netns_label_nsid(link_netnsid);
             return ref;
         }
-        ref.netns = ns->name;
+        ref.netns = ns->label;
         path = ns->path;
     }
     try {
@@ -112,6 +112,16 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
         // The namespace vanished between listing and opening: report what we know.
     }
     return ref;
+}
+
+std::string PeerResolver::netns_label(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? ns->label : netns_label_nsid(nsid);
+}
+
+std::string PeerResolver::netns_path(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? ns->path : std::string();
 }
 
 // ---- JSON ------------------------------------------------------------------------------------

@@ -47,8 +47,10 @@ struct Endpoint {
         w("mtu", mtu, schema::ReadOnly);
         w("state", up ? "up" : "down", schema::ReadOnly);
         w("addresses", addresses, schema::ReadOnly);
-        w.opt("peer", !host_ifname.empty() || host_ifindex != 0,
-              EndpointPeer{host_netns, host_ifindex, host_ifname, bridge}, schema::ReadOnly);
+        // null: not a veth
+        w("peer", !host_ifname.empty() || host_ifindex != 0
+                      ? std::optional<EndpointPeer>(EndpointPeer{host_netns, host_ifindex, host_ifname, bridge})
+                      : std::nullopt, schema::ReadOnly);
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -57,12 +59,12 @@ struct Endpoint {
 /// when known.
 struct SandboxRoute {
     std::string dst;
-    IpAddr gateway;               ///< unset for on-link routes (then not written)
-    std::string dev;              ///< "" when the route leaves through no listed interface
+    IpAddr gateway;               ///< unset for on-link routes (then written null)
+    std::string dev;              ///< "" when the route leaves through no listed interface (null)
     template <class W> void fields(W& w) const {
         w("dst", dst, schema::ReadOnly);
-        w.opt("gateway", gateway.valid(), gateway, schema::ReadOnly);
-        w.opt("dev", !dev.empty(), dev, schema::ReadOnly);
+        w("gateway", gateway, schema::ReadOnly);   // null: on-link
+        w("dev", dev.empty() ? std::optional<std::string_view>() : dev, schema::ReadOnly);
     }
     /// The view of `r` with the names of `interfaces`.
     static SandboxRoute of(const Route& r, const std::vector<Endpoint>& interfaces);
@@ -71,7 +73,10 @@ struct SandboxRoute {
 struct Sandbox {
     std::string name;
     std::string path;
-    std::string source;           ///< "netns" or "docker"
+    std::string source;           ///< "netns", "docker" or "path"
+    /// The Docker container whose sandbox this is (its name, no leading '/'), from the state of a
+    /// running daemon (docker_container_of()); null when none is known.
+    std::optional<std::string> container;
     std::vector<Endpoint> interfaces;
     std::vector<Route> routes;    ///< IPv4 main table
     /// The routes as shown (SandboxRoute::of each).
@@ -81,6 +86,7 @@ struct Sandbox {
         w("name", name, schema::ReadOnly);
         w("path", path, schema::ReadOnly);
         w("source", source, schema::ReadOnly);
+        w("container", container, schema::ReadOnly);
         w("interfaces", interfaces, schema::ReadOnly);
         w("routes", route_views(), schema::ReadOnly);
     }
@@ -127,7 +133,7 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
 Changes sbox_del(const std::string& name);
 /// Deletes several sandboxes; every name is validated first.
 Changes sbox_del(const std::vector<std::string>& names);
-/// Sandboxes (all named namespaces, Docker's included, when name is empty).
+/// Sandboxes (all named namespaces, those of every Docker directory included, when name is empty).
 std::vector<Sandbox> sbox_show(const std::string& name = {});
 
 }  // namespace ovnet
