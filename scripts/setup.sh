@@ -41,7 +41,13 @@ fi
 # Docker: its maintainer scripts must not start a dockerd/containerd in this machine's root namespace
 # (tests/docker starts its own, confined). Without systemd they call invoke-rc.d, which asks policy-rc.d:
 # a temporary one answering 101 ("action forbidden") unless the machine already has its own.
-daemons() { { pgrep -x dockerd; pgrep -x containerd; } | sort || true; }
+# The daemons in this (the machine's) network namespace (tests/docker's confined ones are elsewhere: left alone).
+daemons() {
+  local p root; root=$(stat -L -c %i /proc/$$/ns/net)
+  for p in $(pgrep -x dockerd; pgrep -x containerd); do
+    [ "$(stat -L -c %i "/proc/$p/ns/net" 2>/dev/null)" = "$root" ] && echo "$p"
+  done | sort || true
+}
 before=$(daemons)
 guard=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
