@@ -309,6 +309,44 @@ TEST_CASE("ipvs: JSON and ipvsadm bytes are those of the binaries before the sch
     CHECK(ipvs_format_ipvsadm(v) == golden::kIpvsadm);
 }
 
+TEST_CASE("ipvs: every key on every row and the null form is apply input") {
+    auto v = golden_set();
+    auto keys = [](const json& o) {
+        std::vector<std::string> k;
+        for (auto& [name, _] : o.items()) k.push_back(name);
+        return k;
+    };
+    // fwm, fwm6, udp persistent with pe and tunnels, tcp6, sctp: one key list for all of them.
+    const auto svc_keys = keys(v[0].to_json()), dest_keys = keys(v[0].to_json()["dests"][0]);
+    CHECK(svc_keys.size() == 16);
+    CHECK(dest_keys.size() == 12);
+    for (auto& s : v) {
+        json j = s.to_json();
+        CHECK(keys(j) == svc_keys);
+        for (auto& d : j["dests"]) CHECK(keys(d) == dest_keys);
+    }
+    // show -j | apply: the nulls read as absent, through the DOM reader and the streaming one.
+    std::string all;
+    for (auto& s : v) {
+        s.write_json(all, "lb_x");
+        all += "\n";
+        auto back = IpvsService::from_json(s.to_json());
+        CHECK(ipvs_format_ipvsadm({back}) == ipvs_format_ipvsadm({s}));
+    }
+    std::istringstream in(all);
+    auto back = ipvs_read(in, "stdin");
+    REQUIRE(back.size() == v.size());
+    CHECK(ipvs_format_ipvsadm(back) == ipvs_format_ipvsadm(v));
+    for (size_t i = 0; i < v.size(); i++) {
+        json a = back[i].to_json(), b = v[i].to_json();
+        a.erase("stats"), b.erase("stats");
+        for (auto* x : {&a, &b})
+            for (auto& d : (*x)["dests"])
+                for (auto k : {"active", "inactive", "persistent_conns", "stats"}) d.erase(k);
+        CHECK(a == b);
+    }
+}
+
 TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {
     std::string text =
         "-A -t 10.0.0.5:80 -s wrr -p 300 -M 255.255.255.0\n"
