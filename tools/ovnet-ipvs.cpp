@@ -149,7 +149,7 @@ void print_table(const json& doc, bool stats, bool rate) {
                         line += fmt::format(" mask {}.{}.{}.{}", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255);
                     }
                 }
-                if (s.contains("pe")) line += " pe " + s["pe"].get<std::string>();
+                if (s.contains("pe") && !s["pe"].is_null()) line += " pe " + s["pe"].get<std::string>();
             }
             if (s["onepacket"].get<bool>()) line += " ops";
             out += line + "\n";

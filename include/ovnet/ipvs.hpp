@@ -59,8 +59,10 @@ struct IpvsDest {
         w("weight", weight);
         w("u_threshold", u_thresh);
         w("l_threshold", l_thresh);
-        w.opt("tun_type", tun, tun && tun_type.empty() ? std::string("ipip") : tun_type);
-        w.opt("tun_port", tun && tun_type == "gue", tun_port);
+        // Every key on every row: what does not apply to this destination is null.
+        w("tun_type", tun ? std::optional<std::string>(tun_type.empty() ? std::string("ipip") : tun_type)
+                          : std::nullopt);
+        w("tun_port", tun && tun_type == "gue" ? std::optional<uint16_t>(tun_port) : std::nullopt);
         w("active", active, schema::ReadOnly);
         w("inactive", inactive, schema::ReadOnly);
         w("persistent_conns", persistent, schema::ReadOnly);
@@ -100,17 +102,18 @@ struct IpvsService {
         w("key", key(), schema::ReadOnly);
         w("family", af == AF_INET6 ? "ipv6" : "ipv4");
         w("protocol", fw ? "fwm" : protocol.c_str());
-        w.opt("fwmark", fw, fwmark);
-        w.opt("address", !fw, addr);
-        w.opt("port", !fw, port);
+        // Every key on every row: what does not apply to this kind of service is null.
+        w("fwmark", fw ? std::optional<uint32_t>(fwmark) : std::nullopt);
+        w("address", fw ? IpAddr{} : addr);
+        w("port", fw ? std::nullopt : std::optional<uint16_t>(port));
         w("scheduler", scheduler);
         w("persistent", persistent);
-        w.opt("timeout", persistent, timeout);
-        w.opt("netmask", persistent, prefix_len());
+        w("timeout", persistent ? std::optional<uint32_t>(timeout) : std::nullopt);
+        w("netmask", persistent ? std::optional<int>(prefix_len()) : std::nullopt);
         w("onepacket", onepacket);
-        w.opt("sh_fallback", sh_fallback, true);
-        w.opt("sh_port", sh_port, true);
-        w.opt("pe", !pe.empty(), pe);
+        w("sh_fallback", sh_fallback);
+        w("sh_port", sh_port);
+        w("pe", pe.empty() ? std::nullopt : std::optional<std::string>(pe));
         w("dests", dests);
         w("stats", stats, schema::ReadOnly);
     }

@@ -244,17 +244,18 @@ TEST_CASE("ipvs: write_json writes what to_json().dump() writes") {
 
 namespace {
 namespace golden {
-// Taken from the binaries before the schema refactor (commit 523cca9): the bytes must not change.
+// Taken from the binaries before the schema refactor (commit 523cca9); since issue 9 every key is on
+// every row (null where it does not apply to the service or destination).
 const char* kFwmNs =
-    R"({"netns":"lb_x","key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"scheduler":"rr","persistent":false,"onepacket":false,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
+    R"({"netns":"lb_x","key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"address":null,"port":null,"scheduler":"rr","persistent":false,"timeout":null,"netmask":null,"onepacket":false,"sh_fallback":false,"sh_port":false,"pe":null,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
 const char* kFwmDom =
-    R"({"key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"scheduler":"rr","persistent":false,"onepacket":false,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
+    R"({"key":"fwm 258","family":"ipv4","protocol":"fwm","fwmark":258,"address":null,"port":null,"scheduler":"rr","persistent":false,"timeout":null,"netmask":null,"onepacket":false,"sh_fallback":false,"sh_port":false,"pe":null,"dests":[{"address":"10.255.0.6","port":0,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.255.0.7","port":0,"forward":"masq","weight":2,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":3,"inactive":4,"persistent_conns":1,"stats":{"conns":0,"inpkts":9,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":5,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":18446744073709551615}})";
 const char* kUdpNs =
-    R"({"netns":"lb_x","key":"udp 10.0.0.5:53","family":"ipv4","protocol":"udp","address":"10.0.0.5","port":53,"scheduler":"sh","persistent":true,"timeout":30,"netmask":24,"onepacket":true,"sh_fallback":true,"sh_port":true,"pe":"sip","dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","weight":3,"u_threshold":100,"l_threshold":10,"tun_type":"gue","tun_port":6080,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.3","port":53,"forward":"dr","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.4","port":53,"forward":"tunnel","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":"ipip","active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+    R"({"netns":"lb_x","key":"udp 10.0.0.5:53","family":"ipv4","protocol":"udp","fwmark":null,"address":"10.0.0.5","port":53,"scheduler":"sh","persistent":true,"timeout":30,"netmask":24,"onepacket":true,"sh_fallback":true,"sh_port":true,"pe":"sip","dests":[{"address":"10.0.0.2","port":5353,"forward":"tunnel","weight":3,"u_threshold":100,"l_threshold":10,"tun_type":"gue","tun_port":6080,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.3","port":53,"forward":"dr","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}},{"address":"10.0.0.4","port":53,"forward":"tunnel","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":"ipip","tun_port":null,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
 const char* kTcp6 =
-    R"({"key":"tcp [fd00::1]:443","family":"ipv6","protocol":"tcp","address":"fd00::1","port":443,"scheduler":"wlc","persistent":true,"timeout":60,"netmask":64,"onepacket":false,"dests":[{"address":"fd00::2","port":443,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+    R"({"key":"tcp [fd00::1]:443","family":"ipv6","protocol":"tcp","fwmark":null,"address":"fd00::1","port":443,"scheduler":"wlc","persistent":true,"timeout":60,"netmask":64,"onepacket":false,"sh_fallback":false,"sh_port":false,"pe":null,"dests":[{"address":"fd00::2","port":443,"forward":"masq","weight":1,"u_threshold":0,"l_threshold":0,"tun_type":null,"tun_port":null,"active":0,"inactive":0,"persistent_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}}],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
 const char* kSctp =
-    R"({"key":"sctp 192.0.2.9:9","family":"ipv4","protocol":"sctp","address":"192.0.2.9","port":9,"scheduler":"mh","persistent":false,"onepacket":false,"sh_port":true,"dests":[],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
+    R"({"key":"sctp 192.0.2.9:9","family":"ipv4","protocol":"sctp","fwmark":null,"address":"192.0.2.9","port":9,"scheduler":"mh","persistent":false,"timeout":null,"netmask":null,"onepacket":false,"sh_fallback":false,"sh_port":true,"pe":null,"dests":[],"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0}})";
 const char* kTimeouts =
     R"({"tcp":900,"tcp_fin":120,"udp":300})";
 const char* kIpvsadm =
@@ -306,6 +307,44 @@ TEST_CASE("ipvs: JSON and ipvsadm bytes are those of the binaries before the sch
     CHECK(v[4].to_json().dump() == golden::kSctp);
     CHECK(IpvsTimeouts{900, 120, 300}.to_json().dump() == golden::kTimeouts);
     CHECK(ipvs_format_ipvsadm(v) == golden::kIpvsadm);
+}
+
+TEST_CASE("ipvs: every key on every row and the null form is apply input") {
+    auto v = golden_set();
+    auto keys = [](const json& o) {
+        std::vector<std::string> k;
+        for (auto& [name, _] : o.items()) k.push_back(name);
+        return k;
+    };
+    // fwm, fwm6, udp persistent with pe and tunnels, tcp6, sctp: one key list for all of them.
+    const auto svc_keys = keys(v[0].to_json()), dest_keys = keys(v[0].to_json()["dests"][0]);
+    CHECK(svc_keys.size() == 16);
+    CHECK(dest_keys.size() == 12);
+    for (auto& s : v) {
+        json j = s.to_json();
+        CHECK(keys(j) == svc_keys);
+        for (auto& d : j["dests"]) CHECK(keys(d) == dest_keys);
+    }
+    // show -j | apply: the nulls read as absent, through the DOM reader and the streaming one.
+    std::string all;
+    for (auto& s : v) {
+        s.write_json(all, "lb_x");
+        all += "\n";
+        auto back = IpvsService::from_json(s.to_json());
+        CHECK(ipvs_format_ipvsadm({back}) == ipvs_format_ipvsadm({s}));
+    }
+    std::istringstream in(all);
+    auto back = ipvs_read(in, "stdin");
+    REQUIRE(back.size() == v.size());
+    CHECK(ipvs_format_ipvsadm(back) == ipvs_format_ipvsadm(v));
+    for (size_t i = 0; i < v.size(); i++) {
+        json a = back[i].to_json(), b = v[i].to_json();
+        a.erase("stats"), b.erase("stats");
+        for (auto* x : {&a, &b})
+            for (auto& d : (*x)["dests"])
+                for (auto k : {"active", "inactive", "persistent_conns", "stats"}) d.erase(k);
+        CHECK(a == b);
+    }
 }
 
 TEST_CASE("ipvs: the ipvsadm -S format round trips every option") {

@@ -66,15 +66,25 @@ B="ip netns exec $ns2 ipvsadm"
 $B -A -t 192.0.2.10:80 -s wrr -p 120 -M 255.255.0.0 && $B -a -t 192.0.2.10:80 -r 192.0.2.11:8080 -m -w 7 -x 100 -y 10 \
   && $B -A -f 300 -s mh -b mh-port && $B -a -f 300 -r 192.0.2.12 -g -w 2 || bad "ipvsadm setup in ns2"
 j=$(ovnet-ipvs -n "$ns2" show)
-for pat in '"protocol":"tcp","address":"192.0.2.10","port":80,"scheduler":"wrr","persistent":true,"timeout":120,"netmask":16' \
-           '"address":"192.0.2.11","port":8080,"forward":"masq","weight":7,"u_threshold":100,"l_threshold":10' \
-           '"fwmark":300,"scheduler":"mh"' '"sh_port":true' '"address":"192.0.2.12","port":0,"forward":"dr","weight":2'; do
+# Every key on every row: what does not apply to a service's kind is null (fwmark of a tcp service,
+# address/port of a fwm one, a non-tunnel destination's tun_type/tun_port).
+for pat in '"protocol":"tcp","fwmark":null,"address":"192.0.2.10","port":80,"scheduler":"wrr","persistent":true,"timeout":120,"netmask":16' \
+           '"address":"192.0.2.11","port":8080,"forward":"masq","weight":7,"u_threshold":100,"l_threshold":10,"tun_type":null,"tun_port":null' \
+           '"fwmark":300,"address":null,"port":null,"scheduler":"mh","persistent":false,"timeout":null,"netmask":null' \
+           '"sh_fallback":false,"sh_port":true,"pe":null' '"address":"192.0.2.12","port":0,"forward":"dr","weight":2'; do
   echo "$j" | grep -qF "$pat" && ok "ovnet shows ipvsadm's: $pat" || bad "missing $pat in $j"
 done
 s2=$($B -S -n)
 $B -C
 echo "$s2" | ovnet-ipvs -n "$ns2" -q apply --from-ipvsadm || bad "apply --from-ipvsadm"
 [ "$($B -S -n)" = "$s2" ] && ok "ipvsadm -S | apply --from-ipvsadm round trip" || bad "from-ipvsadm round trip"
+# show -j | apply (the null form as input): no write; into an emptied namespace, the same services.
+j2=$(ovnet-ipvs -n "$ns2" show -j)
+echo "$j2" | ovnet-ipvs -n "$ns2" apply 2>err >/dev/null; grep -q 'no write issued' err && ok "show -j | apply (nulls read as absent): no write" || bad "null-form re-apply: $(cat err)"
+$B -C
+echo "$j2" | ovnet-ipvs -n "$ns2" -q apply || bad "apply of show -j into an empty table"
+[ "$($B -S -n)" = "$s2" ] && [ "$(ovnet-ipvs -n "$ns2" show -j)" = "$j2" ] && ok "show -j | apply round trip: same services, same show" ||
+  bad "show -j round trip: $($B -S -n)"
 
 # --- listing many destinations: a service whose destinations take several dump replies, between
 # two small services: show and the diff of apply read all of them.
