@@ -37,7 +37,7 @@ stamp() { echo "[t+$((SECONDS - T0))s] $*"; }
 for t in /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/sbin/runc /usr/sbin/xtables-nft-multi; do
   [ -x $t ] || { echo "VM-RESULT: SKIP $t not in the guest (boot with OVNET_VM_DOCKER=1: ctest vm-docker-boot)"; exit 0; }
 done
-for t in ovnet-ipvs ovnet-lb ovnet-publish ovnet-sbox ipvsadm jq nsenter; do
+for t in ovnet-ipvs ovnet-lb ovnet-publish ovnet-sbox ipvsadm jq nsenter timeout; do
   command -v $t >/dev/null || { echo "VM-RESULT: FAIL $t not shipped into the VM"; exit 0; }
 done
 for m in veth bridge br_netfilter vxlan ip_vs ip_vs_rr nf_tables nft_compat nft_chain_nat nf_nat xt_ipvs \
@@ -228,14 +228,20 @@ got=$(ovnet-sbox show -j 2>/dev/null | jq -r --arg k "$C1KEY" '.[] | select(.pat
 [ "$got" = c1 ] && ok "ovnet-sbox: ${C1KEY##*/} is container c1" || fail "ovnet-sbox: sandbox $C1KEY: container \"$got\", want c1"
 
 # ---- traffic: the routing mesh from the client, the VIPs from c1
+# get NETNS_FILE IP PORT: an HTTP/1.0 GET from that namespace, the answer's last line (bash's /dev/tcp:
+# the static busybox's wget crashes with -T).
+get() {
+  nsenter --net="$1" timeout 60 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
+    "$2" "$3" 2>&1 | tail -n 1 | tr -d '\r'
+}
 n=0
 for i in 1 2 3 4; do
-  a=$(nsenter --net=/run/netns/"$CL" timeout 60 wget -q -T 60 -O - http://192.0.2.1:30000/ 2>&1)
+  a=$(get /run/netns/"$CL" 192.0.2.1 30000)
   [ "$a" = hello-from-bb ] && n=$((n + 1)) || echo "request $i to 192.0.2.1:30000: $a"
 done
 [ $n = 4 ] && ok "4/4 requests to the published port 192.0.2.1:30000 answered" || fail "$n/4 requests to 192.0.2.1:30000 answered"
 while read -r name v _; do
-  a=$(nsenter --net="$C1KEY" timeout 60 wget -q -T 60 -O - "http://$v/" 2>&1)
+  a=$(get "$C1KEY" "$v" 80)
   [ "$a" = hello-from-bb ] && ok "c1 -> $name VIP $v answered" || fail "c1 -> $name VIP $v: $a"
 done < "$W/mynet0"
 stamp "checks done"
