@@ -162,6 +162,10 @@ GWIP=$($DK network inspect docker_gwbridge | jq -r '.[0].Containers["ingress-sbo
 C1KEY=$($DK inspect -f '{{.NetworkSettings.SandboxKey}}' c1)
 echo "ingress-sbox on docker_gwbridge: $GWIP; lb: $LB; c1's sandbox: $C1KEY"
 
+# Docker wrote through iptables-nft, as on Debian (ovnet reads both backends).
+nsenter --net=/run/netns/"$D" iptables-nft-save -t nat 2>/dev/null | grep -q '^-A DOCKER-INGRESS .*--dport 30000 .*-j DNAT' \
+  && ok "Docker's DOCKER-INGRESS DNAT is in nf_tables" || fail "no DOCKER-INGRESS DNAT in iptables-nft-save of $D"
+
 # ---- ovnet-ipvs against ipvsadm
 # canon: "MARK SCHED ADDR FORWARD WEIGHT,..." per FWM service, from ipvsadm -Ln or from show -j.
 ipvsadm_canon() {
