@@ -12,6 +12,7 @@
 #
 # Once Docker's state has converged (polled: replicas running, and each service's IPVS firewall-mark
 # service holding exactly the tasks `docker network inspect --verbose` lists), it checks:
+# - Docker's rules went to nf_tables (iptables-nft-save shows its DOCKER-INGRESS DNAT);
 # - ovnet-ipvs on ingress_sbox and lb_<id> (by path, and by name through the running dockerd's
 #   exec-root) lists what ipvsadm lists (-S form, and fwmark/scheduler/destinations from show -j);
 # - ovnet-publish (--docker-netns-dir <exec-root>/netns, -n the daemon's namespace) lists port 30000/tcp
