@@ -94,7 +94,7 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
             ref.netns = netns_label_nsid(link_netnsid);
             return ref;
         }
-        ref.netns = ns->name;
+        ref.netns = ns->label;
         path = ns->path;
     }
     try {

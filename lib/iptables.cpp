@@ -210,6 +210,35 @@ std::string ipt_save_text(const std::string& netns_path) {
 
 IptState ipt_read(const std::string& netns_path) { return IptState::parse(ipt_save_text(netns_path)); }
 
+IptState ipt_merge(IptState a, const IptState& b) {
+    for (auto& [name, bt] : b.tables) {
+        auto& t = a.tables[name];
+        t.name = name;
+        for (auto& c : bt.chains)
+            if (!t.has_chain(c)) t.chains.push_back(c);
+        for (auto& [c, rules] : bt.rules) {
+            auto& mine = t.rules[c];
+            for (auto& r : rules)
+                if (std::find(mine.begin(), mine.end(), r) == mine.end()) mine.push_back(r);
+        }
+    }
+    return a;
+}
+
+IptState ipt_read_all(const std::string& netns_path) {
+    if (const char* v = std::getenv("OVNET_IPTABLES_SAVE"); v && *v) return ipt_read(netns_path);
+    IptState st;
+    bool any = false;
+    for (const char* bin : {"iptables-nft-save", "iptables-legacy-save"}) {
+        auto r = exec_in_netns(netns_path, {bin});
+        if (r.err == ENOENT) continue;   // that backend is not installed
+        if (r.status != 0) fail_exec(bin, r, "OVNET_IPTABLES_SAVE");
+        st = ipt_merge(std::move(st), IptState::parse(r.out));
+        any = true;
+    }
+    return any ? st : ipt_read(netns_path);
+}
+
 void ipt_restore(const std::string& netns_path, const std::string& payload) {
     std::string bin = env_or("OVNET_IPTABLES_RESTORE", "iptables-restore");
     auto r = exec_in_netns(netns_path, {bin, "-w", "--noflush"}, payload);

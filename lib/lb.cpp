@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <fmt/format.h>
 #include <regex>
@@ -357,6 +358,7 @@ void LbService::fields(W& w) const {
     std::optional<Prefix> net;
     if (subnet) net = subnet->network();
     w("netns", netns, schema::ReadOnly);
+    w("owner", owner, schema::ReadOnly);
     w("vip", vip);
     w("fwmark", fwmark);
     w("fwmark_hex", hex(fwmark), schema::ReadOnly);
@@ -364,7 +366,7 @@ void LbService::fields(W& w) const {
     w("lb_ip", lb_ip);
     w("vip_iface", vip_iface.empty() ? std::optional<std::string>() : vip_iface, schema::ReadOnly);
     w("scheduler", scheduler);
-    w("backends", ipvs_dests_json(ipvs), schema::ReadOnly);
+    w("backends", ipvs_read ? ipvs_dests_json(ipvs) : json(), schema::ReadOnly);
     w("ipvs", ipvs_service_json(ipvs, netns), schema::ReadOnly);
     w("rules", rules, schema::ReadOnly);
 }
@@ -376,13 +378,34 @@ json LbService::to_json() const { return schema::to_dom(*this); }
 
 // ---------------------------------------------------------------- service plumbing
 
-std::vector<LbService> lb_list(const std::string& netns) {
+namespace detail {
+
+std::optional<std::vector<IpvsService>> ipvs_list_if_present(const std::string& netns, std::string& why) {
+    try {
+        IpvsHandle ih(netns);
+        return ipvs_list(ih);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Runtime || e.err() != ENOENT) throw;
+        why = e.what();
+        return std::nullopt;
+    }
+}
+
+std::optional<std::pair<IpAddr, std::string>> docker_vip(const IptState& all, const IpAddr& vip) {
+    for (auto& s : docker_lb_services(all, nullptr, {}))
+        if (s.vip == vip) return std::make_pair(s.vip, s.rules[0]);
+    return std::nullopt;
+}
+
+}  // namespace detail
+
+LbListing lb_show(const std::string& netns) {
     Handle h(netns);
-    auto st = ipt_read(h.netns_path());
-    IpvsHandle ih(netns);
-    auto services = ipvs_list(ih);
+    auto st = ipt_read_all(h.netns_path());
+    LbListing out;
+    auto services = ipvs_list_if_present(netns, out.ipvs_error);
+    const std::vector<IpvsService>* sv = services ? &*services : nullptr;
     auto addrs = addr_list(h);
-    std::vector<LbService> out;
     auto& snat = st.table("nat").chain_rules(kLbSnatChain);
     for (auto& r : st.table("mangle").chain_rules(kLbMarkChain)) {
         auto m = parse_mark_rule(r);
@@ -392,6 +415,7 @@ std::vector<LbService> lb_list(const std::string& netns) {
         s.vip = m->vip;
         s.fwmark = m->mark;
         s.scheduler = "-";
+        s.ipvs_read = sv != nullptr;
         s.rules.push_back(std::string("mangle ") + kLbMarkChain + " " + r);
         for (auto& sr : snat)
             if (auto sn = parse_snat_rule(sr); sn && contains(sn->subnet, s.vip)) {
@@ -399,17 +423,21 @@ std::vector<LbService> lb_list(const std::string& netns) {
                 s.lb_ip = sn->lb_ip;
                 s.rules.push_back(std::string("nat ") + kLbSnatChain + " " + sr);
             }
-        if (auto sv = find_fwm(services, s.fwmark)) {
-            s.scheduler = sv->scheduler;
-            s.ipvs = *sv;
-            s.backends = dest_addrs(sv->dests);
+        if (auto f = sv ? find_fwm(*sv, s.fwmark) : std::nullopt) {
+            s.scheduler = f->scheduler;
+            s.ipvs = *f;
+            s.backends = dest_addrs(f->dests);
         }
+        out.rows.push_back(std::move(s));
+    }
+    for (auto& d : docker_lb_services(st, sv, netns)) out.rows.push_back(std::move(d));
+    for (auto& s : out.rows)
         for (auto& a : addrs)
             if (a.prefix.addr == s.vip && a.prefix.len == 32) s.vip_iface = ifname_of(h, a.ifindex);
-        out.push_back(std::move(s));
-    }
     return out;
 }
+
+std::vector<LbService> lb_list(const std::string& netns) { return lb_show(netns).rows; }
 
 namespace {
 json lb_doc(const std::string& netns, const IpAddr& vip) {
@@ -438,12 +466,20 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     s.subnet = s.subnet->network();
     s.validate();   // again, now with subnet and lb_ip
     auto st = ipt_read(path);
+    // Docker's services (either backend) are never taken over, nor their marks handed out.
+    auto all = ipt_read_all(path);
+    if (auto d = docker_vip(all, s.vip))
+        throw_input(obj, "vip", s.vip.str(), "owned by docker (" + d->second + "); ovnet does not change Docker's services");
+    auto docker_marks = docker_used_marks(all);
+    if (s.fwmark && docker_marks.count(s.fwmark))
+        throw_input(obj, "fwmark", std::to_string(s.fwmark), "already used by docker in this namespace");
     IpvsHandle ih(netns);
     auto services = ipvs_list(ih);
     // The mark: the VIP's current one, the one given, or the lowest free one.
     std::optional<uint32_t> have;
     std::set<uint32_t> used = lb_used_marks(st);
     for (auto m : ipvs_marks(services)) used.insert(m);
+    for (auto m : docker_marks) used.insert(m);
     for (auto& r : st.table("mangle").chain_rules(kLbMarkChain))
         if (auto m = parse_mark_rule(r); m && m->vip == s.vip) have = m->mark;
     if (have) {
@@ -486,6 +522,9 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     for (auto& r : st.table("mangle").chain_rules(kLbMarkChain))
         if (auto m = parse_mark_rule(r); m && m->vip == vip) mark = m->mark;
     LbResult res;
+    if (!mark)
+        if (auto d = docker_vip(ipt_read_all(path), vip))
+            throw_input(obj, "vip", vip.str(), "owned by docker (" + d->second + "); ovnet does not change Docker's services");
     if (!mark) {
         // Nothing of the service left; sysctls still saved (an interrupted del) are restored.
         sysctls_release(path, lb_namespace_in_use(st), res.changes, "");

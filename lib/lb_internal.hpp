@@ -68,4 +68,11 @@ bool subnet_in_use(const std::vector<std::string>& mark_rules, const std::vector
 json ipvs_dests_json(const std::optional<IpvsService>& sv);
 json ipvs_service_json(const std::optional<IpvsService>& sv, const std::string& netns);
 
+/// The namespace's IPVS services, or nullopt (with `why` set) when the kernel has no IPVS there:
+/// shows then print the iptables half only.
+std::optional<std::vector<IpvsService>> ipvs_list_if_present(const std::string& netns, std::string& why);
+/// Docker's service of `vip` in a namespace whose rules (both backends) are `all`: the VIP and
+/// its mark rule ("INPUT -d ... -j MARK ..."), nullopt when Docker has none.
+std::optional<std::pair<IpAddr, std::string>> docker_vip(const IptState& all, const IpAddr& vip);
+
 }  // namespace ovnet::detail

@@ -163,6 +163,7 @@ void PublishSpec::fields(W& w) const {
     std::optional<Prefix> net;
     if (subnet) net = subnet->network();
     w("netns", netns, schema::ReadOnly);
+    w("owner", owner, schema::ReadOnly);
     w("proto", proto);
     w("port", port);
     w("ingress_sbox", sbox);
@@ -170,10 +171,11 @@ void PublishSpec::fields(W& w) const {
     w("gw_bridge", gw_bridge.empty() ? std::optional<std::string>() : gw_bridge);
     w("fwmark", fwmark);
     w("fwmark_hex", hex(fwmark), schema::ReadOnly);
+    w("ingress_vip", ingress_vip, schema::ReadOnly);
     w("subnet", net);
     w("lb_ip", lb_ip);
     w("scheduler", scheduler);
-    w("backends", ipvs_dests_json(ipvs), schema::ReadOnly);
+    w("backends", ipvs_read ? ipvs_dests_json(ipvs) : json(), schema::ReadOnly);
     w("ipvs", ipvs_service_json(ipvs, sbox), schema::ReadOnly);
     w("rules", rules, schema::ReadOnly);
 }
@@ -185,14 +187,24 @@ json PublishSpec::to_json() const { return schema::to_dom(*this); }
 
 // ---------------------------------------------------------------- routing mesh plumbing
 
-std::vector<PublishSpec> publish_list(const std::string& netns, const std::string& sbox) {
+namespace {
+/// Docker's DNAT of proto/port in the host's nat DOCKER-INGRESS (either backend), or "".
+std::string docker_port_rule(const IptState& all, const std::string& proto, uint16_t port) {
+    for (auto& r : all.table("nat").chain_rules(kDockerIngressChain))
+        if (auto d = parse_dnat_rule(r); d && d->proto == proto && d->port == port)
+            return fmt::format("nat {} {}", kDockerIngressChain, r);
+    return {};
+}
+}  // namespace
+
+PublishListing publish_show(const std::string& netns, const std::string& sbox) {
     Handle hh(netns);
-    auto hst = ipt_read(hh.netns_path());
-    std::vector<PublishSpec> out;
+    auto hst = ipt_read_all(hh.netns_path());
+    PublishListing out;
     Handle sh(sbox);
-    auto sst = ipt_read(sh.netns_path());
-    IpvsHandle ih(sbox);
-    auto services = ipvs_list(ih);
+    auto sst = ipt_read_all(sh.netns_path());
+    auto services = ipvs_list_if_present(sbox, out.ipvs_error);
+    const std::vector<IpvsService>* sv = services ? &*services : nullptr;
     std::string gwbr;
     for (auto& r : hst.table("nat").chain_rules(kIngressPostChain)) {
         static const std::regex re(R"(^-o (\S+) -m addrtype --src-type LOCAL -j MASQUERADE$)");
@@ -210,6 +222,7 @@ std::vector<PublishSpec> publish_list(const std::string& netns, const std::strin
         p.gw_ip = d->gw_ip;
         p.gw_bridge = gwbr;
         p.scheduler = "-";
+        p.ipvs_read = sv != nullptr;
         p.rules.push_back(fmt::format("{}: nat {} {}", netns.empty() ? "host" : netns, kIngressChain, r));
         auto acc = ingress_accept_rules(p.proto, p.port);
         for (auto& fr : hst.table("filter").chain_rules(kIngressChain))
@@ -220,20 +233,37 @@ std::vector<PublishSpec> publish_list(const std::string& netns, const std::strin
                 p.fwmark = m->mark;
                 p.rules.push_back(fmt::format("{}: mangle {} {}", sbox, kIngressChain, mr));
             }
-        if (auto sv = p.fwmark ? find_fwm(services, p.fwmark) : std::nullopt) {
-            p.scheduler = sv->scheduler;
-            p.ipvs = *sv;
-            p.backends = dest_addrs(sv->dests);
-            for (auto& sr : sst.table("nat").chain_rules(kLbSnatChain))
-                if (auto sn = parse_snat_rule(sr); sn && !sv->dests.empty() && contains(sn->subnet, sv->dests[0].addr)) {
-                    p.subnet = sn->subnet.network();
-                    p.lb_ip = sn->lb_ip;
-                    p.rules.push_back(fmt::format("{}: nat {} {}", sbox, kLbSnatChain, sr));
-                }
+        if (auto f = p.fwmark && sv ? find_fwm(*sv, p.fwmark) : std::nullopt) {
+            p.scheduler = f->scheduler;
+            p.ipvs = *f;
+            p.backends = dest_addrs(f->dests);
         }
-        out.push_back(std::move(p));
+        // The SNAT rule of the backends' network (without IPVS: the one no ovnet VIP claims).
+        for (auto& sr : sst.table("nat").chain_rules(kLbSnatChain)) {
+            auto sn = parse_snat_rule(sr);
+            if (!sn || !p.fwmark) continue;
+            bool mine = false;
+            if (p.ipvs) {
+                mine = !p.ipvs->dests.empty() && contains(sn->subnet, p.ipvs->dests[0].addr);
+            } else if (!sv) {
+                mine = true;
+                for (auto& mr : sst.table("mangle").chain_rules(kLbMarkChain))
+                    if (auto m = parse_mark_rule(mr); m && contains(sn->subnet, m->vip)) mine = false;
+            }
+            if (mine) {
+                p.subnet = sn->subnet.network();
+                p.lb_ip = sn->lb_ip;
+                p.rules.push_back(fmt::format("{}: nat {} {}", sbox, kLbSnatChain, sr));
+            }
+        }
+        out.rows.push_back(std::move(p));
     }
+    for (auto& d : docker_published_ports(hst, sst, sv, netns, sbox)) out.rows.push_back(std::move(d));
     return out;
+}
+
+std::vector<PublishSpec> publish_list(const std::string& netns, const std::string& sbox) {
+    return publish_show(netns, sbox).rows;
 }
 
 namespace {
@@ -278,11 +308,16 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
     }
     auto hst = ipt_read(hpath);
     auto sst = ipt_read(spath);
+    // Docker's published ports are never taken over, nor the sandbox's Docker marks handed out.
+    if (auto d = docker_port_rule(ipt_read_all(hpath), p.proto, p.port); !d.empty())
+        throw_input(obj, "port", std::to_string(p.port), "owned by docker (" + d + "); ovnet does not change Docker's published ports");
+    auto docker_marks = docker_used_marks(ipt_read_all(spath));
     IpvsHandle ih(p.sbox);
     auto services = ipvs_list(ih);
     std::optional<uint32_t> have;
     std::set<uint32_t> used = lb_used_marks(sst);
     for (auto m : ipvs_marks(services)) used.insert(m);
+    for (auto m : docker_marks) used.insert(m);
     for (auto& r : sst.table("mangle").chain_rules(kIngressChain))
         if (auto m = parse_port_mark_rule(r); m && m->proto == p.proto && m->port == p.port) have = m->mark;
     if (have) {
@@ -295,6 +330,8 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
         bool shared = false;
         for (auto& r : sst.table("mangle").chain_rules(kIngressChain))
             if (auto m = parse_port_mark_rule(r); m && m->mark == p.fwmark) shared = true;
+        if (docker_marks.count(p.fwmark))
+            throw_input(obj, "fwmark", std::to_string(p.fwmark), "already used by docker in the ingress sandbox");
         if (used.count(p.fwmark) && !shared)
             throw_input(obj, "fwmark", std::to_string(p.fwmark), "already used by a service VIP of the sandbox");
     } else {
@@ -340,6 +377,12 @@ LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain) {
     std::optional<uint32_t> mark;
     for (auto& r : sst.table("mangle").chain_rules(kIngressChain))
         if (auto m = parse_port_mark_rule(r); m && m->proto == p.proto && m->port == p.port) mark = m->mark;
+    bool ours = false;
+    for (auto& r : hst.table("nat").chain_rules(kIngressChain))
+        if (auto d = parse_dnat_rule(r); d && d->proto == p.proto && d->port == p.port) ours = true;
+    if (!ours && !mark)
+        if (auto d = docker_port_rule(ipt_read_all(hpath), p.proto, p.port); !d.empty())
+            throw_input(obj, "port", std::to_string(p.port), "owned by docker (" + d + "); ovnet does not change Docker's published ports");
     LbResult res;
     IpvsHandle ih(p.sbox);
     auto hchains = publish_host_chains(hst, p, true);

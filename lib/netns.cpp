@@ -17,8 +17,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <fmt/format.h>
 
+#include "ovnet/docker.hpp"
 #include "ovnet/error.hpp"
 #include "ovnet/lb.hpp"
 
@@ -41,6 +43,45 @@ void validate_netns_name(const std::string& name) {
 }
 
 namespace {
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+struct NsDir {
+    std::string path;
+    const char* source;
+};
+
+// /run/netns, then Docker's directories (docker_netns_dirs()), without one that is /run/netns again.
+std::vector<NsDir> netns_dirs() {
+    std::vector<NsDir> out{{kNetnsDir, "netns"}};
+    struct stat ours;
+    bool have = ::stat(kNetnsDir, &ours) == 0;
+    for (auto& d : docker_netns_dirs()) {
+        struct stat st;
+        if (have && ::stat(d.c_str(), &st) == 0 && same_file(st, ours)) continue;
+        out.push_back({d, "docker"});
+    }
+    return out;
+}
+
+bool entry_exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::vector<std::string> netns_find(const std::string& name) {
+    // Ours first: a name there is the one meant (and needs no scan of /proc).
+    if (std::string p = std::string(kNetnsDir) + "/" + name; entry_exists(p)) return {p};
+    std::vector<std::string> out;
+    for (auto& d : netns_dirs()) {
+        if (d.path == kNetnsDir) continue;
+        if (std::string p = d.path + "/" + name; entry_exists(p)) out.push_back(p);
+    }
+    return out;
+}
+
+namespace {
 // The file a -n argument names; "" for the caller's namespace.
 std::string resolve_path(const std::string& name) {
     if (name.empty()) return {};
@@ -48,12 +89,12 @@ std::string resolve_path(const std::string& name) {
     if (name.find('/') != std::string::npos || name == "." || name == ".." ||
         name.find("..") != std::string::npos)
         throw_input({}, "netns", name, "a namespace name cannot hold '/' or '..' (give an absolute path instead)");
-    for (const char* dir : {kNetnsDir, kDockerNetnsDir}) {
-        std::string p = std::string(dir) + "/" + name;
-        struct stat st;
-        if (::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return p;
-    }
-    throw_input({}, "netns", name, "no such namespace in /run/netns or /var/run/docker/netns");
+    auto found = netns_find(name);
+    // Two daemons on one machine both have ingress_sbox: which one is meant cannot be guessed.
+    if (found.size() > 1)
+        throw_input({}, "netns", name, fmt::format("ambiguous: {} and {} (give the path)", found[0], found[1]));
+    if (!found.empty()) return found[0];
+    throw_input({}, "netns", name, "no such namespace in /run/netns or Docker's netns directories");
 }
 
 // Entries of the directories where namespaces are bind-mounted are never followed through a link:
@@ -61,8 +102,17 @@ std::string resolve_path(const std::string& name) {
 bool in_netns_dir(const std::string& path) {
     auto slash = path.rfind('/');
     if (slash == std::string::npos) return false;
-    std::string dir = path.substr(0, slash);
-    return dir == kNetnsDir || dir == kDockerNetnsDir || dir == "/run/docker/netns" || dir == "/var/run/netns";
+    std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+    // /proc/PID/ns/net is a magic link that must be followed; no namespace directory is called "ns".
+    if (dir.size() >= 3 && dir.compare(dir.size() - 3, 3, "/ns") == 0) return false;
+    if (dir == kNetnsDir || dir == kDockerNetnsDir || dir == "/run/docker/netns" || dir == "/var/run/netns") return true;
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return false;
+    for (auto& d : netns_dirs()) {
+        struct stat ds;
+        if (::stat(d.path.c_str(), &ds) == 0 && same_file(ds, st)) return true;
+    }
+    return false;
 }
 
 [[noreturn]] void throw_link(const std::string& name) {
@@ -202,25 +252,41 @@ std::string netns_label_path(std::string_view label) {
 
 std::vector<NetnsInfo> netns_list(bool include_root) {
     std::vector<NetnsInfo> out;
-    auto scan = [&](const char* dir, const char* source) {
-        DIR* d = ::opendir(dir);
-        if (!d) return;
+    for (auto& dir : netns_dirs()) {
+        DIR* d = ::opendir(dir.path.c_str());
+        if (!d) continue;
         std::vector<NetnsInfo> part;
         while (auto* e = ::readdir(d)) {
             std::string n = e->d_name;
             if (n == "." || n == ".." || n == "default") continue;
-            std::string p = std::string(dir) + "/" + n;
-            if (!is_file(p)) continue;
-            part.push_back({n, p, source});
+            std::string p = dir.path + "/" + n;
+            struct stat st;
+            // A link is never an entry (it is never opened either): it would name another file.
+            if (::lstat(p.c_str(), &st) != 0 || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) continue;
+            part.push_back({n, p, dir.source, {}});
         }
         ::closedir(d);
         std::sort(part.begin(), part.end(), [](auto& a, auto& b) { return a.name < b.name; });
         out.insert(out.end(), part.begin(), part.end());
-    };
-    scan(kNetnsDir, "netns");
-    scan(kDockerNetnsDir, "docker");
-    if (include_root) out.push_back({netns_label_root(), kNetnsRootPath, "root"});
+    }
+    // A name held by two directories would open the first one only: such entries go by their path.
+    std::map<std::string, int> count;
+    for (auto& ns : out) count[ns.name]++;
+    for (auto& ns : out) ns.label = count[ns.name] == 1 && ns.name != kNetnsRootLabel ? ns.name : ns.path;
+    if (include_root) out.push_back({netns_label_root(), kNetnsRootPath, "root", netns_label_root()});
     return out;
+}
+
+std::string netns_source(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos || slash == 0) return "path";
+    struct stat st;
+    if (::stat(path.substr(0, slash).c_str(), &st) != 0) return "path";
+    for (auto& d : netns_dirs()) {
+        struct stat ds;
+        if (::stat(d.path.c_str(), &ds) == 0 && same_file(ds, st)) return d.source;
+    }
+    return "path";
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "ovnet/bridge.hpp"
+#include "ovnet/docker.hpp"
 #include "ovnet/error.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/netlink.hpp"
@@ -150,7 +151,8 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
     try {
         path = netns_resolve(spec.sandbox);
     } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Input) throw;  // e.g. no privilege to enter it: say so
+        // No privilege to enter it, or a name two Docker directories hold: say so (never create another).
+        if (e.kind() != ErrorKind::Input || netns_find(spec.sandbox).size() > 1) throw;
         path.clear();
     }
     auto existing = link_get(host, host_ifname);
@@ -262,7 +264,8 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
     auto bs = bridge_show(host, bridge);
     Changes ch;
     for (auto& p : bs.at(0).ports) {
-        if (!p.peer || p.peer->netns != sandbox) continue;
+        // The label is the path when another directory holds the same name (NetnsInfo::label).
+        if (!p.peer || (p.peer->netns != sandbox && p.peer->netns != std::string(kNetnsDir) + "/" + sandbox)) continue;
         link_del(host, p.ifindex, obj + " port " + p.name);
         ch.push_back(Change::with_detail(Action::Removed, obj + " endpoint " + p.peer->ifname, json{{"host_ifname", p.name}, {"bridge", bridge}}));
     }
@@ -358,8 +361,7 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
     std::vector<NetnsInfo> list;
     if (!name.empty()) {
         std::string path = netns_resolve(name);
-        std::string src = path.rfind(kDockerNetnsDir, 0) == 0 ? "docker" : path.rfind(kNetnsDir, 0) == 0 ? "netns" : "path";
-        list.push_back({name, path, src});
+        list.push_back({name, path, netns_source(path), name});
     } else {
         list = netns_list(false);
     }
@@ -369,6 +371,7 @@ std::vector<Sandbox> sbox_show(const std::string& name) {
         sb.name = ns.name;
         sb.path = ns.path;
         sb.source = ns.source;
+        if (sb.source != "netns") sb.container = docker_container_of(ns.path);
         try {
             read_sandbox(ns, sb);
         } catch (const Error& e) {

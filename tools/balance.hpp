@@ -41,8 +41,14 @@ inline void add_del_drain(CLI::App* v, unsigned& drain) {
         ->type_name("SECONDS");
 }
 
-/// "10.0.0.7:0/w1 10.0.0.8:0/w1" for the BACKENDS column.
+/// The one stderr line of a show that could not read IPVS (it still prints the iptables half).
+inline void ipvs_unavailable(const Global& g, const std::string& why) {
+    fmt::print(stderr, "{}: IPVS is unavailable ({}): ipvs and backends are null\n", g.name, why);
+}
+
+/// "10.0.0.7:0/w1 10.0.0.8:0/w1" for the BACKENDS column ("?" when IPVS could not be read).
 inline std::string backends_cell(const json& b) {
+    if (b.is_null()) return "?";
     std::string s;
     for (auto& d : b)
         s += (s.empty() ? "" : " ") +

@@ -37,12 +37,24 @@ App::App(const std::string& name, const std::string& description) : cli(descript
     g.name = name;
     cli.set_version_flag("-V,--version", std::string(name) + " (ovnet) " + ovnet::version());
     cli.add_option("-n,--netns", g.netns,
-                   "Network namespace: a name in /run/netns or /var/run/docker/netns, or a path")
+                   "Network namespace: a name in /run/netns, then in Docker's netns directories "
+                   "(--docker-netns-dir, $OVNET_DOCKER_NETNS_DIR, <exec-root>/netns of every running dockerd, "
+                   "/var/run/docker/netns), or a path")
         ->type_name("NETNS")
         // An unset shell variable must not silently mean the caller's namespace: omit -n for that.
         ->check([](const std::string& v) {
             return v.empty() ? std::string("netns \"\": empty namespace name (omit -n for the current namespace)")
                              : std::string();
+        });
+    cli.add_option("--docker-netns-dir", g.docker_netns_dirs,
+                   "Also look for Docker's namespaces in DIR (repeatable; searched before the others)")
+        ->type_name("DIR")
+        ->allow_extra_args(false)
+        ->check([](const std::string& v) {
+            struct stat st;
+            return ::stat(v.c_str(), &st) == 0 && S_ISDIR(st.st_mode)
+                       ? std::string()
+                       : "docker-netns-dir \"" + v + "\": no such directory";
         });
     cli.add_flag("-j,--json", g.json, "JSON output (the default when stdout is not a terminal)");
     cli.add_flag("-p,--pretty", g.pretty, "Pretty-printed JSON output");
@@ -73,7 +85,8 @@ CLI::App* App::verb(const std::string& name, const std::string& description, Ver
     auto* v = cli.add_subcommand(name, description);
     if (kind != VerbKind::ReadOnly) mutating_.emplace_back(v, kind);
     v->fallthrough();
-    v->footer("Global options -n NETNS, -j, -p, -q, -t also work after the verb (see " + g.name + " --help).");
+    v->footer("Global options -n NETNS, --docker-netns-dir DIR, -j, -p, -q, -t also work after the verb (see " + g.name +
+              " --help).");
     return v;
 }
 
@@ -88,13 +101,14 @@ int App::run(int argc, char** argv) {
             for (auto& [v, kind] : mutating_)
                 if (v == sc) g_mutating = true, defer = kind == VerbKind::MutatingFromStdin && stdin_has_data();
         g_netns_arg = g.netns;
+        for (auto& d : g.docker_netns_dirs) docker_netns_dirs_add(d);
         if (!defer) lock_netns(g.netns);
     });
     // CLI11 reports an unknown verb as "a subcommand is required": name it instead.
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "--") break;
-        if (a == "-n" || a == "--netns") { i++; continue; }
+        if (a == "-n" || a == "--netns" || a == "--docker-netns-dir") { i++; continue; }
         if (a.empty() || a[0] == '-') continue;
         bool known = false;
         std::string verbs;

@@ -13,6 +13,7 @@ namespace ovnet::tool {
 
 struct Global {
     std::string netns;
+    std::vector<std::string> docker_netns_dirs;  ///< --docker-netns-dir (docker_netns_dirs_add)
     bool json = false;
     bool pretty = false;
     bool quiet = false;

@@ -8,10 +8,10 @@ using namespace ovnet::tool;
 namespace {
 
 void lb_table(const json& doc) {
-    Table t({"VIP", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS"});
+    Table t({"VIP", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS", "OWNER"});
     for (auto& s : doc)
         t.row({s["vip"].get<std::string>(), fmt::format("{} ({})", s["fwmark"].get<uint32_t>(), s["fwmark_hex"].get<std::string>()),
-               cell(s["subnet"]), cell(s["lb_ip"]), cell(s["scheduler"]), backends_cell(s["backends"])});
+               cell(s["subnet"]), cell(s["lb_ip"]), cell(s["scheduler"]), backends_cell(s["backends"]), cell(s["owner"])});
     t.print(stdout);
     for (auto& s : doc) {
         fmt::print("\nrules of {}:\n", s["vip"].get<std::string>());
@@ -27,13 +27,15 @@ int main(int argc, char** argv) {
     std::string vip;
     BalanceOpts bo;
 
-    auto* show = app.verb("show", "List the namespace's services: VIP, mark, backends, rules");
+    auto* show = app.verb("show", "List the namespace's services (ovnet's and Docker's): VIP, owner, mark, backends, rules");
     show->add_option("--vip", vip, "Only this service")->type_name("IP");
     show->callback([&] {
         std::optional<IpAddr> only;
         if (!vip.empty()) only = arg_ip("service", "vip", vip);
         json a = json::array();
-        for (auto& s : lb_list(g.netns))
+        auto l = lb_show(g.netns);
+        if (!l.ipvs_error.empty()) ipvs_unavailable(g, l.ipvs_error);
+        for (auto& s : l.rows)
             if (!only || s.vip == *only) a.push_back(s.to_json());
         emit(g, a, lb_table);
     });

@@ -18,11 +18,11 @@ uint16_t parse_port(const std::string& s) {
 }
 
 void publish_table(const json& doc) {
-    Table t({"PORT", "GW-IP", "GW-BRIDGE", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS"});
+    Table t({"PORT", "GW-IP", "GW-BRIDGE", "FWMARK", "SUBNET", "LB-IP", "SCHED", "BACKENDS", "OWNER"});
     for (auto& p : doc)
         t.row({fmt::format("{}/{}", p["port"].get<int>(), p["proto"].get<std::string>()), cell(p["gw_ip"]), cell(p["gw_bridge"]),
                p["fwmark"].get<uint32_t>() ? fmt::format("{} ({})", p["fwmark"].get<uint32_t>(), p["fwmark_hex"].get<std::string>()) : "-",
-               cell(p["subnet"]), cell(p["lb_ip"]), cell(p["scheduler"]), backends_cell(p["backends"])});
+               cell(p["subnet"]), cell(p["lb_ip"]), cell(p["scheduler"]), backends_cell(p["backends"]), cell(p["owner"])});
     t.print(stdout);
     for (auto& p : doc) {
         fmt::print("\nrules of {}/{}:\n", p["port"].get<int>(), p["proto"].get<std::string>());
@@ -38,11 +38,13 @@ int main(int argc, char** argv) {
     std::string port, proto = "tcp", sbox = "ingress_sbox", gw_ip, gw_bridge;
     BalanceOpts bo;
 
-    auto* show = app.verb("show", "List the published ports of the node (-n: the host namespace)");
+    auto* show = app.verb("show", "List the published ports of the node, ovnet's and Docker's (-n: the host namespace)");
     show->add_option("--ingress-sbox", sbox, "The ingress sandbox's namespace (default ingress_sbox)")->type_name("NETNS");
     show->callback([&] {
         json a = json::array();
-        for (auto& p : publish_list(g.netns, sbox)) a.push_back(p.to_json());
+        auto l = publish_show(g.netns, sbox);
+        if (!l.ipvs_error.empty()) ipvs_unavailable(g, l.ipvs_error);
+        for (auto& p : l.rows) a.push_back(p.to_json());
         emit(g, a, publish_table);
     });
 

@@ -20,7 +20,9 @@ void sbox_table(const json& doc) {
     for (auto& s : doc) {
         bool first = true;
         std::string sname = s["name"].get<std::string>();
-        if (s["source"] == "docker") sname += " (docker)";
+        // "073823c14fcf (docker: c1)": Docker's sandbox of container c1.
+        if (s["container"].is_string()) sname += " (docker: " + s["container"].get<std::string>() + ")";
+        else if (s["source"] == "docker") sname += " (docker)";
         for (auto& e : s["interfaces"]) {
             std::string addrs;
             for (auto& a : e["addresses"]) addrs += (addrs.empty() ? "" : ",") + a.get<std::string>();
@@ -50,8 +52,15 @@ int main(int argc, char** argv) {
 
     std::string name;
     auto* show = app.verb("show", "List sandboxes (ours and Docker's) with interfaces, host-side peers and bridges");
-    show->add_option("name", name, "Only this sandbox (a name or a path)")->type_name("SANDBOX");
+    show->add_option("name", name, "Only this sandbox (a name or a path; default: the -n namespace, else all)")
+        ->type_name("SANDBOX");
     show->callback([&] {
+        // -n names the namespace to show when no SANDBOX is given; both must agree.
+        if (!g.netns.empty()) {
+            if (name.empty()) name = g.netns;
+            else if (netns_resolve(name) != netns_resolve(g.netns))
+                throw_input({}, "netns", g.netns, "-n and SANDBOX name different namespaces (" + name + "): give one");
+        }
         json a = json::array();
         for (auto& s : sbox_show(name)) a.push_back(s.to_json());
         emit(g, a, sbox_table);

@@ -13,7 +13,7 @@ class Handle;
 
 /// Where the other end of a veth lives: the seed's "16: eth0 <===> 17: veth4dd295a".
 struct PeerRef {
-    std::string netns;     ///< namespace name ("c1", "ingress_sbox", "root"), "" = same namespace
+    std::string netns;     ///< namespace label ("c1", "ingress_sbox", "root", a path when two dirs hold the name), "" = same namespace
     int ifindex = 0;
     std::string ifname;    ///< "" when the namespace is not a named one we can open
     std::string master;    ///< the peer's bridge, "" if none

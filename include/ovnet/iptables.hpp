@@ -79,6 +79,16 @@ IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired);
 std::string ipt_save_text(const std::string& netns_path);
 IptState ipt_read(const std::string& netns_path);
 
+/// The rules of both iptables backends merged, for reading other programs' rules (Docker on
+/// Debian 12 writes through iptables-nft; older hosts and some images through iptables-legacy):
+/// `iptables-nft-save`, then `iptables-legacy-save`, each run when installed; tables and chains
+/// in that order, a rule both print listed once. With $OVNET_IPTABLES_SAVE set only that binary
+/// runs; with neither installed, `iptables-save`. ovnet's own chains are still read (and written)
+/// through the one backend ipt_read/ipt_restore use.
+IptState ipt_read_all(const std::string& netns_path);
+/// `a` followed by what `b` adds (the merge ipt_read_all does; pure).
+IptState ipt_merge(IptState a, const IptState& b);
+
 /// Runs `iptables-restore -w --noflush` inside the namespace with the payload on stdin. The
 /// binary is $OVNET_IPTABLES_RESTORE, default "iptables-restore". Throws Error(Runtime) with the
 /// tool's first stderr line on failure.

@@ -33,8 +33,16 @@
 // Firewall marks are allocated as Docker does, from 256 (0x100) up: the lowest mark no ovnet rule
 // and no IPVS firewall-mark service of the namespace uses.
 //
-// One header, three files: lib/lb.cpp (service load balancing, the OVNET-LB/OVNET-LB-SNAT rules),
-// lib/mesh.cpp (the routing mesh, the OVNET-INGRESS rules), lib/sysctl_store.cpp (the saved sysctls).
+// Docker's own state is read too (never written): in a load-balancer namespace its VIPs are
+// mangle INPUT (and OUTPUT) "-d VIP/32 -j MARK" rules plus one nat POSTROUTING "-m ipvs --ipvs
+// -j SNAT" per network; a published port is the host's nat DOCKER-INGRESS DNAT (with filter
+// DOCKER-INGRESS and the nat POSTROUTING "-o docker_gwbridge ... MASQUERADE"), and in the ingress
+// sandbox a mangle PREROUTING port mark, the ingress VIP's INPUT mark and the SNAT. Both iptables
+// backends are read (ipt_read_all). Such rows carry owner "docker"; add and del refuse them.
+//
+// One header, four files: lib/lb.cpp (service load balancing, the OVNET-LB/OVNET-LB-SNAT rules),
+// lib/mesh.cpp (the routing mesh, the OVNET-INGRESS rules), lib/docker_lb.cpp (Docker's rows), and
+// lib/sysctl_store.cpp (the saved sysctls).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -54,6 +62,11 @@ inline constexpr const char* kLbMarkChain = "OVNET-LB";
 inline constexpr const char* kLbSnatChain = "OVNET-LB-SNAT";
 inline constexpr const char* kIngressChain = "OVNET-INGRESS";
 inline constexpr const char* kIngressPostChain = "OVNET-INGRESS-POST";
+/// Docker's host chain of the routing mesh (nat and filter).
+inline constexpr const char* kDockerIngressChain = "DOCKER-INGRESS";
+/// Who programmed a row (the "owner" key): ovnet's OVNET-* chains, or Docker's rules.
+inline constexpr const char* kOwnerOvnet = "ovnet";
+inline constexpr const char* kOwnerDocker = "docker";
 
 /// One service in a load-balancer namespace.
 struct LbService {
@@ -65,16 +78,18 @@ struct LbService {
     std::string scheduler = "rr";
     // read-only (show)
     std::string netns;
+    std::string owner = kOwnerOvnet;   ///< kOwnerOvnet or kOwnerDocker
     std::string vip_iface;
     std::optional<IpvsService> ipvs;   ///< the firewall-mark service in the kernel, if any
+    bool ipvs_read = true;             ///< false: IPVS could not be read (no IPVS): backends, ipvs null
     std::vector<std::string> rules;    ///< "mangle OVNET-LB -d ...", as iptables-save prints them
 
-    /// The JSON form, in one list (schema.hpp): {netns, vip, fwmark, fwmark_hex, subnet, lb_ip,
-    /// vip_iface, scheduler, backends, ipvs, rules}. `backends` are the IPVS service's destinations
+    /// The JSON form, in one list (schema.hpp): {netns, owner, vip, fwmark, fwmark_hex, subnet,
+    /// lb_ip, vip_iface, scheduler, backends, ipvs, rules}. `backends` are the IPVS service's destinations
     /// and `ipvs` the whole service, both in ovnet-ipvs's schema (IpvsDest/IpvsService::to_json;
     /// `ipvs` as `ovnet-ipvs -n NETNS show -j` prints it, null without a service), so that
-    /// `ovnet-lb show -j | jq '[.[].ipvs]' | ovnet-ipvs apply` changes nothing. Read-only: netns,
-    /// fwmark_hex, vip_iface, backends, ipvs, rules (there is no apply for services: add takes
+    /// `ovnet-lb show -j | jq '[.[].ipvs]' | ovnet-ipvs apply` changes nothing; both null when
+    /// IPVS cannot be read. Read-only: netns, owner, fwmark_hex, vip_iface, backends, ipvs, rules (there is no apply for services: add takes
     /// the input fields from the command line).
     template <class W>
     void fields(W& w) const;
@@ -98,13 +113,16 @@ struct PublishSpec {
     std::string scheduler = "rr";
     // read-only
     std::string netns;
+    std::string owner = kOwnerOvnet;   ///< kOwnerOvnet or kOwnerDocker
+    IpAddr ingress_vip;                ///< Docker's ingress VIP (the sandbox's INPUT mark rule), if any
     std::optional<IpvsService> ipvs;   ///< the port's firewall-mark service in the sandbox, if any
+    bool ipvs_read = true;             ///< false: IPVS could not be read (no IPVS): backends, ipvs null
     std::vector<std::string> rules;    ///< "host: nat OVNET-INGRESS -p tcp ...", "<sbox>: mangle ..."
 
-    /// The JSON form, in one list (schema.hpp): {netns, proto, port, ingress_sbox, gw_ip, gw_bridge,
-    /// fwmark, fwmark_hex, subnet, lb_ip, scheduler, backends, ipvs, rules}; `backends` and `ipvs`
-    /// as for LbService (`ipvs` carries the sandbox as its "netns"). Read-only: netns, fwmark_hex,
-    /// backends, ipvs, rules.
+    /// The JSON form, in one list (schema.hpp): {netns, owner, proto, port, ingress_sbox, gw_ip,
+    /// gw_bridge, fwmark, fwmark_hex, ingress_vip, subnet, lb_ip, scheduler, backends, ipvs, rules};
+    /// `backends` and `ipvs` as for LbService (`ipvs` carries the sandbox as its "netns").
+    /// Read-only: netns, owner, fwmark_hex, ingress_vip, backends, ipvs, rules.
     template <class W>
     void fields(W& w) const;
     json to_json() const;
@@ -167,6 +185,28 @@ inline constexpr unsigned kMaxDrain = 86400;
 /// Schedulers accepted (IPVS's).
 bool lb_scheduler_known(const std::string& s);
 
+// ---- Docker's state (pure readers of iptables-save text; unit-tested on a real node's capture) ----
+
+/// Docker's service VIPs in a load-balancer namespace (lb_<id>, or ingress_sbox for the ingress
+/// VIP) whose rules are `st`: one row per "-d VIP/32 -j MARK" rule of mangle INPUT or OUTPUT, in
+/// rule order, with the subnet and lb_ip of the nat POSTROUTING "-m ipvs --ipvs -j SNAT" rule whose
+/// network holds the VIP. `ipvs` is the namespace's IPVS listing, nullptr when IPVS cannot be read
+/// (then scheduler is "-" and ipvs_read false). owner "docker", netns `netns`.
+std::vector<LbService> docker_lb_services(const IptState& st, const std::vector<IpvsService>* ipvs,
+                                          const std::string& netns);
+/// Docker's published ports: the host's (`host`) nat DOCKER-INGRESS DNAT rules, joined with the
+/// ingress sandbox's (`sbox`) mangle PREROUTING port mark, the INPUT mark rule of the same mark
+/// (ingress_vip), its SNAT rule and the IPVS service of the mark (`ipvs`: the sandbox's listing,
+/// nullptr when IPVS cannot be read). gw_bridge comes from the host's nat POSTROUTING "-o BR -m
+/// addrtype --src-type LOCAL -j MASQUERADE"; rules list every rule used, and the port's filter
+/// DOCKER-INGRESS rules. owner "docker".
+std::vector<PublishSpec> docker_published_ports(const IptState& host, const IptState& sbox,
+                                                const std::vector<IpvsService>* ipvs, const std::string& netns,
+                                                const std::string& sbox_name);
+/// The marks Docker's rules use in a namespace (mangle PREROUTING, INPUT, OUTPUT), which ovnet
+/// never hands out.
+std::set<uint32_t> docker_used_marks(const IptState& st);
+
 // ---- kernel operations ----
 
 struct LbResult {
@@ -185,6 +225,13 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain = 0);
 /// the service is removed as without it. Nothing there: "unchanged".
 LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain = 0);
 std::vector<LbService> lb_list(const std::string& netns);
+/// What show prints: ovnet's rows, then Docker's (both backends read), and why IPVS could not be
+/// read ("" when it could; then every row has ipvs_read false and the iptables half only).
+struct LbListing {
+    std::vector<LbService> rows;
+    std::string ipvs_error;
+};
+LbListing lb_show(const std::string& netns);
 
 /// Publishes a port: host side in `netns`, sandbox side in p.sbox.
 LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0);
@@ -192,5 +239,11 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0
 /// every destination for `drain` seconds. Sysctls are restored per namespace as for lb_del.
 LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain = 0);
 std::vector<PublishSpec> publish_list(const std::string& netns, const std::string& sbox);
+struct PublishListing {
+    std::vector<PublishSpec> rows;
+    std::string ipvs_error;            ///< as in LbListing
+};
+/// ovnet's published ports, then Docker's (host DOCKER-INGRESS joined with the sandbox's marks).
+PublishListing publish_show(const std::string& netns, const std::string& sbox);
 
 }  // namespace ovnet

@@ -9,18 +9,26 @@
 
 namespace ovnet {
 
-/// Where named namespaces live: ip-netns style, and Docker's own directory.
+/// Where named namespaces live: ip-netns style, and Docker's default directory (Docker's
+/// directories on this machine are docker_netns_dirs(), ovnet/docker.hpp).
 inline constexpr const char* kNetnsDir = "/run/netns";
 inline constexpr const char* kDockerNetnsDir = "/var/run/docker/netns";
 
 /// Resolves a -n argument to a namespace file.
 ///
 /// "" means the caller's current namespace (returns ""). An absolute path is taken as is. A plain
-/// name is looked up in /run/netns, then /var/run/docker/netns (ingress_sbox, 1-<id>, lb_<id>).
-/// Names holding '/' or "..", and names that exist nowhere, raise Error(Input). The file is opened
-/// and checked as netns_open() does (symbolic links in those two directories are refused, a file
-/// that is not a network namespace is Error(Input)); use netns_open() to keep the checked file.
+/// name is looked up in /run/netns, then in each of Docker's directories (docker_netns_dirs():
+/// ingress_sbox, 1-<id>, lb_<id>, container sandboxes). Names holding '/' or "..", names that
+/// exist nowhere, and a name that two Docker directories hold (two daemons on one machine:
+/// "ambiguous: A and B (give the path)") raise Error(Input). The file is opened and checked as
+/// netns_open() does (symbolic links in those directories are refused, a file that is not a
+/// network namespace is Error(Input)); use netns_open() to keep the checked file.
 std::string netns_resolve(const std::string& name);
+
+/// The entries a plain namespace name (no '/') could mean: /run/netns/NAME alone when it exists,
+/// else NAME in each of Docker's directories that holds it (more than one: ambiguous). Entries are
+/// looked at with lstat (a link counts; opening it is refused later). No check of the name.
+std::vector<std::string> netns_find(const std::string& name);
 
 /// An open network namespace file: the one descriptor that was checked is the one entered, so a
 /// name swapped for another file after the check cannot redirect the caller. Move-only; closes
@@ -39,8 +47,8 @@ private:
     std::string path_, name_;
 };
 
-/// Resolves `name` as netns_resolve() does and opens it once. Entries of /run/netns and
-/// /var/run/docker/netns are opened without following a symbolic link (a link there is
+/// Resolves `name` as netns_resolve() does and opens it once. Entries of /run/netns and of every
+/// one of Docker's directories (also when given as a path) are opened without following a symbolic link (a link there is
 /// Error(Input) "is a symbolic link"); the opened file must be a network namespace (nsfs, type
 /// CLONE_NEWNET), else Error(Input) "not a network namespace". Lacking the privilege to open it
 /// is Error(Runtime) naming the missing capability. "" gives the caller's namespace.
@@ -64,7 +72,8 @@ private:
 };
 
 /// How views name the namespace at the other end of a veth (PeerRef::netns, EndpointPeer::netns):
-/// "" the namespace that was read, a name ("h1", "ingress_sbox") for a named one, "root" for
+/// "" the namespace that was read, its NetnsInfo::label ("h1", "ingress_sbox", or the path when
+/// two directories hold that name) for a named one, "root" for
 /// PID 1's, and "nsid:N" for one no name leads to (N: its id as seen from the namespace read).
 inline constexpr const char* kNetnsRootLabel = "root";
 /// PID 1's namespace: what the "root" label opens.
@@ -76,7 +85,7 @@ std::string netns_label_nsid(int nsid);
 /// True for an "nsid:N" label: a namespace that cannot be opened by name.
 bool netns_label_is_nsid(std::string_view label);
 /// What to give Handle or netns_resolve for a label: /proc/1/ns/net for "root", "" for "" and
-/// for "nsid:N" (check netns_label_is_nsid first), the name otherwise.
+/// for "nsid:N" (check netns_label_is_nsid first), the name (or path) otherwise.
 std::string netns_label_path(std::string_view label);
 
 /// True when the calling thread holds capability `cap` (CAP_SYS_ADMIN...) in its effective set
@@ -114,12 +123,20 @@ std::string netns_lock_file(const std::string& netns_path);
 struct NetnsInfo {
     std::string name;    ///< file name ("h1", "ingress_sbox") or netns_label_root() for PID 1's namespace
     std::string path;    ///< the bind-mounted file, or /proc/1/ns/net
-    std::string source;  ///< "netns" (/run/netns), "docker", or "root"
+    std::string source;  ///< "netns" (/run/netns), "docker" (one of docker_netns_dirs()), or "root"
+    /// How views name it (veth peers, link-netns): the name when no other listed directory holds
+    /// it (then -n NAME opens it), else the absolute path; "root" for PID 1's.
+    std::string label;
 };
 
-/// Namespaces in /run/netns and /var/run/docker/netns, sorted by name (Docker's after ours).
-/// With include_root, PID 1's namespace is added as "root" (used to name veth peers there).
+/// Namespaces in /run/netns, then in each of Docker's directories (docker_netns_dirs(), in that
+/// order), each directory sorted by name; symbolic links are not entries and are left out. With
+/// include_root, PID 1's namespace is added as "root" (used to name veth peers there).
 std::vector<NetnsInfo> netns_list(bool include_root = false);
+
+/// The source a namespace file's directory stands for: "netns" (/run/netns), "docker" (one of
+/// docker_netns_dirs()), or "path" (anywhere else).
+std::string netns_source(const std::string& path);
 
 /// Creates /run/netns/NAME the way `ip netns add` does (shared bind mount of a fresh namespace,
 /// loopback left down as the kernel creates it). Returns false if it already exists.

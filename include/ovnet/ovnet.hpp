@@ -4,6 +4,7 @@
 #include "ovnet/types.hpp"
 #include "ovnet/fd.hpp"
 #include "ovnet/netns.hpp"
+#include "ovnet/docker.hpp"
 #include "ovnet/netlink.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/addr.hpp"

@@ -71,7 +71,10 @@ struct SandboxRoute {
 struct Sandbox {
     std::string name;
     std::string path;
-    std::string source;           ///< "netns" or "docker"
+    std::string source;           ///< "netns", "docker" or "path"
+    /// The Docker container whose sandbox this is (its name, no leading '/'), from the state of a
+    /// running daemon (docker_container_of()); null when none is known.
+    std::optional<std::string> container;
     std::vector<Endpoint> interfaces;
     std::vector<Route> routes;    ///< IPv4 main table
     /// The routes as shown (SandboxRoute::of each).
@@ -81,6 +84,7 @@ struct Sandbox {
         w("name", name, schema::ReadOnly);
         w("path", path, schema::ReadOnly);
         w("source", source, schema::ReadOnly);
+        w("container", container, schema::ReadOnly);
         w("interfaces", interfaces, schema::ReadOnly);
         w("routes", route_views(), schema::ReadOnly);
     }
@@ -127,7 +131,7 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
 Changes sbox_del(const std::string& name);
 /// Deletes several sandboxes; every name is validated first.
 Changes sbox_del(const std::vector<std::string>& names);
-/// Sandboxes (all named namespaces, Docker's included, when name is empty).
+/// Sandboxes (all named namespaces, those of every Docker directory included, when name is empty).
 std::vector<Sandbox> sbox_show(const std::string& name = {});
 
 }  // namespace ovnet

@@ -2,24 +2,21 @@
 # ovnet-sbox, every verb (show, add, connect, disconnect, apply, del, exec), checked against the
 # kernel through iproute2's JSON: the seed's containers (eth0 on the overlay bridge, eth1 on
 # docker_gwbridge), Docker's MAC and MTU defaults, the veth correlation of `show`, Docker's netns
-# directory, idempotent reruns, and bad input that must change nothing.
+# directory (one of this run's own), idempotent reruns, and bad input that must change nothing.
 . "$(dirname "$0")/lib.sh"
 
 H=$(ns host)                   # the "host" namespace holding the bridges
 OV=ov-001001-7672d GW=docker_gwbridge
 C1=$(ns c1) C2=$(ns c2) S1=$(ns s1) A1=$(ns a1) A2=$(ns a2) X=$(ns x)
 
-# Docker's netns directory: our own file only, removed (and the directory, if we made it) on exit.
-DOCKER_DIR=/var/run/docker/netns
-DK=$(ns dk)                    # a name that exists only in Docker's directory
-MADE_DOCKER_DIR= MADE_DOCKER_PARENT=
-[ -d /var/run/docker ] || MADE_DOCKER_PARENT=1
-[ -d "$DOCKER_DIR" ] || MADE_DOCKER_DIR=1
+# A Docker netns directory of this run's own (never /var/run/docker: a real daemon's), named to the
+# tools with --docker-netns-dir and $OVNET_DOCKER_NETNS_DIR; its file is unmounted on exit.
+DOCKER_DIR=$TMP/$P-docker-netns
+DK=$(ns dk)                    # a name that exists only in that directory
+mkdir -p "$DOCKER_DIR"
 docker_cleanup() {
   local f="$DOCKER_DIR/$DK"
   if [ -e "$f" ]; then umount "$f" 2>/dev/null; rm -f "$f"; fi
-  [ -n "$MADE_DOCKER_DIR" ] && rmdir "$DOCKER_DIR" 2>/dev/null
-  [ -n "$MADE_DOCKER_PARENT" ] && rmdir /var/run/docker 2>/dev/null
   [ -n "${SLEEP_PID:-}" ] && kill "$SLEEP_PID" 2>/dev/null
   return 0
 }
@@ -191,18 +188,24 @@ assert_contains "$ERR" "nothing changed" "second apply: nothing changed"
 unchanged_since "$TMP/h.snap" "$H" "second apply: host unchanged"
 unchanged_since "$TMP/a2.snap" "$A2" "second apply: sandbox unchanged"
 
-echo "# Docker's netns directory"
-mkdir -p "$DOCKER_DIR" && touch "$DOCKER_DIR/$DK" && mount --bind "/run/netns/$H" "$DOCKER_DIR/$DK"
-expect_rc 0 "show (all) with a namespace in $DOCKER_DIR" ovnet-sbox show -j
+echo "# Docker's netns directory (--docker-netns-dir, \$OVNET_DOCKER_NETNS_DIR)"
+touch "$DOCKER_DIR/$DK" && mount --bind "/run/netns/$H" "$DOCKER_DIR/$DK"
+expect_rc 2 "show $DK without its directory" ovnet-sbox show "$DK" -j
+assert_contains "$ERR" "$DK" "show: the unknown name is named"
+expect_rc 0 "show (all) with a namespace in $DOCKER_DIR" env OVNET_DOCKER_NETNS_DIR="$DOCKER_DIR" ovnet-sbox show -j
 assert_eq "$(echo "$OUT" | jq -r --arg n "$DK" '.[] | select(.name == $n) | .source + " " + .path')" \
   "docker $DOCKER_DIR/$DK" "show lists $DK with source docker"
-expect_rc 0 "show $DK" ovnet-sbox show "$DK" -j
+expect_rc 0 "show $DK" ovnet-sbox --docker-netns-dir "$DOCKER_DIR" show "$DK" -j
 assert_eq "$(echo "$OUT" | jq -r '.[0].source')" docker "show NAME resolves Docker's name"
-expect_rc 0 "ovnet-bridge -n $DK show" ovnet-bridge -n "$DK" show -j
+assert_eq "$(echo "$OUT" | jq -c '.[0].container')" null "show: no container known for $DK"
+expect_rc 0 "ovnet-sbox -n $DK show" ovnet-sbox --docker-netns-dir "$DOCKER_DIR" -n "$DK" show -j
+assert_eq "$(echo "$OUT" | jq -r 'map(.name) | join(" ")')" "$DK" "ovnet-sbox -n NAME show shows that namespace"
+expect_rc 0 "ovnet-bridge -n $DK show" ovnet-bridge -n "$DK" show -j --docker-netns-dir "$DOCKER_DIR"
 assert_eq "$(echo "$OUT" | jq -r '[.[].name] | sort | join(" ")')" "$GW $OV" "ovnet-bridge -n <docker name> sees the host's bridges"
-expect_rc 0 "ovnet-sbox -n $DK connect" ovnet-sbox -n "$DK" connect "$(ns d1)" --bridge "$OV" --ip 10.0.0.21/24
+expect_rc 0 "ovnet-sbox -n $DK connect" env OVNET_DOCKER_NETNS_DIR="$DOCKER_DIR" \
+  ovnet-sbox -n "$DK" connect "$(ns d1)" --bridge "$OV" --ip 10.0.0.21/24
 assert_eq "$(link "$(ns d1)" eth0 | jq -r .address)" 02:42:0a:00:00:15 "connect through -n <docker name> works"
-expect_rc 0 "exec $DK" ovnet-sbox exec "$DK" -- ip -j link show "$OV"
+expect_rc 0 "exec $DK" ovnet-sbox --docker-netns-dir "$DOCKER_DIR" exec "$DK" -- ip -j link show "$OV"
 assert_eq "$(echo "$OUT" | jq -r '.[0].ifname')" "$OV" "exec <docker name> enters that namespace"
 umount "$DOCKER_DIR/$DK" && rm -f "$DOCKER_DIR/$DK"
 

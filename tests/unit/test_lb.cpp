@@ -406,8 +406,9 @@ TEST_CASE("lb service JSON: one fields() list, backends and ipvs in the schema o
     json j = s.to_json();
     std::vector<std::string> keys;
     for (auto& [k, v] : j.items()) keys.push_back(k);
-    CHECK(keys == std::vector<std::string>{"netns", "vip", "fwmark", "fwmark_hex", "subnet", "lb_ip", "vip_iface",
+    CHECK(keys == std::vector<std::string>{"netns", "owner", "vip", "fwmark", "fwmark_hex", "subnet", "lb_ip", "vip_iface",
                                            "scheduler", "backends", "ipvs", "rules"});
+    CHECK(j["owner"] == "ovnet");
     CHECK(j["fwmark_hex"] == "0x100");
     CHECK(j["subnet"] == "10.0.0.0/24");
     CHECK(j["backends"][0]["address"] == "10.0.0.7");
@@ -422,7 +423,8 @@ TEST_CASE("lb service JSON: one fields() list, backends and ipvs in the schema o
     CHECK(text == j.dump());
     // Read-only keys are declared with the type.
     for (auto& k : schema::keys<LbService>()) {
-        bool ro = std::string(k.name) == "netns" || std::string(k.name) == "fwmark_hex" || std::string(k.name) == "vip_iface" ||
+        bool ro = std::string(k.name) == "netns" || std::string(k.name) == "owner" || std::string(k.name) == "fwmark_hex" ||
+                  std::string(k.name) == "vip_iface" ||
                   std::string(k.name) == "backends" || std::string(k.name) == "ipvs" || std::string(k.name) == "rules";
         CHECK(((k.access == schema::ReadOnly) == ro));
     }
@@ -446,8 +448,11 @@ TEST_CASE("published port JSON: one fields() list, ipvs names the sandbox", "[lb
     json j = p.to_json();
     std::vector<std::string> keys;
     for (auto& [k, v] : j.items()) keys.push_back(k);
-    CHECK(keys == std::vector<std::string>{"netns", "proto", "port", "ingress_sbox", "gw_ip", "gw_bridge", "fwmark",
-                                           "fwmark_hex", "subnet", "lb_ip", "scheduler", "backends", "ipvs", "rules"});
+    CHECK(keys == std::vector<std::string>{"netns", "owner", "proto", "port", "ingress_sbox", "gw_ip", "gw_bridge", "fwmark",
+                                           "fwmark_hex", "ingress_vip", "subnet", "lb_ip", "scheduler", "backends", "ipvs",
+                                           "rules"});
+    CHECK(j["owner"] == "ovnet");
+    CHECK(j["ingress_vip"].is_null());
     CHECK(j["fwmark_hex"] == "0x102");
     CHECK(j["backends"][1]["address"] == "10.255.0.7");
     require_ipvs_round_trip(j, *p.ipvs, "ingress_sbox");

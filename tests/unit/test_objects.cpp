@@ -574,6 +574,10 @@ TEST_CASE("objects: to_text writes to_dom's bytes for bridges, VTEPs and sandbox
     r2.oif = 77;
     sb.routes = {r, r2};
     CHECK(text_of(sb) == sb.to_json().dump());
+    CHECK(sb.to_json()["container"].is_null());
+    sb.container = "c1";
+    CHECK(text_of(sb) == sb.to_json().dump());
+    CHECK(sb.to_json()["container"] == "c1");
     CHECK(sb.to_json()["interfaces"][0]["peer"]["netns"] == "nsid:3");
     CHECK_FALSE(sb.to_json()["routes"][1].contains("dev"));
 }
@@ -590,7 +594,7 @@ TEST_CASE("objects: key lists come from fields()", "[objects][schema]") {
     CHECK(key_names(schema::keys<Endpoint>()) ==
           std::vector<std::string>{"ifname", "ifindex", "kind", "mac", "mtu", "state", "addresses", "peer"});
     CHECK(key_names(schema::keys<Sandbox>()) ==
-          std::vector<std::string>{"name", "path", "source", "interfaces", "routes"});
+          std::vector<std::string>{"name", "path", "source", "container", "interfaces", "routes"});
     CHECK(spec_keys_within<BridgeSpec, Bridge>());
     CHECK(spec_keys_within<VtepSpec, Vtep>());
     // Read-only keys are accepted on input, and ignored.

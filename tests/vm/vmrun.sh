@@ -172,7 +172,13 @@ fi
 for f in "$@"; do
   if [ ! -e "$f" ]; then echo "vmrun: warning: extra file $f does not exist, not copied" >&2; continue; fi
   copy "$f" || die "copying $f failed"
-  cp -L "$f" "$R/usr/local/bin/${f##*/}" && chmod +x "$R/usr/local/bin/${f##*/}"
+  # Debug info is not needed in the guest and makes the initramfs too big to unpack (7 static tools
+  # with debug info: ~150 MB, "Initramfs unpacking failed").
+  if head -c4 "$f" | grep -q ELF && command -v strip >/dev/null; then
+    strip --strip-debug -o "$R/usr/local/bin/${f##*/}" "$f"
+  else
+    cp -L "$f" "$R/usr/local/bin/${f##*/}"
+  fi && chmod +x "$R/usr/local/bin/${f##*/}"
 done
 for b in "${bodies[@]}"; do cp "$b" "$R/vm/bodies/" || die "copying body $b failed"; done
 
