@@ -236,17 +236,41 @@ got=$(ovnet-sbox show -j 2>/dev/null | jq -r --arg k "$C1KEY" '.[] | select(.pat
 # get NETNS_FILE IP PORT: an HTTP/1.0 GET from that namespace, the answer's last line (bash's /dev/tcp:
 # the static busybox's wget crashes with -T).
 get() {
-  nsenter --net="$1" timeout 60 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
+  nsenter --net="$1" timeout "${T:-60}" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
     "$2" "$3" 2>&1 | tail -n 1 | tr -d '\r'
+}
+# diag: where a request stops (printed once, after the first failure).
+diagnosed=
+diag() {
+  [ -n "$diagnosed" ] && return; diagnosed=1
+  local t f
+  t=$(awk '{split($4, a, ","); print a[1]; exit}' "$W/mynet0")
+  echo "diag: c1 -> 127.0.0.1:80: $(T=20 get "$C1KEY" 127.0.0.1 80)"
+  echo "diag: c1 -> task $t:80: $(T=20 get "$C1KEY" "$t" 80)"
+  echo "diag: $D -> 192.0.2.1:30000: $(T=20 get /run/netns/"$D" 192.0.2.1 30000)"
+  echo "diag: $D -> $GWIP:30000: $(T=20 get /run/netns/"$D" "$GWIP" 30000)"
+  for f in "$ING" "$LB"; do
+    echo "diag: ${f##*/}: ipvsadm -Ln --stats:"; nsenter --net="$f" ipvsadm -Ln --stats | sed 's/^/    /'
+    echo "diag: ${f##*/}: iptables-nft-save -c (mangle, nat):"
+    nsenter --net="$f" iptables-nft-save -c 2>&1 | grep -E '^\[[1-9]|^\*' | sed 's/^/    /'
+    echo "diag: ${f##*/}: iptables-legacy-save lines: $(nsenter --net="$f" iptables-legacy-save 2>/dev/null | grep -c '^-A')"
+  done
+  echo "diag: $D: iptables-nft-save -c, used rules:"
+  nsenter --net=/run/netns/"$D" iptables-nft-save -c 2>&1 | grep -E '^\[[1-9]|^\*' | sed 's/^/    /'
+  for f in "$XR"/netns/*; do
+    echo "diag: ${f##*/}: listening $(nsenter --net="$f" ss -ltnH 2>/dev/null | awk '{printf "%s ", $4}')"
+    echo "diag: ${f##*/}: $(nsenter --net="$f" sh -c 'cd /proc/sys/net/ipv4 && echo fwd=$(cat ip_forward) rp=$(cat conf/all/rp_filter) vs_ct=$(cat vs/conntrack 2>/dev/null)')"
+  done
+  echo "diag: c1 logs: $($DK logs c1 2>&1 | tail -n 3 | tr '\n' ';')"
 }
 n=0
 for i in 1 2 3 4; do
   a=$(get /run/netns/"$CL" 192.0.2.1 30000)
-  [ "$a" = hello-from-bb ] && n=$((n + 1)) || echo "request $i to 192.0.2.1:30000: $a"
+  [ "$a" = hello-from-bb ] && n=$((n + 1)) || { echo "request $i to 192.0.2.1:30000: $a"; diag; break; }
 done
 [ $n = 4 ] && ok "4/4 requests to the published port 192.0.2.1:30000 answered" || fail "$n/4 requests to 192.0.2.1:30000 answered"
 while read -r name v _; do
   a=$(get "$C1KEY" "$v" 80)
-  [ "$a" = hello-from-bb ] && ok "c1 -> $name VIP $v answered" || fail "c1 -> $name VIP $v: $a"
+  [ "$a" = hello-from-bb ] && ok "c1 -> $name VIP $v answered" || { fail "c1 -> $name VIP $v: $a"; diag; }
 done < "$W/mynet0"
 stamp "checks done"
