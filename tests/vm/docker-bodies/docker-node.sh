@@ -41,8 +41,10 @@ done
 for t in ovnet-ipvs ovnet-lb ovnet-publish ovnet-sbox ipvsadm jq nsenter timeout; do
   command -v $t >/dev/null || { echo "VM-RESULT: FAIL $t not shipped into the VM"; exit 0; }
 done
+# Docker's rules need these (xt_REDIRECT: a task's ingress port); load them rather than rely on the
+# kernel's autoload through busybox's modprobe.
 for m in veth bridge br_netfilter vxlan ip_vs ip_vs_rr nf_tables nft_compat nft_chain_nat nf_nat xt_ipvs \
-         xt_mark xt_nat xt_addrtype xt_conntrack xt_tcpudp xt_MASQUERADE xt_state; do
+         xt_mark xt_nat xt_addrtype xt_conntrack xt_tcpudp xt_MASQUERADE xt_REDIRECT xt_state xt_multiport; do
   modprobe $m 2>/dev/null
 done
 [ -e /proc/net/ip_vs ] || { echo "VM-RESULT: SKIP no IPVS in this kernel"; exit 0; }
@@ -71,6 +73,7 @@ finish() {
   done
   grep -o " $XR[^ ]*" /proc/mounts | sort -r | while read -r m; do umount "$m" 2>/dev/null; done
   ip netns delete "$D" 2>/dev/null; ip netns delete "$CL" 2>/dev/null
+  [ -n "${FWD0:-}" ] && echo "$FWD0" > /proc/sys/net/ipv4/ip_forward
   stamp "cleaned up"
   if [ $FAILS = 0 ]; then echo "VM-RESULT: PASS"; else echo "VM-RESULT: FAIL $FAILS check(s) failed"; fi
   exit 0
@@ -87,6 +90,10 @@ ip -n "$D" link set lo up; ip -n "$D" link set eth0 up; ip -n "$D" addr add 192.
 ip -n "$CL" link set lo up; ip -n "$CL" link set eth0 up; ip -n "$CL" addr add 192.0.2.2/24 dev eth0
 ip -n "$D" route add default via 192.0.2.2
 grep -q '^[^ ]* /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup || abort "mount cgroup2"
+# Docker's namespaces take their IPv4 settings from the initial namespace (devconf_inherit_init_net 0),
+# where a real node's dockerd has turned ip_forward on; with dockerd confined to ${P}dk the guest's initial
+# namespace must say so too, or ingress_sbox and lb_<id> drop IPVS's replies (restored at the end).
+FWD0=$(cat /proc/sys/net/ipv4/ip_forward); echo 1 > /proc/sys/net/ipv4/ip_forward
 mkdir -p "$W/nft"
 for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
   ln -s /usr/sbin/xtables-nft-multi "$W/nft/$t"
@@ -257,10 +264,11 @@ diag() {
   done
   echo "diag: $D: iptables-nft-save -c, used rules:"
   nsenter --net=/run/netns/"$D" iptables-nft-save -c 2>&1 | grep -E '^\[[1-9]|^\*' | sed 's/^/    /'
-  for f in "$XR"/netns/*; do
-    echo "diag: ${f##*/}: listening $(nsenter --net="$f" ss -ltnH 2>/dev/null | awk '{printf "%s ", $4}')"
-    echo "diag: ${f##*/}: $(nsenter --net="$f" sh -c 'cd /proc/sys/net/ipv4 && echo fwd=$(cat ip_forward) rp=$(cat conf/all/rp_filter) vs_ct=$(cat vs/conntrack 2>/dev/null)')"
-  done
+  f=$($DK inspect -f '{{.NetworkSettings.SandboxKey}}' $($DK ps -q -f name=web. | head -n 1))
+  echo "diag: a web task's sandbox ${f##*/}: iptables-nft-save -c:"
+  nsenter --net="$f" iptables-nft-save -c 2>&1 | grep -E '^\[|^\*' | sed 's/^/    /'
+  echo "diag: modules: $(grep -oE '^(xt|nft|nf_nat)_[a-zA-Z_]+' /proc/modules | sort | tr '\n' ' ')"
+  echo "diag: dockerd errors:"; grep -E 'level=(error|fatal)' "$W/dockerd.log" | tail -n 10 | cut -c1-300
   echo "diag: c1 logs: $($DK logs c1 2>&1 | tail -n 3 | tr '\n' ';')"
 }
 n=0
