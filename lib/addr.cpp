@@ -26,8 +26,19 @@ constexpr std::array<nla_policy, Max + 1> addr_policy(std::initializer_list<int>
 }
 constexpr auto kAddr4Policy = addr_policy<IFA_MAX>({IFA_LOCAL, IFA_ADDRESS}, 4, {});
 constexpr auto kAddr6Policy = addr_policy<IFA_MAX>({IFA_LOCAL, IFA_ADDRESS}, 16, {});
-constexpr auto kRoute4Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY}, 4, {RTA_OIF});
-constexpr auto kRoute6Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY}, 16, {RTA_OIF});
+constexpr auto kRoute4Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY, RTA_PREFSRC}, 4, {RTA_OIF});
+constexpr auto kRoute6Policy = addr_policy<RTA_MAX>({RTA_DST, RTA_GATEWAY, RTA_PREFSRC}, 16, {RTA_OIF});
+
+IpAddr prefsrc_of(const nlmsghdr* h) {
+    auto* nh = const_cast<nlmsghdr*>(h);
+    if (h->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(nh, sizeof(rtmsg))) return {};
+    auto* rt = static_cast<rtmsg*>(nlmsg_data(nh));
+    if (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6) return {};
+    nlattr* tb[RTA_MAX + 1];
+    const nla_policy* policy = (rt->rtm_family == AF_INET6 ? kRoute6Policy : kRoute4Policy).data();
+    if (nlmsg_parse(nh, sizeof(rtmsg), tb, RTA_MAX, policy) < 0 || !tb[RTA_PREFSRC]) return {};
+    return IpAddr::from_bytes(rt->rtm_family, nla_data(tb[RTA_PREFSRC]));
+}
 }  // namespace
 
 bool Addr::parse(const nlmsghdr* h, Addr& out) {
@@ -44,6 +55,7 @@ bool Addr::parse(const nlmsghdr* h, Addr& out) {
     out.ifindex = int(ifa->ifa_index);
     out.prefix.addr = IpAddr::from_bytes(ifa->ifa_family, nla_data(a));
     out.prefix.len = ifa->ifa_prefixlen;
+    out.scope = ifa->ifa_scope;
     return true;
 }
 
@@ -138,6 +150,43 @@ bool route_replace(Handle& h, const Route& r, const std::string& object) {
     if (r.oif) nla_put_u32(m.get(), RTA_OIF, uint32_t(r.oif));
     h.request(std::move(m), object);
     return true;
+}
+
+}  // namespace ovnet
+
+namespace ovnet {
+
+IpAddr route_source(Handle& h, const IpAddr& dst) {
+    void* hdr;
+    NlMsg m = nl_new(RTM_GETROUTE, 0, sizeof(rtmsg), &hdr);
+    auto* rt = static_cast<rtmsg*>(hdr);
+    rt->rtm_family = uint8_t(dst.family);
+    rt->rtm_dst_len = uint8_t(dst.size() * 8);
+    nla_put(m.get(), RTA_DST, int(dst.size()), dst.b.data());
+    IpAddr src;
+    std::string ext;
+    int err = h.get(std::move(m), [&](const nlmsghdr* r) { src = prefsrc_of(r); }, &ext);
+    // No route (ENETUNREACH, EHOSTUNREACH), or an unreachable/prohibit one: no source.
+    if (err == ENETUNREACH || err == EHOSTUNREACH || err == EACCES || err == EINVAL) return {};
+    if (err) throw_sys(err, "route lookup toward " + dst.str(), ext);
+    return src;
+}
+
+IpAddr default_route_source(Handle& h, int family) {
+    void* hdr;
+    NlMsg m = nl_new(RTM_GETROUTE, 0, sizeof(rtmsg), &hdr);
+    static_cast<rtmsg*>(hdr)->rtm_family = uint8_t(family);
+    IpAddr src, gw;
+    bool found = false;
+    h.dump(m, [&](const nlmsghdr* r) {
+        Route rt;
+        if (found || !Route::parse(r, rt) || rt.dst.len != 0 || rt.dst.addr.family != family) return;
+        found = true;
+        src = prefsrc_of(r);
+        gw = rt.gateway;
+    }, [&] { found = false, src = {}, gw = {}; });
+    if (!src.valid() && gw.valid()) src = route_source(h, gw);
+    return src;
 }
 
 }  // namespace ovnet

@@ -114,6 +114,16 @@ PeerRef PeerResolver::resolve(int link_netnsid, int peer_ifindex) {
     return ref;
 }
 
+std::string PeerResolver::netns_label(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? ns->label : netns_label_nsid(nsid);
+}
+
+std::string PeerResolver::netns_path(int nsid) {
+    const NetnsInfo* ns = nsid >= 0 ? impl_->find(nsid) : nullptr;
+    return ns ? ns->path : std::string();
+}
+
 // ---- JSON ------------------------------------------------------------------------------------
 
 BridgeSpec BridgeSpec::from_json(const json& j) {

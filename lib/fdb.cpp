@@ -679,6 +679,7 @@ std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
         e.vtep = f.dst;
         e.fdb_state = f.state_name();
         e.flags = f.flag_names();
+        e.link_netnsid = f.link_netnsid;
         // The bridge's entries for this port (NDA_MASTER) are the bridge's learning, not the VTEP's.
         if (f.master && !(f.flags & NTF_MASTER)) e.flags.push_back("master");
         bool perm = f.permanent();
@@ -1076,24 +1077,94 @@ Changes fdb_del(Handle& h, const std::string& dev, const PeerSpec& p) {
     return ch;
 }
 
+namespace {
+// The address the VTEP's packets leave from when it has no `local`: the kernel picks it, in the
+// namespace that holds the VTEP's UDP socket (IFLA_LINK_NETNSID: Docker creates vxlan0 in the
+// daemon's namespace and moves it into 1-<id>), by routing toward the remote VTEP. So: ask that
+// namespace's routing for the source toward the peers already programmed; with none, the default
+// route's source, or its one global address of the family. Anything else cannot be told here.
+IpAddr vtep_source(Handle& h, const Link& l, const std::string& obj) {
+    auto give = [&](const std::string& why) -> IpAddr {
+        throw_input(obj, "vtep", "", why + "; give the underlay address with --vtep");
+    };
+    std::optional<Handle> other;
+    Handle* sh = &h;
+    std::string where = "its namespace";
+    if (l.link_netnsid >= 0) {
+        PeerResolver r(h);
+        std::string path = r.netns_path(l.link_netnsid);
+        where = "namespace " + r.netns_label(l.link_netnsid);
+        if (path.empty())
+            give(fmt::format("the VTEP has no local address and its UDP socket is in link-netnsid {}, which no "
+                             "named namespace is", l.link_netnsid));
+        other.emplace(path);
+        sh = &*other;
+    }
+    if (l.vxlan->dev && l.link_netnsid < 0)
+        for (auto& a : addr_list(h, l.vxlan->dev))
+            if (a.prefix.addr.family == AF_INET) return a.prefix.addr;
+    // The remote VTEPs programmed on this device (the fdb entries with a dst), each once.
+    std::vector<IpAddr> remotes;
+    for (auto& f : neigh_list(h, AF_BRIDGE, l.ifindex)) {
+        if (!f.dst.valid() || f.dst.b == std::array<uint8_t, 16>{} || is_multicast(f.dst)) continue;
+        if (std::find(remotes.begin(), remotes.end(), f.dst) == remotes.end()) remotes.push_back(f.dst);
+        if (remotes.size() == 16) break;   // enough to tell; one lookup each
+    }
+    IpAddr src;
+    std::string src_for;
+    for (auto& dst : remotes) {
+        IpAddr s = route_source(*sh, dst);
+        if (!s.valid()) continue;
+        if (src.valid() && s != src)
+            give(fmt::format("in {} the routes toward the peers leave from different addresses ({} toward {}, {} "
+                             "toward {})", where, src.str(), src_for, s.str(), dst.str()));
+        if (!src.valid()) src = s, src_for = dst.str();
+    }
+    if (src.valid()) return src;
+    if (!remotes.empty())
+        give(fmt::format("the VTEP has no local address and {} has no route toward its peers ({})", where,
+                         remotes[0].str()));
+    int family = AF_INET;
+    if (IpAddr d = default_route_source(*sh, family); d.valid()) return d;
+    std::vector<IpAddr> global;
+    for (auto& a : addr_list(*sh))
+        if (a.prefix.addr.family == family && a.scope == 0 && a.prefix.addr.b[0] != 127) global.push_back(a.prefix.addr);
+    if (global.size() == 1) return global[0];
+    std::string list;
+    for (auto& a : global) list += (list.empty() ? "" : ", ") + a.str();
+    return give(fmt::format("the VTEP has no local address, no peers to route toward, and {} has no default route with a "
+                     "source and {} global IPv4 addresses{}", where, global.size(), list.empty() ? "" : " (" + list + ")"));
+}
+}  // namespace
+
 std::vector<PeerEntry> fdb_local(Handle& h, const std::string& dev, const std::optional<IpAddr>& vtep_in) {
     Link l = need_dev(h, dev);
     std::string obj = "vtep " + dev;
     if (l.kind != "vxlan" || !l.vxlan) throw_input(obj, "dev", dev, "is not a vxlan device");
+    if (!l.master) throw_input(obj, "dev", dev, "is not attached to a bridge, so it has no local endpoints");
     IpAddr vtep;
     if (vtep_in) vtep = *vtep_in;
     else if (l.vxlan->local.valid()) vtep = l.vxlan->local;
-    else if (l.vxlan->dev)
-        for (auto& a : addr_list(h, l.vxlan->dev))
-            if (a.prefix.addr.family == AF_INET) { vtep = a.prefix.addr; break; }
-    if (!vtep.valid())
-        throw_input(obj, "vtep", "", "the VTEP has no local address and no underlay device address; give one");
-    if (!l.master) throw_input(obj, "dev", dev, "is not attached to a bridge, so it has no local endpoints");
+    else vtep = vtep_source(h, l, obj);
     auto br = link_get(h, l.master);
+    if (!br) throw_sys(ENODEV, "read the bridge of " + dev, {}, obj);
+    auto bridges = bridge_show(h, br->name);
+    // Every endpoint must be readable before anything is printed: a sandbox left out would make
+    // the other nodes drop its peer (apply --prune).
+    for (auto& b : bridges)
+        for (auto& port : b.ports)
+            if (port.peer && netns_label_is_nsid(port.peer->netns))
+                throw Error(ErrorKind::Runtime,
+                            fmt::format("bridge {} port {}: its veth peer is in {} (link-netnsid {}), which no named "
+                                        "namespace is, so its endpoint cannot be read (give Docker's namespace "
+                                        "directory with --docker-netns-dir, or bind-mount it under /run/netns)",
+                                        b.name, port.name, port.peer->netns,
+                                        port.peer->netns.substr(std::string_view("nsid:").size())),
+                            0, {}, obj + " port " + port.name, "link_netnsid");
     std::vector<PeerEntry> out;
-    for (auto& b : bridge_show(h, br->name)) {
+    for (auto& b : bridges) {
         for (auto& port : b.ports) {
-            if (!port.peer || port.peer->netns.empty() || netns_label_is_nsid(port.peer->netns)) continue;
+            if (!port.peer || port.peer->netns.empty()) continue;
             Handle ph(netns_label_path(port.peer->netns));
             auto inner = link_get(ph, port.peer->ifindex);
             if (!inner) continue;

@@ -55,8 +55,13 @@ constexpr auto kVxlanPolicy = [] {
     p[IFLA_VXLAN_GROUP] = {NLA_UNSPEC, 4, 0};
     p[IFLA_VXLAN_GROUP6] = {NLA_UNSPEC, 16, 0};
     p[IFLA_VXLAN_LINK] = {NLA_U32, 0, 0};
-    for (int a : {IFLA_VXLAN_LEARNING, IFLA_VXLAN_PROXY, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS, IFLA_VXLAN_TTL})
+    for (int a : {IFLA_VXLAN_LEARNING, IFLA_VXLAN_PROXY, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS, IFLA_VXLAN_TTL,
+                  IFLA_VXLAN_TOS, IFLA_VXLAN_UDP_CSUM, IFLA_VXLAN_UDP_ZERO_CSUM6_TX, IFLA_VXLAN_UDP_ZERO_CSUM6_RX,
+                  IFLA_VXLAN_COLLECT_METADATA, IFLA_VXLAN_DF})
         p[a] = {NLA_U8, 0, 0};
+    p[IFLA_VXLAN_AGEING] = {NLA_U32, 0, 0};
+    p[IFLA_VXLAN_LABEL] = {NLA_U32, 0, 0};
+    p[IFLA_VXLAN_PORT_RANGE] = {NLA_UNSPEC, sizeof(ifla_vxlan_port_range), 0};
     return p;
 }();
 
@@ -80,6 +85,22 @@ void parse_vxlan(nlattr* data, VxlanInfo& v) {
     v.l2miss = tb[IFLA_VXLAN_L2MISS] && nla_get_u8(tb[IFLA_VXLAN_L2MISS]);
     v.l3miss = tb[IFLA_VXLAN_L3MISS] && nla_get_u8(tb[IFLA_VXLAN_L3MISS]);
     v.ttl = tb[IFLA_VXLAN_TTL] ? nla_get_u8(tb[IFLA_VXLAN_TTL]) : 0;
+    auto u8 = [&](int a) { return tb[a] ? std::optional<uint8_t>(nla_get_u8(tb[a])) : std::nullopt; };
+    auto flag = [&](int a) { return tb[a] ? std::optional<bool>(nla_get_u8(tb[a]) != 0) : std::nullopt; };
+    if (tb[IFLA_VXLAN_AGEING]) v.ageing = nla_get_u32(tb[IFLA_VXLAN_AGEING]);
+    v.udp_csum = flag(IFLA_VXLAN_UDP_CSUM);
+    v.udp6_zero_csum_tx = flag(IFLA_VXLAN_UDP_ZERO_CSUM6_TX);
+    v.udp6_zero_csum_rx = flag(IFLA_VXLAN_UDP_ZERO_CSUM6_RX);
+    if (tb[IFLA_VXLAN_PORT_RANGE]) {
+        ifla_vxlan_port_range r;
+        std::memcpy(&r, nla_data(tb[IFLA_VXLAN_PORT_RANGE]), sizeof r);
+        v.src_port_min = ntohs(r.low);
+        v.src_port_max = ntohs(r.high);
+    }
+    v.tos = u8(IFLA_VXLAN_TOS);
+    v.df = u8(IFLA_VXLAN_DF);
+    if (tb[IFLA_VXLAN_LABEL]) v.label = ntohl(nla_get_u32(tb[IFLA_VXLAN_LABEL]));
+    v.external = tb[IFLA_VXLAN_COLLECT_METADATA] && nla_get_u8(tb[IFLA_VXLAN_COLLECT_METADATA]);
 }
 
 void put_vxlan(nl_msg* m, const VxlanInfo& v) {
@@ -95,8 +116,29 @@ void put_vxlan(nl_msg* m, const VxlanInfo& v) {
     nla_put_u8(m, IFLA_VXLAN_L2MISS, v.l2miss);
     nla_put_u8(m, IFLA_VXLAN_L3MISS, v.l3miss);
     nla_put_u8(m, IFLA_VXLAN_TTL, v.ttl);
+    if (v.ageing) nla_put_u32(m, IFLA_VXLAN_AGEING, *v.ageing);
+    if (v.udp_csum) nla_put_u8(m, IFLA_VXLAN_UDP_CSUM, *v.udp_csum);
+    if (v.udp6_zero_csum_tx) nla_put_u8(m, IFLA_VXLAN_UDP_ZERO_CSUM6_TX, *v.udp6_zero_csum_tx);
+    if (v.udp6_zero_csum_rx) nla_put_u8(m, IFLA_VXLAN_UDP_ZERO_CSUM6_RX, *v.udp6_zero_csum_rx);
+    if (v.src_port_min || v.src_port_max) {
+        ifla_vxlan_port_range r{htons(v.src_port_min.value_or(0)), htons(v.src_port_max.value_or(0))};
+        nla_put(m, IFLA_VXLAN_PORT_RANGE, sizeof r, &r);
+    }
+    if (v.tos) nla_put_u8(m, IFLA_VXLAN_TOS, *v.tos);
+    if (v.df) nla_put_u8(m, IFLA_VXLAN_DF, *v.df);
+    if (v.label) nla_put_u32(m, IFLA_VXLAN_LABEL, htonl(*v.label));
 }
 }  // namespace
+
+const char* vxlan_df_name(uint8_t df) {
+    static const char* names[] = {"unset", "set", "inherit"};
+    return df < 3 ? names[df] : "";
+}
+int vxlan_df_parse(const std::string& name) {
+    for (uint8_t i = 0; i < 3; i++)
+        if (name == vxlan_df_name(i)) return i;
+    return -1;
+}
 
 bool Link::parse(const nlmsghdr* h, Link& out) {
     if (h->nlmsg_type != RTM_NEWLINK) return false;

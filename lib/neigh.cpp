@@ -59,6 +59,7 @@ bool Neigh::parse(const nlmsghdr* h, Neigh& out) {
     if (tb[NDA_MASTER]) out.master = int(nla_get_u32(tb[NDA_MASTER]));
     if (tb[NDA_VLAN]) out.vlan = nla_get_u16(tb[NDA_VLAN]);
     if (tb[NDA_VNI]) out.vni = nla_get_u32(tb[NDA_VNI]);
+    if (tb[NDA_LINK_NETNSID]) out.link_netnsid = int32_t(nla_get_u32(tb[NDA_LINK_NETNSID]));
     return true;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "ovnet/bridge.hpp"
 #include "ovnet/error.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/netlink.hpp"
@@ -18,6 +19,9 @@ VtepSpec VtepSpec::from_json(const json& j) {
     if (auto k = opt_string(j, "kind", obj); k && *k != "vxlan") throw_input(obj, "kind", *k, "not a vxlan object");
     if (j.contains("group") && !j["group"].is_null())
         throw_input(obj, "group", j["group"].dump(), "multicast groups are not supported: peers are programmed by ovnet-fdb");
+    if (j.contains("remote") && !j["remote"].is_null())
+        throw_input(obj, "remote", j["remote"].dump(),
+                    "a default remote or group is not supported: peers are programmed by ovnet-fdb");
     VtepSpec s;
     s.name = get_string(j, "name", obj);
     auto vni = opt_uint(j, "vni", 1, kVniMax, obj);
@@ -35,6 +39,19 @@ VtepSpec VtepSpec::from_json(const json& j) {
     if (auto v = opt_bool(j, "l3miss", obj)) s.l3miss = *v;
     if (auto v = opt_uint(j, "ttl", 0, 255, obj)) s.ttl = uint8_t(*v);
     if (auto v = opt_uint(j, "mtu", 68, 65535, obj)) s.mtu = uint32_t(*v);
+    if (auto v = opt_uint(j, "ageing", 0, UINT32_MAX, obj)) s.ageing = uint32_t(*v);
+    s.udp_csum = opt_bool(j, "udp_csum", obj);
+    s.udp6_zero_csum_tx = opt_bool(j, "udp6_zero_csum_tx", obj);
+    s.udp6_zero_csum_rx = opt_bool(j, "udp6_zero_csum_rx", obj);
+    if (auto v = opt_uint(j, "src_port_min", 0, 65535, obj)) s.src_port_min = uint16_t(*v);
+    if (auto v = opt_uint(j, "src_port_max", 0, 65535, obj)) s.src_port_max = uint16_t(*v);
+    if (auto v = opt_uint(j, "tos", 0, 255, obj)) s.tos = uint8_t(*v);
+    if (auto v = opt_string(j, "df", obj)) {
+        int d = vxlan_df_parse(*v);
+        if (d < 0) throw_input(obj, "df", *v, "must be unset, set or inherit");
+        s.df = uint8_t(d);
+    }
+    if (auto v = opt_uint(j, "label", 0, 0xfffff, obj)) s.label = uint32_t(*v);
     s.validate();
     return s;
 }
@@ -49,6 +66,13 @@ void VtepSpec::validate() const {
     if (!master.empty()) validate_ifname(master, obj, "master");
     if (local.valid() && (local.b == std::array<uint8_t, 16>{} || is_multicast(local)))
         throw_input(obj, "local", local.str(), "must be a unicast address");
+    // The kernel takes a range only when both ends are set (0 0 is its default range) and
+    // refuses high < low.
+    if (src_port_min.has_value() != src_port_max.has_value())
+        throw_input(obj, src_port_min ? "src_port_max" : "src_port_min", "", "src_port_min and src_port_max go together");
+    if (src_port_min && src_port_max && *src_port_max < *src_port_min)
+        throw_input(obj, "src_port_max", std::to_string(*src_port_max),
+                    fmt::format("must not be below src_port_min ({})", *src_port_min));
 }
 
 namespace {
@@ -79,6 +103,7 @@ std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
             if (l.ifindex == idx) return l.name;
         return idx ? std::to_string(idx) : "";
     };
+    std::optional<PeerResolver> resolver;
     std::vector<Vtep> out;
     for (auto& l : links) {
         if (l.kind != "vxlan" || !l.vxlan || (!name.empty() && l.name != name)) continue;
@@ -92,6 +117,11 @@ std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
         v.master = name_of(l.master);
         v.dev = name_of(l.vxlan->dev);
         v.vxlan = *l.vxlan;
+        v.link_netnsid = l.link_netnsid;
+        if (l.link_netnsid >= 0) {
+            if (!resolver) resolver.emplace(h, &links);
+            v.link_netns = resolver->netns_label(l.link_netnsid);
+        }
         out.push_back(std::move(v));
     }
     if (!name.empty() && out.empty()) {
@@ -149,6 +179,24 @@ Pre precheck(Handle& h, const VtepSpec& s) {
         cmp("l2miss", v.l2miss, s.l2miss);
         cmp("l3miss", v.l3miss, s.l3miss);
         cmp("ttl", int(v.ttl), int(s.ttl));
+        // Creation settings the spec names (a shown VTEP names them all).
+        auto cmp_opt = [&](const char* f, auto have, auto want) {
+            if (want && have != want)
+                diff.push_back(fmt::format("{} is {}, wanted {}", f, have ? fmt::format("{}", *have) : "unset", *want));
+        };
+        cmp_opt("ageing", v.ageing, s.ageing);
+        cmp_opt("udp_csum", v.udp_csum, s.udp_csum);
+        cmp_opt("udp6_zero_csum_tx", v.udp6_zero_csum_tx, s.udp6_zero_csum_tx);
+        cmp_opt("udp6_zero_csum_rx", v.udp6_zero_csum_rx, s.udp6_zero_csum_rx);
+        cmp_opt("src_port_min", v.src_port_min, s.src_port_min);
+        cmp_opt("src_port_max", v.src_port_max, s.src_port_max);
+        auto num = [](std::optional<uint8_t> x) { return x ? std::optional<int>(*x) : std::nullopt; };
+        cmp_opt("tos", num(v.tos), num(s.tos));
+        auto dfn = [](std::optional<uint8_t> x) {
+            return x ? std::optional<std::string>(vxlan_df_name(*x)) : std::nullopt;
+        };
+        cmp_opt("df", dfn(v.df), dfn(s.df));
+        cmp_opt("label", v.label, s.label);
         if (!diff.empty()) {
             std::string all;
             for (auto& d : diff) all += (all.empty() ? "" : ", ") + d;
@@ -178,6 +226,15 @@ Changes add_checked(Handle& h, const VtepSpec& s, const Pre& p) {
         v.l2miss = s.l2miss;
         v.l3miss = s.l3miss;
         v.ttl = s.ttl;
+        v.ageing = s.ageing;
+        v.udp_csum = s.udp_csum;
+        v.udp6_zero_csum_tx = s.udp6_zero_csum_tx;
+        v.udp6_zero_csum_rx = s.udp6_zero_csum_rx;
+        v.src_port_min = s.src_port_min;
+        v.src_port_max = s.src_port_max;
+        v.tos = s.tos;
+        v.df = s.df;
+        v.label = s.label;
         ls.vxlan = v;
         link_add(h, ls);
         json d = {{"vni", s.vni}};

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Every test: install what is missing, build, run all labels (unit, netns, vm, pkg), then build again
-# with AddressSanitizer + UBSan and run unit and netns there too, then run every fuzz target for
-# FUZZ_SECONDS (default 30) under ASan+UBSan.
+# Every test: install what is missing, build, run all labels (unit, netns, vm, pkg, docker), then build again
+# with AddressSanitizer + UBSan and run unit and netns there too (not docker: it runs real daemons, once),
+# then run every fuzz target for FUZZ_SECONDS (default 30) under ASan+UBSan.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test || exit 1
@@ -26,7 +26,7 @@ run_ctest() {  # BUILD_DIR [ctest args...]
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j"$jobs" >/dev/null || { echo "build failed"; cmake --build build 2>&1 | tail -40; exit 1; }
-echo "== tests: unit, netns, vm"
+echo "== tests: unit, netns, vm, pkg, docker"
 run_ctest build
 
 echo "== build with AddressSanitizer + UBSan"

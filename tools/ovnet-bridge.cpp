@@ -8,7 +8,7 @@ namespace {
 
 std::string port_cell(const json& p) {
     std::string s = fmt::format("{}: {}", p["ifindex"].get<int>(), p["name"].get<std::string>());
-    if (p.contains("peer")) {
+    if (p.contains("peer") && p["peer"].is_object()) {
         auto& r = p["peer"];
         std::string ns = r["netns"].get<std::string>();
         std::string ifn = r["ifname"].get<std::string>();

@@ -14,7 +14,7 @@ void peer_table(const json& doc) {
     Table t({"MAC", "IP", "VTEP", "STATUS", "FDB", "NEIGH", "FLAGS"});
     for (auto& p : doc) {
         std::string flags;
-        if (p.contains("flags"))
+        if (p.contains("flags") && p["flags"].is_array())
             for (auto& f : p["flags"]) flags += (flags.empty() ? "" : ",") + f.get<std::string>();
         t.row({p["mac"].get<std::string>(), cell(p["ip"]), cell(p["vtep"]), p["status"].get<std::string>(),
                cell(p.value("fdb_state", json())), cell(p.value("neigh_state", json())), flags.empty() ? "-" : flags});
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
 
     auto* local = app.verb("local", "Export this host's endpoints behind the VTEP as peers for the other hosts");
     local->add_option("-d,--dev", dev, "VXLAN device (default: the only one)")->type_name("VTEP");
-    local->add_option("--vtep", vtep, "Underlay address to advertise (default: the VTEP's local address)")->type_name("IP");
+    local->add_option("--vtep", vtep, "Underlay address to advertise (default: the VTEP's local address, else the source of the route toward its peers in the namespace of its socket)")->type_name("IP");
     local->callback([&] {
         auto dv = arg_opt_ip("local", "vtep", vtep);
         Handle h(g.netns);

@@ -45,8 +45,11 @@ IpvsadmArgs args(const Opts& o) {
     return a;
 }
 
-void add_key_opts(CLI::App* v, Opts& o) {
-    v->add_option("-t,--tcp-service", o.tcp, "TCP virtual service ADDRESS:PORT ([IPv6]:PORT)")->type_name("ADDR:PORT");
+// `show` takes the service by its long names only: there -t is the global --table (a listing is
+// what a table is for), so `ovnet-ipvs show -t` prints the table as every other tool's does.
+void add_key_opts(CLI::App* v, Opts& o, bool short_t = true) {
+    v->add_option(short_t ? "-t,--tcp-service" : "--tcp-service", o.tcp,
+                  "TCP virtual service ADDRESS:PORT ([IPv6]:PORT)")->type_name("ADDR:PORT");
     v->add_option("-u,--udp-service", o.udp, "UDP virtual service ADDRESS:PORT")->type_name("ADDR:PORT");
     v->add_option("--sctp-service", o.sctp, "SCTP virtual service ADDRESS:PORT")->type_name("ADDR:PORT");
     v->add_option("-f,--fwmark-service", o.fwmark, "Firewall-mark service (Docker's marks start at 256)")->type_name("MARK");
@@ -81,8 +84,9 @@ void add_dest_opts(CLI::App* v, Opts& o, bool with_settings) {
     v->add_option("--tun-port", o.tun_port, "GUE tunnel port")->type_name("PORT");
 }
 
-const char* kFooter = "After the verb, -t and -p are ipvsadm's (--tcp-service, --persistent); give the global -t/-p "
-                      "before the verb. Global options -n NETNS, -j, -q also work after the verb.";
+const char* kFooter = "After add, edit, del and zero, -t and -p are ipvsadm's (--tcp-service, --persistent); give the "
+                      "global -t/-p before the verb. After show, -t is the global --table (the service: --tcp-service). "
+                      "Global options -n NETNS, -j, -q also work after the verb.";
 
 std::string fwd_cell(const std::string& f) {
     return f == "masq" ? "Masq" : f == "dr" ? "Route" : f == "tunnel" ? "Tunnel" : f == "local" ? "Local" : f;
@@ -167,7 +171,7 @@ int main(int argc, char** argv) {
 
     bool stats = false, rate = false, ipvsadm = false;
     auto* show = app.verb("show", "List services with destinations, connections, stats and rates (ipvsadm -Ln)");
-    add_key_opts(show, o_show);
+    add_key_opts(show, o_show, false);
     show->add_flag("--stats", stats, "Table: counters (ipvsadm -Ln --stats)");
     show->add_flag("--rate", rate, "Table: rates (ipvsadm -Ln --rate)");
     show->add_flag("--ipvsadm", ipvsadm, "Write the rules as ipvsadm -S -n does (ipvsadm -R reads them)");

@@ -27,7 +27,7 @@ void sbox_table(const json& doc) {
             std::string addrs;
             for (auto& a : e["addresses"]) addrs += (addrs.empty() ? "" : ",") + a.get<std::string>();
             std::string peer = "-", bridge = "-";
-            if (e.contains("peer")) {
+            if (e.contains("peer") && e["peer"].is_object()) {
                 auto& p = e["peer"];
                 std::string ns = p["netns"].get<std::string>();
                 std::string ifn = p["ifname"].get<std::string>();

@@ -7,12 +7,13 @@ using namespace ovnet::tool;
 namespace {
 
 void vtep_table(const json& doc) {
-    Table t({"NAME", "VNI", "PORT", "LOCAL", "DEV", "MASTER", "MTU", "LEARNING", "PROXY", "L2MISS", "L3MISS", "TTL", "STATE"});
+    Table t({"NAME", "VNI", "PORT", "LOCAL", "DEV", "MASTER", "MTU", "LEARNING", "PROXY", "L2MISS", "L3MISS", "TTL", "STATE", "AGEING", "LINK-NETNS"});
     for (auto& v : doc)
         t.row({v["name"].get<std::string>(), std::to_string(v["vni"].get<uint32_t>()), std::to_string(v["port"].get<int>()),
                cell(v["local"]), cell(v["dev"]), cell(v["master"]), std::to_string(v["mtu"].get<int>()),
                cell(v["learning"]), cell(v["proxy"]), cell(v["l2miss"]), cell(v["l3miss"]),
-               v["ttl"].get<int>() ? std::to_string(v["ttl"].get<int>()) : "auto", v["state"].get<std::string>()});
+               v["ttl"].get<int>() ? std::to_string(v["ttl"].get<int>()) : "auto", v["state"].get<std::string>(),
+               cell(v["ageing"]), cell(v["link_netns"])});
     t.print(stdout);
 }
 
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
         emit(g, a, vtep_table);
     });
 
-    std::optional<uint64_t> vni, port, ttl, mtu;
+    std::optional<uint64_t> vni, port, ttl, mtu, ageing;
+    bool udpcsum = false, no_udpcsum = false;
     std::string local, dev, master, netid;
     // CLI11 2.1 fills optional<bool> flags even when absent: keep on/off as separate flags.
     bool f_on[4] = {}, f_off[4] = {};
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
     add->add_option("--master", master, "Bridge to attach to")->type_name("BRIDGE");
     add->add_option("--ttl", ttl, "TTL of outer packets (0 = inherit)")->type_name("TTL");
     add->add_option("--mtu", mtu, "MTU (default 1450)")->type_name("MTU");
+    add->add_option("--ageing", ageing, "Lifetime of learned fdb entries, seconds (Docker: 300)")->type_name("SECONDS");
+    auto* uc = add->add_flag("--udpcsum", udpcsum, "UDP checksums on IPv4 outer packets (Docker sets it)");
+    add->add_flag("--no-udpcsum", no_udpcsum, "No UDP checksums on IPv4 outer packets (the kernel's default)")->excludes(uc);
     add->add_option("--netid", netid, "Docker network id: names the device vx-%06x-<netid[:5]>")->type_name("NETID");
     const char* fhelp[4] = {"Learn remote MACs from traffic (default off, see the man page)",
                             "Answer ARP from the neighbor table (default on)", "Report fdb misses (default on)",
@@ -91,6 +96,8 @@ int main(int argc, char** argv) {
             if (!br.empty()) o["master"] = br;
             if (ttl) o["ttl"] = *ttl;
             if (mtu) o["mtu"] = *mtu;
+            if (ageing) o["ageing"] = *ageing;
+            if (udpcsum || no_udpcsum) o["udp_csum"] = udpcsum;
             for (int i = 0; i < 4; i++)
                 if (f_on[i] || f_off[i]) o[fname[i]] = f_on[i];
             objs.push_back(o);

@@ -22,7 +22,7 @@ struct PeerRef {
         w("netns", netns, schema::ReadOnly);
         w("ifindex", ifindex, schema::ReadOnly);
         w("ifname", ifname, schema::ReadOnly);
-        w.opt("master", !master.empty(), master, schema::ReadOnly);
+        w("master", master.empty() ? std::optional<std::string_view>() : master, schema::ReadOnly);  // null: none
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -43,7 +43,7 @@ struct BridgePort {
         w("mac", mac, schema::ReadOnly);
         w("mtu", mtu, schema::ReadOnly);
         w("state", up ? "up" : "down", schema::ReadOnly);
-        w.opt("peer", peer.has_value(), peer, schema::ReadOnly);
+        w("peer", peer, schema::ReadOnly);   // null: not a veth
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -112,6 +112,13 @@ public:
     explicit PeerResolver(Handle& h, const std::vector<Link>* links = nullptr);
     ~PeerResolver();
     PeerRef resolve(int link_netnsid, int peer_ifindex);
+    /// The label of the namespace with this id as seen through `h` (netns_list(true): its label,
+    /// "root" for PID 1's), or netns_label_nsid(nsid) when no listed namespace has that id.
+    std::string netns_label(int nsid);
+    /// That namespace's file, "" when no listed namespace has that id.
+    std::string netns_path(int nsid);
+    PeerResolver(const PeerResolver&) = delete;
+    PeerResolver& operator=(const PeerResolver&) = delete;
 private:
     struct Impl;
     Impl* impl_;

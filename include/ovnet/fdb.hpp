@@ -4,6 +4,8 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 #include "ovnet/json.hpp"
@@ -25,20 +27,26 @@ struct PeerEntry {
     std::string fdb_state;         ///< "" when there is no fdb entry
     std::string neigh_state;       ///< "" when there is no neighbor entry
     std::vector<std::string> flags;
+    int link_netnsid = -1;         ///< the fdb entry's NDA_LINK_NETNSID, -1 when none
 
-    /// The peer's JSON schema, the one list of its keys: status, ip and vtep (null when unset) and
-    /// mac always; fdb_state, neigh_state and flags only when not empty. The states and flags are
-    /// what the kernel reports: read-only, ignored by apply. Input (peers_read, peers_from_json)
-    /// also takes "dev" (`ovnet-fdb local` rows) and iproute2's `bridge -j fdb show` keys.
+    /// The peer's JSON schema, the one list of its keys, every one on every row: status, ip, mac,
+    /// vtep (null when unset), fdb_state and neigh_state (null without that entry), flags (the fdb
+    /// entry's, null when none), link_netnsid (null when the fdb entry has none). The states,
+    /// flags and link_netnsid are what the kernel reports: read-only, ignored by apply. Input
+    /// (peers_read, peers_from_json) also takes "dev" (`ovnet-fdb local` rows) and iproute2's
+    /// `bridge -j fdb show` keys.
     template <class W>
     void fields(W& w) const {
+        using Sv = std::optional<std::string_view>;
         w("status", status);
         w("ip", ip);
         w("mac", mac);
         w("vtep", vtep);
-        w.opt("fdb_state", !fdb_state.empty(), fdb_state, schema::ReadOnly);
-        w.opt("neigh_state", !neigh_state.empty(), neigh_state, schema::ReadOnly);
-        w.opt("flags", !flags.empty(), flags, schema::ReadOnly);
+        w("fdb_state", fdb_state.empty() ? Sv() : Sv(fdb_state), schema::ReadOnly);
+        w("neigh_state", neigh_state.empty() ? Sv() : Sv(neigh_state), schema::ReadOnly);
+        using Flags = std::optional<std::span<const std::string>>;
+        w("flags", flags.empty() ? Flags() : Flags(std::span<const std::string>(flags)), schema::ReadOnly);
+        w("link_netnsid", link_netnsid >= 0 ? std::optional<int>(link_netnsid) : std::nullopt, schema::ReadOnly);
     }
     json to_json() const { return schema::to_dom(*this); }
     /// Appends to_json().dump()'s text (compact JSON) without building a DOM.

@@ -24,7 +24,24 @@ struct VxlanInfo {
     bool l2miss = true;
     bool l3miss = true;
     uint8_t ttl = 0;           ///< 0 = inherit
+    // Settings fixed at creation; on read, nullopt when the kernel did not report the attribute,
+    // on write, nullopt leaves the kernel's default.
+    std::optional<uint32_t> ageing;       ///< IFLA_VXLAN_AGEING: fdb ageing time, seconds
+    std::optional<bool> udp_csum;         ///< IFLA_VXLAN_UDP_CSUM: checksums on IPv4 outer UDP
+    std::optional<bool> udp6_zero_csum_tx;///< IFLA_VXLAN_UDP_ZERO_CSUM6_TX
+    std::optional<bool> udp6_zero_csum_rx;///< IFLA_VXLAN_UDP_ZERO_CSUM6_RX
+    std::optional<uint16_t> src_port_min; ///< IFLA_VXLAN_PORT_RANGE low (0 0 = the kernel's range)
+    std::optional<uint16_t> src_port_max; ///< IFLA_VXLAN_PORT_RANGE high
+    std::optional<uint8_t> tos;           ///< IFLA_VXLAN_TOS: 0 = 0, 1 = inherit
+    std::optional<uint8_t> df;            ///< IFLA_VXLAN_DF: 0 unset, 1 set, 2 inherit
+    std::optional<uint32_t> label;        ///< IFLA_VXLAN_LABEL: IPv6 flow label (host order)
+    bool external = false;                ///< IFLA_VXLAN_COLLECT_METADATA (read only)
 };
+
+/// "unset", "set", "inherit" for IFLA_VXLAN_DF's values, "" for others.
+const char* vxlan_df_name(uint8_t df);
+/// The value of a df name, or -1.
+int vxlan_df_parse(const std::string& name);
 
 /// A link as dumped by RTM_GETLINK.
 struct Link {

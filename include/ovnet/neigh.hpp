@@ -22,6 +22,7 @@ struct Neigh {
     int master = 0;            ///< NDA_MASTER (fdb entries of bridge ports)
     int vlan = -1;             ///< NDA_VLAN, -1 = none
     uint32_t vni = 0;          ///< NDA_VNI, 0 = none
+    int link_netnsid = -1;     ///< NDA_LINK_NETNSID (vxlan fdb: the remote's namespace), -1 = none
 
     static bool parse(const nlmsghdr* h, Neigh& out);
     /// Builds RTM_NEWNEIGH (create|replace) or RTM_DELNEIGH for this entry.

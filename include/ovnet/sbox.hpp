@@ -47,8 +47,10 @@ struct Endpoint {
         w("mtu", mtu, schema::ReadOnly);
         w("state", up ? "up" : "down", schema::ReadOnly);
         w("addresses", addresses, schema::ReadOnly);
-        w.opt("peer", !host_ifname.empty() || host_ifindex != 0,
-              EndpointPeer{host_netns, host_ifindex, host_ifname, bridge}, schema::ReadOnly);
+        // null: not a veth
+        w("peer", !host_ifname.empty() || host_ifindex != 0
+                      ? std::optional<EndpointPeer>(EndpointPeer{host_netns, host_ifindex, host_ifname, bridge})
+                      : std::nullopt, schema::ReadOnly);
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -57,12 +59,12 @@ struct Endpoint {
 /// when known.
 struct SandboxRoute {
     std::string dst;
-    IpAddr gateway;               ///< unset for on-link routes (then not written)
-    std::string dev;              ///< "" when the route leaves through no listed interface
+    IpAddr gateway;               ///< unset for on-link routes (then written null)
+    std::string dev;              ///< "" when the route leaves through no listed interface (null)
     template <class W> void fields(W& w) const {
         w("dst", dst, schema::ReadOnly);
-        w.opt("gateway", gateway.valid(), gateway, schema::ReadOnly);
-        w.opt("dev", !dev.empty(), dev, schema::ReadOnly);
+        w("gateway", gateway, schema::ReadOnly);   // null: on-link
+        w("dev", dev.empty() ? std::optional<std::string_view>() : dev, schema::ReadOnly);
     }
     /// The view of `r` with the names of `interfaces`.
     static SandboxRoute of(const Route& r, const std::vector<Endpoint>& interfaces);

@@ -25,8 +25,16 @@ struct Vtep {
     std::string master;          ///< bridge name, "" if none
     std::string dev;             ///< underlay device name, "" if none
     VxlanInfo vxlan;
+    int link_netnsid = -1;       ///< IFLA_LINK_NETNSID: namespace of the UDP socket, -1 = its own
+    /// That namespace's label (netns_list: its name, "root" for PID 1's, "nsid:N" when no named
+    /// namespace has that id); "" when the socket is in the VTEP's own namespace.
+    std::string link_netns;
     /// The one JSON form of a VTEP, output and input: VtepSpec::from_json accepts these keys and
-    /// reads the ones not marked read-only ("kind" must be "vxlan", "group" must be absent or null).
+    /// reads the ones not marked read-only ("kind" must be "vxlan", "group" and "remote" must be
+    /// absent or null). Every key is always written (null when the kernel did not report it),
+    /// except "group", written only for a VTEP with a multicast group or remote ("remote" has it
+    /// too). ageing..label are creation settings: apply creates with them and refuses an existing
+    /// VTEP whose values differ, like vni.
     template <class W> void fields(W& w) const {
         w("netns", netns, schema::ReadOnly);
         w("name", name);
@@ -46,6 +54,19 @@ struct Vtep {
         w("l3miss", vxlan.l3miss);
         w("ttl", vxlan.ttl);
         w.opt("group", vxlan.group.valid(), vxlan.group);
+        w("ageing", vxlan.ageing);
+        w("udp_csum", vxlan.udp_csum);
+        w("udp6_zero_csum_tx", vxlan.udp6_zero_csum_tx);
+        w("udp6_zero_csum_rx", vxlan.udp6_zero_csum_rx);
+        w("src_port_min", vxlan.src_port_min);
+        w("src_port_max", vxlan.src_port_max);
+        w("tos", vxlan.tos);
+        w("df", vxlan.df ? std::optional<std::string>(vxlan_df_name(*vxlan.df)) : std::nullopt);
+        w("label", vxlan.label);
+        w("remote", vxlan.group, schema::ReadOnly);
+        w("external", vxlan.external, schema::ReadOnly);
+        w("link_netnsid", link_netnsid >= 0 ? std::optional<int>(link_netnsid) : std::nullopt, schema::ReadOnly);
+        w("link_netns", link_netns.empty() ? std::optional<std::string>() : link_netns, schema::ReadOnly);
     }
     json to_json() const { return schema::to_dom(*this); }
 };
@@ -69,6 +90,13 @@ struct VtepSpec {
     uint8_t ttl = 0;
     uint32_t mtu = kOverlayMtu;
     std::string master;          ///< bridge to attach to
+    // Creation settings (see VxlanInfo); nullopt: the kernel's default, and any value accepted
+    // on an existing VTEP.
+    std::optional<uint32_t> ageing;
+    std::optional<bool> udp_csum, udp6_zero_csum_tx, udp6_zero_csum_rx;
+    std::optional<uint16_t> src_port_min, src_port_max;
+    std::optional<uint8_t> tos, df;
+    std::optional<uint32_t> label;
     /// The input form (a subset of Vtep's keys, checked by a unit test): the spec as JSON.
     template <class W> void fields(W& w) const {
         w("name", name);
@@ -83,6 +111,15 @@ struct VtepSpec {
         w("ttl", ttl);
         w("mtu", mtu);
         w("master", master);
+        w("ageing", ageing);
+        w("udp_csum", udp_csum);
+        w("udp6_zero_csum_tx", udp6_zero_csum_tx);
+        w("udp6_zero_csum_rx", udp6_zero_csum_rx);
+        w("src_port_min", src_port_min);
+        w("src_port_max", src_port_max);
+        w("tos", tos);
+        w("df", df ? std::optional<std::string>(vxlan_df_name(*df)) : std::nullopt);
+        w("label", label);
     }
     static VtepSpec from_json(const json& j);
     void validate() const;

@@ -8,7 +8,8 @@ N=$(ns a)
 ovnet-sbox -q add "$N" >/dev/null || { echo "cannot create $N"; exit 1; }
 run ovnet-ipvs -n "$N" show
 if [ $RC = 0 ] || ! grep -q 'no IPVS' <<<"$ERR"; then skip "this kernel has IPVS (show exited $RC)"; fi
-for cmd in "show" "add -f 258 -s rr" "del -f 258" "apply --prune" "zero" "flush" "timeout"; do
+# After show, -t is the global --table (not ipvsadm's -t ADDR:PORT): IPVS's absence, not a usage error.
+for cmd in "show" "show -t" "show --tcp-service 10.0.0.1:80" "add -f 258 -s rr" "del -f 258" "apply --prune" "zero" "flush" "timeout"; do
   run ovnet-ipvs -n "$N" $cmd </dev/null
   if [ $RC = 1 ] && [ "$ERR" = "ovnet-ipvs: the kernel has no IPVS (modprobe ip_vs)" ]; then pass "$cmd: exit 1, one line"
   else fail "$cmd: rc=$RC err=$ERR"; fi

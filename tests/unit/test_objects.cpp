@@ -74,11 +74,11 @@ TEST_CASE("Bridge::to_json has the documented shape", "[objects][bridge]") {
     REQUIRE(j["ports"].size() == 2);
     CHECK(j["ports"][0]["name"] == "vx-001001-7672d");
     CHECK(j["ports"][0]["kind"] == "vxlan");
-    CHECK_FALSE(j["ports"][0].contains("peer"));
+    CHECK(j["ports"][0]["peer"].is_null());   // every key on every row: null, not left out
     CHECK(j["ports"][1]["peer"]["netns"] == "c1");
     CHECK(j["ports"][1]["peer"]["ifindex"] == 16);
     CHECK(j["ports"][1]["peer"]["ifname"] == "eth0");
-    CHECK_FALSE(j["ports"][1]["peer"].contains("master"));  // empty master is left out
+    CHECK(j["ports"][1]["peer"]["master"].is_null());  // empty master is null
     PeerRef r{"root", 3, "veth0", "docker0"};
     CHECK(r.to_json()["master"] == "docker0");
     Bridge down;
@@ -319,6 +319,80 @@ TEST_CASE("Vtep::to_json round-trips through VtepSpec::from_json", "[objects][vt
     g.vxlan.group = IpAddr::parse("239.1.1.1");
     CHECK(g.to_json()["group"] == "239.1.1.1");
     require_input_error([&] { VtepSpec::from_json(g.to_json()); }, "group");
+    CHECK(g.to_json()["remote"] == "239.1.1.1");
+}
+
+TEST_CASE("Vtep: Docker's vxlan0 (moved out of the daemon's namespace) shows and round-trips", "[objects][vtep]") {
+    // ip -d link: vxlan id 4097 srcport 0 0 dstport 4789 proxy l2miss l3miss ttl auto ageing 300
+    //             udpcsum noudp6zerocsumtx noudp6zerocsumrx, link-netnsid 0, no local, no dev
+    Vtep v = sample_vtep();
+    v.vxlan.local = {};
+    v.dev.clear();
+    v.vxlan.learning = true;
+    v.vxlan.ttl = 0;
+    v.vxlan.ageing = 300;
+    v.vxlan.udp_csum = true;
+    v.vxlan.udp6_zero_csum_tx = false;
+    v.vxlan.udp6_zero_csum_rx = false;
+    v.vxlan.src_port_min = 0;
+    v.vxlan.src_port_max = 0;
+    v.vxlan.tos = 0;
+    v.vxlan.df = 0;
+    v.vxlan.label = 0;
+    v.link_netnsid = 0;
+    v.link_netns = "root";
+    json j = v.to_json();
+    CHECK(j["ageing"] == 300);
+    CHECK(j["udp_csum"] == true);
+    CHECK(j["df"] == "unset");
+    CHECK(j["remote"].is_null());
+    CHECK(j["external"] == false);
+    CHECK(j["link_netnsid"] == 0);
+    CHECK(j["link_netns"] == "root");
+    auto text = [](const Vtep& x) {
+        std::string t;
+        schema::to_text(t, x);
+        return t;
+    };
+    CHECK(text(v) == j.dump());
+    VtepSpec s = VtepSpec::from_json(j);
+    CHECK(s.ageing == 300u);
+    CHECK(s.udp_csum == true);
+    CHECK(s.udp6_zero_csum_tx == false);
+    CHECK(s.src_port_min == 0);
+    CHECK(s.df == 0);
+    CHECK(s.label == 0u);
+    // Keys the kernel did not report are null, and null is "the kernel's default" on input.
+    Vtep old = sample_vtep();
+    json jo = old.to_json();
+    for (auto k : {"ageing", "udp_csum", "tos", "df", "label", "remote", "link_netnsid", "link_netns"})
+        CHECK(jo[k].is_null());
+    CHECK(text(old) == jo.dump());
+    VtepSpec so = VtepSpec::from_json(jo);
+    CHECK_FALSE(so.ageing);
+    CHECK_FALSE(so.udp_csum);
+    // Read-only keys are ignored; a remote cannot be created; bad values are named.
+    json ro = j;
+    ro["link_netnsid"] = 7;
+    ro["link_netns"] = "elsewhere";
+    ro["external"] = true;
+    CHECK_NOTHROW(VtepSpec::from_json(ro));
+    json bad = j;
+    bad["remote"] = "192.0.2.9";
+    require_input_error([&] { VtepSpec::from_json(bad); }, "remote");
+    bad = j;
+    bad["df"] = "maybe";
+    require_input_error([&] { VtepSpec::from_json(bad); }, "df");
+    bad = j;
+    bad["label"] = 0x100000;
+    require_input_error([&] { VtepSpec::from_json(bad); }, "label");
+    bad = j;
+    bad["src_port_min"] = 40000;
+    bad["src_port_max"] = 30000;
+    require_input_error([&] { VtepSpec::from_json(bad); }, "src_port_max");
+    bad = j;
+    bad.erase("src_port_max");
+    require_input_error([&] { VtepSpec::from_json(bad); }, "src_port_max");
 }
 
 TEST_CASE("VtepSpec::validate on hand-built specs", "[objects][vtep]") {
@@ -491,7 +565,7 @@ TEST_CASE("Sandbox and Endpoint to_json", "[objects][sbox]") {
     CHECK(je["peer"]["bridge"] == "ov-001001-7672d");
     Endpoint lo;
     lo.ifname = "dummy0";
-    CHECK_FALSE(lo.to_json().contains("peer"));
+    CHECK(lo.to_json()["peer"].is_null());
 
     Sandbox sb;
     sb.name = "c1";
@@ -514,7 +588,7 @@ TEST_CASE("Sandbox and Endpoint to_json", "[objects][sbox]") {
     CHECK(js["routes"][0]["gateway"] == "10.0.0.1");
     CHECK(js["routes"][0]["dev"] == "eth0");
     CHECK(js["routes"][1]["dst"] == "10.0.0.0/24");
-    CHECK_FALSE(js["routes"][1].contains("gateway"));
+    CHECK(js["routes"][1]["gateway"].is_null());
 }
 
 // ---- one schema per object: fields() gives the DOM, the text, and the keys from_json accepts ----
@@ -579,7 +653,7 @@ TEST_CASE("objects: to_text writes to_dom's bytes for bridges, VTEPs and sandbox
     CHECK(text_of(sb) == sb.to_json().dump());
     CHECK(sb.to_json()["container"] == "c1");
     CHECK(sb.to_json()["interfaces"][0]["peer"]["netns"] == "nsid:3");
-    CHECK_FALSE(sb.to_json()["routes"][1].contains("dev"));
+    CHECK(sb.to_json()["routes"][1]["dev"].is_null());
 }
 
 TEST_CASE("objects: key lists come from fields()", "[objects][schema]") {
@@ -587,7 +661,10 @@ TEST_CASE("objects: key lists come from fields()", "[objects][schema]") {
           std::vector<std::string>{"netns", "name", "ifindex", "mac", "mtu", "state", "addresses", "ports"});
     CHECK(key_names(schema::keys<Vtep>()) ==
           std::vector<std::string>{"netns", "name", "kind", "ifindex", "mac", "mtu", "state", "master", "vni", "port",
-                                   "local", "dev", "learning", "proxy", "l2miss", "l3miss", "ttl", "group"});
+                                   "local", "dev", "learning", "proxy", "l2miss", "l3miss", "ttl", "group",
+                                   "ageing", "udp_csum", "udp6_zero_csum_tx", "udp6_zero_csum_rx", "src_port_min",
+                                   "src_port_max", "tos", "df", "label", "remote", "external", "link_netnsid",
+                                   "link_netns"});
     CHECK(key_names(schema::keys<ConnectSpec>()) ==
           std::vector<std::string>{"sandbox", "bridge", "ip", "mac", "ifname", "host_ifname", "gateway", "mtu", "sysctls"});
     CHECK(key_names(schema::keys<PeerRef>()) == std::vector<std::string>{"netns", "ifindex", "ifname", "master"});

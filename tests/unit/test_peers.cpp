@@ -133,8 +133,13 @@ TEST_CASE("peers_from_json: PeerEntry::to_json output is valid input", "[peers]"
     CHECK(jp["flags"] == json::array({"self"}));
     json jf = f.to_json();
     CHECK(jf["ip"].is_null());
-    CHECK_FALSE(jf.contains("neigh_state"));
-    CHECK_FALSE(jf.contains("flags"));
+    // Every row carries every key: no neighbor entry, no flags, no link-netnsid are nulls.
+    CHECK(jf["neigh_state"].is_null());
+    CHECK(jf["flags"].is_null());
+    CHECK(jf["link_netnsid"].is_null());
+    CHECK(jf.size() == 8);
+    CHECK(n.to_json()["fdb_state"].is_null());
+    CHECK(n.to_json().size() == 8);
     CHECK(n.to_json()["vtep"].is_null());
 
     auto v = peers_from_json({jp, jf, n.to_json(), l.to_json()}, std::nullopt);
@@ -309,6 +314,7 @@ TEST_CASE("PeerEntry: write_json writes what to_json().dump() writes", "[peers]"
                     e.fdb_state = states[k % states.size()];
                     e.neigh_state = states[k / states.size() % states.size()];
                     e.flags = flagsets[k / states.size() / states.size()];
+                    e.link_netnsid = int(n % 4) - 1;   // none, 0, 1, 2
                     std::string out;
                     e.write_json(out);
                     REQUIRE(out == e.to_json().dump());
@@ -327,6 +333,26 @@ TEST_CASE("PeerEntry: write_json writes what to_json().dump() writes", "[peers]"
     out.clear();
     write_json(out, {all[0]});
     CHECK(out == "[" + all[0].to_json().dump() + "]");
+    // Docker's peer on its moved vxlan0 (iproute2: link-netnsid 0), and a row without any entry state.
+    PeerEntry d;
+    d.status = "peer";
+    d.ip = ip("10.0.1.14");
+    d.mac = mac("02:42:0a:00:01:0e");
+    d.vtep = ip("192.0.2.2");
+    d.fdb_state = d.neigh_state = "permanent";
+    d.flags = {"self"};
+    d.link_netnsid = 0;
+    out.clear();
+    d.write_json(out);
+    CHECK(out == R"({"status":"peer","ip":"10.0.1.14","mac":"02:42:0a:00:01:0e","vtep":"192.0.2.2",)"
+                 R"("fdb_state":"permanent","neigh_state":"permanent","flags":["self"],"link_netnsid":0})");
+    CHECK(out == d.to_json().dump());
+    PeerEntry bare;
+    out.clear();
+    bare.write_json(out);
+    CHECK(out == R"({"status":"","ip":null,"mac":"00:00:00:00:00:00","vtep":null,"fdb_state":null,)"
+                 R"("neigh_state":null,"flags":null,"link_netnsid":null})");
+    CHECK(out == bare.to_json().dump());
 }
 
 // The peer's one schema: its keys, in output order, with the kernel's state read-only; every one
@@ -335,7 +361,8 @@ TEST_CASE("PeerEntry: one schema gives the keys the readers accept", "[peers][sc
     auto& k = schema::keys<PeerEntry>();
     std::vector<std::string> names;
     for (auto& x : k) names.push_back(x.name + std::string(x.access == schema::ReadOnly ? " (ro)" : ""));
-    CHECK(names == std::vector<std::string>{"status", "ip", "mac", "vtep", "fdb_state (ro)", "neigh_state (ro)", "flags (ro)"});
+    CHECK(names == std::vector<std::string>{"status", "ip", "mac", "vtep", "fdb_state (ro)", "neigh_state (ro)", "flags (ro)",
+                                                "link_netnsid (ro)"});
     json o = json::object();
     for (auto& x : k) o[x.name] = nullptr;
     o["mac"] = "02:42:0a:00:00:03";
