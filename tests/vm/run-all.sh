@@ -71,7 +71,7 @@ miss=$(missing)
 if [ "${OVNET_VM_DOCKER:-0}" = 1 ]; then
   # The Docker variant boots its own VM for several minutes: only when asked for.
   [ "${OVNET_TEST_DOCKER_VM:-0}" = 1 ] ||
-    skip_all "the Docker VM variant is opt-in: run it with OVNET_TEST_DOCKER_VM=1 (about 4 min or more; see tests/vm/README.md)"
+    skip_all "the Docker VM variant is opt-in: run it with OVNET_TEST_DOCKER_VM=1 (2-4 min; see tests/vm/README.md)"
   for t in ${OVNET_VM_DOCKER_FILES:-/usr/sbin/dockerd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc /usr/bin/docker /usr/bin/docker-init /usr/sbin/xtables-nft-multi}; do
     [ -e "$t" ] || miss="${miss:+$miss }$t"
   done

@@ -6,7 +6,9 @@
 # ip netns exec would give it a private mount namespace), with exec-root /run/${P}dk and data-root
 # /var/lib/${P}dk, vfs storage, cgroup v2, iptables-nft (as Docker on Debian uses it), and the node
 # address 192.0.2.1 on a veth to a client namespace ${P}cl (192.0.2.2). The image is a static busybox
-# tree brought in with `docker import` (no registry): it answers "hello-from-bb" over HTTP. Services:
+# tree brought in with `docker import` (no registry): it answers "hello-from-bb" over HTTP. ip_forward is
+# on in the guest's initial namespace for the run (Docker's sandboxes inherit it from there, as on a real
+# node; restored at the end). Services:
 # `web` (2 replicas, --publish 30000:80, the routing mesh through ingress_sbox) and `redis` (1 replica),
 # both on the attachable overlay mynet0 (10.0.1.0/24), plus a container c1 on mynet0.
 #
