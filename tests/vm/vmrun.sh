@@ -29,6 +29,11 @@
 #   OVNET_VM_TIMEOUT       hard limit for the whole qemu run in seconds (default 1500: TCG on a loaded host is slow)
 #   OVNET_VM_BODY_TIMEOUT  limit per body inside the guest in seconds (default 600)
 #   OVNET_VM_KEEP=1        keep the temporary directory (its path is printed)
+#   OVNET_VM_DOCKER=1      the Docker variant (ctest vm-docker-boot, bodies in docker-bodies/): also ship
+#                          Debian's docker.io (the files in OVNET_VM_DOCKER_FILES, default below) and
+#                          iptables-nft (as iptables-nft*; `iptables` stays legacy), and default to 2048 MB,
+#                          a 1500 s body limit and a 2100 s qemu limit
+#   OVNET_TEST_DOCKER_VM   passed into the guest's bodies as is (docker-bodies run only when it is 1)
 set -uo pipefail
 
 die() { echo "vmrun: $*" >&2; exit 3; }
@@ -36,11 +41,16 @@ die() { echo "vmrun: $*" >&2; exit 3; }
 bodies_arg=$1; shift
 
 QEMU=${OVNET_VM_QEMU:-qemu-system-x86_64}
-MEM=${OVNET_VM_MEM:-1024}
+DOCKER=${OVNET_VM_DOCKER:-0}
+if [ "$DOCKER" = 1 ]; then MEM0=2048 BODY_TMO0=1500 TMO0=2100; else DOCKER=0 MEM0=1024 BODY_TMO0=600 TMO0=1500; fi
+MEM=${OVNET_VM_MEM:-$MEM0}
 CPUS=${OVNET_VM_CPUS:-1}
 ACCEL=${OVNET_VM_ACCEL:-tcg}
-TMO=${OVNET_VM_TIMEOUT:-1500}
-BODY_TMO=${OVNET_VM_BODY_TIMEOUT:-600}
+TMO=${OVNET_VM_TIMEOUT:-$TMO0}
+BODY_TMO=${OVNET_VM_BODY_TIMEOUT:-$BODY_TMO0}
+# The Docker variant's files (Debian's docker.io; the client is /usr/bin/docker, never a /usr/local one).
+DOCKER_FILES_DEFAULT="/usr/sbin/dockerd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc
+  /usr/bin/docker /usr/bin/docker-init /usr/sbin/docker-proxy /usr/sbin/xtables-nft-multi"
 
 if [ -n "${OVNET_VM_KERNEL:-}" ]; then
   KIMG=$OVNET_VM_KERNEL
@@ -142,6 +152,23 @@ done
 # The kernel's request_module() (modprobe_path) and iptables-legacy's autoload use /sbin/modprobe.
 ln -sf /bin/busybox "$R/sbin/modprobe"
 
+if [ "$DOCKER" = 1 ]; then
+  # Docker on Debian writes its rules through iptables-nft: ship it beside the legacy flavour under its
+  # own names (a body puts an `iptables` -> xtables-nft-multi first on dockerd's PATH). Symbolic links
+  # among the files (docker-init -> tini-static) keep their names.
+  dfiles=(${OVNET_VM_DOCKER_FILES:-$DOCKER_FILES_DEFAULT})
+  for f in "${dfiles[@]}"; do [ -e "$f" ] || die "$f not found on the host (the Docker variant needs docker.io: sudo scripts/setup.sh --test)"; done
+  copy "${dfiles[@]}" || die "copying the Docker files failed"
+  for f in "${dfiles[@]}"; do
+    [ -L "$f" ] && [ ! -e "$R$f" ] && { mkdir -p "$R$(dirname "$f")"; ln -s "$(readlink -f "$f")" "$R$f"; }
+  done
+  if [ -e "$R/usr/sbin/xtables-nft-multi" ]; then
+    for t in iptables-nft iptables-nft-save iptables-nft-restore ip6tables-nft ip6tables-nft-save ip6tables-nft-restore; do
+      ln -sf /usr/sbin/xtables-nft-multi "$R/usr/sbin/$t"
+    done
+  fi
+fi
+
 for f in "$@"; do
   if [ ! -e "$f" ]; then echo "vmrun: warning: extra file $f does not exist, not copied" >&2; continue; fi
   copy "$f" || die "copying $f failed"
@@ -160,6 +187,7 @@ cat > "$R/vm/config" <<EOF
 BODY_TIMEOUT=$BODY_TMO
 RUNID=$runid
 EXTRA_LIBDIRS=$extra_libdirs
+TEST_DOCKER_VM=${OVNET_TEST_DOCKER_VM:-}
 EOF
 
 cat > "$R/init" <<'INIT'
@@ -181,6 +209,7 @@ cat > "$R/vm/runner.sh" <<'RUNNER'
 # Guest side: run every /vm/bodies/*.sh, one after the other.
 . /vm/config
 [ -n "$EXTRA_LIBDIRS" ] && export LD_LIBRARY_PATH=/usr/local/lib:$EXTRA_LIBDIRS
+[ -n "$TEST_DOCKER_VM" ] && export OVNET_TEST_DOCKER_VM=$TEST_DOCKER_VM
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "VM-RUN: START kernel $(uname -r), $(nproc) cpu, $(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo) MB, up $(up)s"
 n=0; fails=0
