@@ -1,0 +1,228 @@
+// ovnet-inspect's pure parts: the networks view of a hand-made snapshot, Docker's network ids in
+// names, and the structured netfilter rules of iptables-save -c text.
+#include "helpers.hpp"
+
+#include "ovnet/inspect.hpp"
+
+using namespace ovnet;
+
+namespace {
+
+IpAddr ip(const char* s) { return IpAddr::parse(s); }
+Mac mac(const char* s) { return Mac::parse(s); }
+
+PeerEntry peer(const char* status, const char* i, const char* m, const char* vtep) {
+    PeerEntry p;
+    p.status = status;
+    if (*i) p.ip = ip(i);
+    p.mac = mac(m);
+    if (*vtep) p.vtep = ip(vtep);
+    return p;
+}
+
+// Host h1 of the README's three-host overlay, its container c1, and an unrelated namespace.
+std::map<std::string, NetnsState> three_hosts_h1() {
+    std::map<std::string, NetnsState> m;
+    NetnsState& h1 = m["h1"];
+    h1.label = h1.name = "h1";
+    Bridge br;
+    br.netns = "h1";
+    br.name = "ov-001001-7672d";
+    br.mtu = 1450;
+    BridgePort vx;
+    vx.name = "vx-001001-7672d";
+    vx.kind = "vxlan";
+    BridgePort veth;
+    veth.name = "veth1234567";
+    veth.kind = "veth";
+    veth.peer = PeerRef{"c1", 5, "eth0", ""};
+    br.ports = {vx, veth};
+    h1.bridges.push_back(br);
+    Bridge lonely;   // a bridge without a VXLAN port is no overlay
+    lonely.name = "docker0";
+    h1.bridges.push_back(lonely);
+    Vtep v;
+    v.name = "vx-001001-7672d";
+    v.master = br.name;
+    v.vxlan.vni = 4097;
+    v.vxlan.port = 4789;
+    v.vxlan.local = ip("192.0.2.11");
+    h1.vteps.push_back(v);
+    h1.peers[v.name] = {peer("peer", "10.0.0.3", "02:42:0a:00:00:03", "192.0.2.12"),
+                        peer("peer", "10.0.0.4", "02:42:0a:00:00:04", "192.0.2.13"),
+                        peer("fdb-only", "", "02:42:0a:00:00:05", "192.0.2.13"),
+                        peer("local", "", "aa:bb:cc:dd:ee:01", "")};
+    LbService s;
+    s.vip = ip("10.0.0.100");
+    s.fwmark = 256;
+    s.netns = "h1";
+    h1.lb_services.push_back(s);
+    LbService other;
+    other.vip = ip("10.9.0.100");
+    h1.lb_services.push_back(other);
+
+    NetnsState& c1 = m["c1"];
+    c1.label = c1.name = "c1";
+    c1.container = "web.1";
+    Endpoint e;
+    e.ifname = "eth0";
+    e.ifindex = 5;
+    e.kind = "veth";
+    e.mac = mac("02:42:0a:00:00:02");
+    e.addresses = {Prefix::parse("10.0.0.2/24")};
+    c1.interfaces.push_back(e);
+    m["ul"].label = "ul";
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("networks view: one overlay per bridge with a VXLAN port, endpoints, peers, peer hosts", "[inspect]") {
+    auto nets = networks_view(three_hosts_h1());
+    REQUIRE(nets.size() == 1);
+    auto& n = nets[0];
+    CHECK(n.netns == "h1");
+    CHECK(n.bridge == "ov-001001-7672d");
+    CHECK(n.vtep == "vx-001001-7672d");
+    CHECK(n.vni == 4097);
+    CHECK(n.mtu == 1450);
+    CHECK(n.port == 4789);
+    CHECK(n.local.str() == "192.0.2.11");
+    REQUIRE(n.id);
+    CHECK(*n.id == "7672d");
+    CHECK(!n.encrypted);
+    REQUIRE(n.endpoints.size() == 1);
+    auto& e = n.endpoints[0];
+    CHECK(e.sandbox == "c1");
+    CHECK(e.container == std::optional<std::string>("web.1"));
+    CHECK(e.ifname == "eth0");
+    CHECK(e.host_ifname == "veth1234567");
+    CHECK(e.mac.str() == "02:42:0a:00:00:02");
+    REQUIRE(e.addresses.size() == 1);
+    CHECK(e.addresses[0].str() == "10.0.0.2/24");
+    REQUIRE(n.subnets.size() == 1);
+    CHECK(n.subnets[0].str() == "10.0.0.0/24");
+    CHECK(n.peers.size() == 3);   // the local row is left out
+    REQUIRE(n.peer_hosts.size() == 2);
+    CHECK(n.peer_hosts[0].str() == "192.0.2.12");
+    CHECK(n.peer_hosts[1].str() == "192.0.2.13");
+    REQUIRE(n.services.size() == 1);   // 10.9.0.100 is on no subnet of the overlay
+    CHECK(n.services[0].vip.str() == "10.0.0.100");
+    CHECK(n.published.empty());
+
+    json j = schema::to_dom(n);
+    CHECK(j["peers"][0] == n.peers[0].to_json());   // the peer's own schema
+    CHECK(j["endpoints"][0]["mac"] == "02:42:0a:00:00:02");
+    CHECK(j["encrypted"].is_null());
+}
+
+TEST_CASE("networks view: a sandbox not read leaves the endpoint's MAC and addresses unknown", "[inspect]") {
+    auto m = three_hosts_h1();
+    m.erase("c1");
+    auto nets = networks_view(m);
+    REQUIRE(nets.size() == 1);
+    REQUIRE(nets[0].endpoints.size() == 1);
+    auto j = schema::to_dom(nets[0].endpoints[0]);
+    CHECK(j["sandbox"] == "c1");
+    CHECK(j["ifname"] == "eth0");
+    CHECK(j["mac"].is_null());
+    CHECK(j["container"].is_null());
+    CHECK(j["addresses"].empty());
+    CHECK(nets[0].subnets.empty());
+    CHECK(nets[0].services.empty());
+}
+
+TEST_CASE("networks view: Docker's layout names the network by its namespace", "[inspect]") {
+    std::map<std::string, NetnsState> m;
+    NetnsState& ns = m["1-3x1kqjqsbz"];
+    ns.label = ns.name = "1-3x1kqjqsbz";
+    Bridge br;
+    br.name = "br0";
+    br.mtu = 1450;
+    ns.bridges.push_back(br);
+    Vtep v;
+    v.name = "vxlan0";
+    v.master = "br0";
+    v.vxlan.vni = 4098;
+    ns.vteps.push_back(v);
+    auto nets = networks_view(m);
+    REQUIRE(nets.size() == 1);
+    CHECK(nets[0].id == std::optional<std::string>("3x1kqjqsbz"));
+    CHECK(nets[0].vni == 4098);
+    CHECK(nets[0].peer_hosts.empty());
+}
+
+TEST_CASE("Docker's network id in device and namespace names", "[inspect]") {
+    CHECK(docker_network_id("ov-001001-7672d") == std::optional<std::string>("7672d"));
+    CHECK(docker_network_id("vx-001001-7672d") == std::optional<std::string>("7672d"));
+    CHECK(docker_network_id("1-3x1kqjqsbz") == std::optional<std::string>("3x1kqjqsbz"));
+    CHECK(!docker_network_id("br0"));
+    CHECK(!docker_network_id("ov-00100g-7672d"));
+    CHECK(!docker_network_id("ov-001001-"));
+    CHECK(!docker_network_id("1-"));
+    CHECK(!docker_network_id("ingress_sbox"));
+}
+
+TEST_CASE("netfilter: rules structured, counters kept, both backends merged", "[inspect]") {
+    std::string nft =
+        "# Generated by iptables-nft-save\n"
+        "*nat\n"
+        ":PREROUTING ACCEPT [10:600]\n"
+        ":DOCKER-INGRESS - [0:0]\n"
+        "[3:180] -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER-INGRESS\n"
+        "[1:60] -A DOCKER-INGRESS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:8080\n"
+        "[0:0] -A DOCKER-INGRESS -j RETURN\n"
+        "COMMIT\n"
+        "*security\n"
+        ":INPUT ACCEPT [0:0]\n"
+        "COMMIT\n";
+    std::string legacy =
+        "*filter\n"
+        ":FORWARD DROP [0:0]\n"
+        "-A FORWARD -i br0 ! -o br0 -m comment --comment \"a b\" -j ACCEPT\n"
+        "COMMIT\n"
+        "*nat\n"
+        ":PREROUTING ACCEPT [0:0]\n"
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER-INGRESS\n"
+        "COMMIT\n";
+    auto nf = Netfilter::parse({{"iptables-nft-save", nft}, {"iptables-legacy-save", legacy}});
+    CHECK(nf.backends == std::vector<std::string>{"iptables-nft-save", "iptables-legacy-save"});
+    CHECK(nf.text.at("iptables-legacy-save") == legacy);
+    REQUIRE(nf.rules.size() == 4);   // the PREROUTING jump both print is listed once; no security table
+    const NfRule* dnat = nullptr;
+    for (auto& r : nf.rules)
+        if (r.target == "DNAT") dnat = &r;
+    REQUIRE(dnat);
+    CHECK(dnat->table == "nat");
+    CHECK(dnat->chain == "DOCKER-INGRESS");
+    CHECK(dnat->position == 1);
+    CHECK(dnat->protocol == "tcp");
+    CHECK(dnat->matches == std::vector<std::string>{"tcp"});
+    CHECK(dnat->packets == std::optional<uint64_t>(1));
+    CHECK(dnat->bytes == std::optional<uint64_t>(60));
+    CHECK(dnat->backend == "iptables-nft-save");
+    const NfRule* fwd = nullptr;
+    for (auto& r : nf.rules)
+        if (r.chain == "FORWARD") fwd = &r;
+    REQUIRE(fwd);
+    CHECK(fwd->in_iface == "br0");
+    CHECK(fwd->out_iface == "!br0");
+    CHECK(fwd->matches == std::vector<std::string>{"comment"});
+    CHECK(fwd->target == "ACCEPT");
+    CHECK(!fwd->packets);   // printed without counters
+    CHECK(fwd->backend == "iptables-legacy-save");
+    bool policy = false;
+    for (auto& c : nf.chains)
+        if (c.table == "nat" && c.name == "PREROUTING") {
+            policy = true;
+            CHECK(c.policy == "ACCEPT");
+            CHECK(c.packets == std::optional<uint64_t>(10));
+        } else if (c.name == "DOCKER-INGRESS") {
+            CHECK(c.policy.empty());
+            CHECK(!c.packets);
+        }
+    CHECK(policy);
+    json j = schema::to_dom(nf);
+    CHECK(j["rules"][0].contains("spec"));
+    CHECK(j["text"]["iptables-nft-save"] == nft);
+}
