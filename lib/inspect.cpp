@@ -198,6 +198,21 @@ bool in_subnets(const std::vector<Prefix>& nets, const IpAddr& a) {
         if (n.addr.family == a.family && Prefix{a, n.len}.network().addr == n.addr) return true;
     return false;
 }
+// Docker marks an encrypted overlay's VXLAN packets for its xfrm policies with a mangle rule in
+// the namespace of the VTEP's socket: "-p udp --dport 4789 -m u32 --u32 "0>>22&0x3C@12&0xFFFFFF00=
+// 0x<vni << 8>" -j MARK --set-xmark 0xd0c4e3/0xffffffff". Null when that namespace's rules were not read.
+std::optional<bool> docker_encrypted(const std::map<std::string, NetnsState>& netns, const std::string& own,
+                                     const Vtep& vt) {
+    auto it = netns.find(vt.link_netns.empty() ? own : vt.link_netns);
+    if (it == netns.end() || !it->second.netfilter) return std::nullopt;
+    std::string vni = fmt::format("=0x{:x}", vt.vxlan.vni << 8), port = fmt::format("--dport {} ", vt.vxlan.port);
+    for (auto& r : it->second.netfilter->rules)
+        if (r.table == "mangle" && r.target == "MARK" && r.spec.find(port) != std::string::npos &&
+            r.spec.find(vni) != std::string::npos && r.spec.find("--set-xmark 0xd0c4e3") != std::string::npos)
+            return true;
+    return false;
+}
+
 }  // namespace
 
 std::vector<Network> networks_view(const std::map<std::string, NetnsState>& netns) {
@@ -226,6 +241,7 @@ std::vector<Network> networks_view(const std::map<std::string, NetnsState>& netn
             n.mtu = br.mtu;
             n.port = vt->vxlan.port;
             n.local = vt->vxlan.local;
+            n.encrypted = docker_encrypted(netns, label, *vt);
             n.id = docker_network_id(br.name);
             if (!n.id) n.id = docker_network_id(vt->name);
             if (!n.id) n.id = docker_network_id(ns.name);

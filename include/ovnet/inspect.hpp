@@ -219,7 +219,9 @@ struct Network {
     uint32_t mtu = 0;                 ///< the bridge's
     uint16_t port = 0;                ///< VXLAN data port
     IpAddr local;                     ///< the VTEP's local address (null when unset)
-    std::optional<bool> encrypted;    ///< null: not known (xfrm is not read yet)
+    /// Docker's mark rule for the VNI's VXLAN packets (mangle MARK 0xd0c4e3, the xfrm policies'
+    /// mark) in the namespace of the VTEP's socket; null when that namespace's rules were not read.
+    std::optional<bool> encrypted;
     std::vector<Prefix> subnets;      ///< networks of the bridge's and endpoints' addresses
     std::vector<NetworkEndpoint> endpoints;
     std::vector<PeerEntry> peers;     ///< the VTEP's rows, "local" ones left out

@@ -2,7 +2,8 @@
 # ovnet-inspect on a real swarm node: the snapshot of the machine holds node 1's overlays (ov, enc)
 # with Docker's VNIs, br0 and the VTEP, the network id of the 1-<id10> namespace, node 1's
 # containers as endpoints with Docker's addresses, and node 2 as the one peer host; each overlay's
-# peers are what ovnet-fdb shows; the snapshot validates against schema/inspect.schema.json.
+# peers are what ovnet-fdb shows; enc is encrypted (Docker's mark rule), ov is not; the snapshot
+# validates against schema/inspect.schema.json.
 . "$(dirname "$0")/lib.sh"
 load_cluster
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -13,9 +14,10 @@ for net in ov enc; do
   vni=$(docker_vni $net); nsp=$(ovnet_ns 1 $net)
   vx=$(ovnet-vtep -n "$nsp" show -j | jq -r '.[0].name')
   id10=${nsp##*/1-}
-  got=$(jq -c --arg n "$nsp" '[.networks[] | select(.netns == $n) | [.vni, .bridge, .vtep, .id, .peer_hosts]]' "$S")
-  assert_eq "$got" "[[$vni,\"br0\",\"$vx\",\"$id10\",[\"192.0.2.2\"]]]" \
-    "$net node 1: one network, VNI $vni (Docker's), br0/$vx, id $id10, peer host node 2"
+  enc=false; [ $net = enc ] && enc=true
+  got=$(jq -c --arg n "$nsp" '[.networks[] | select(.netns == $n) | [.vni, .bridge, .vtep, .id, .peer_hosts, .encrypted]]' "$S")
+  assert_eq "$got" "[[$vni,\"br0\",\"$vx\",\"$id10\",[\"192.0.2.2\"],$enc]]" \
+    "$net node 1: one network, VNI $vni (Docker's), br0/$vx, id $id10, peer host node 2, encrypted $enc"
   want=$(dk 1 network inspect -v $net | jq -c '[.[0].Containers[] | select(.Name == "c1") | .IPv4Address]')
   got=$(jq -c --arg n "$nsp" '[.networks[] | select(.netns == $n) | .endpoints[] | select(.container == "c1") | .addresses[]]' "$S")
   assert_eq "$got" "$want" "$net node 1: container c1 is an endpoint with Docker's address"

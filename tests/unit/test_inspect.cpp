@@ -90,7 +90,7 @@ TEST_CASE("networks view: one overlay per bridge with a VXLAN port, endpoints, p
     CHECK(n.local.str() == "192.0.2.11");
     REQUIRE(n.id);
     CHECK(*n.id == "7672d");
-    CHECK(!n.encrypted);
+    CHECK(!n.encrypted);   // h1's rules were not read
     REQUIRE(n.endpoints.size() == 1);
     auto& e = n.endpoints[0];
     CHECK(e.sandbox == "c1");
@@ -225,4 +225,20 @@ TEST_CASE("netfilter: rules structured, counters kept, both backends merged", "[
     json j = schema::to_dom(nf);
     CHECK(j["rules"][0].contains("spec"));
     CHECK(j["text"]["iptables-nft-save"] == nft);
+}
+
+TEST_CASE("networks view: encrypted from Docker's mark rule in the VTEP socket's namespace", "[inspect]") {
+    auto m = three_hosts_h1();
+    m["h1"].netfilter = Netfilter::parse({{"iptables-save", "*mangle\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"}});
+    auto nets = networks_view(m);
+    REQUIRE(nets.size() == 1);
+    CHECK(nets[0].encrypted == std::optional<bool>(false));
+    // Docker's rule for VNI 4097 (0x1001 << 8 = 0x100100), in the namespace of the VTEP's socket.
+    m["h1"].vteps[0].link_netns = "ul";
+    m["ul"].netfilter = Netfilter::parse({{"iptables-save",
+        "*mangle\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp -m udp --dport 4789 -m u32 --u32 \"0x0>>0x16&0x3c@0xc&0xffffff00=0x100100\" "
+        "-j MARK --set-xmark 0xd0c4e3/0xffffffff\nCOMMIT\n"}});
+    CHECK(networks_view(m)[0].encrypted == std::optional<bool>(true));
+    m["h1"].vteps[0].vxlan.vni = 4098;
+    CHECK(networks_view(m)[0].encrypted == std::optional<bool>(false));
 }
