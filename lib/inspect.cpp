@@ -1,6 +1,7 @@
 #include "ovnet/inspect.hpp"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -404,6 +405,13 @@ void read_netns(const NetnsInfo& info, NetnsState& ns) {
     } catch (const Error& e) {
         // No iptables binary at all, or one that fails: the rest of the snapshot still stands.
         ns.netfilter_error = e.what();
+    }
+    try {
+        Handle xh(nsf, NETLINK_XFRM);
+        ns.xfrm = xfrm_read(xh);
+    } catch (const Error& e) {
+        // A kernel without CONFIG_XFRM_USER: the rest of the snapshot still stands.
+        ns.xfrm_error = e.what();
     }
     read_sysctls(nsf, ns);
     if (ns.netfilter)

@@ -12,6 +12,7 @@
 //
 // schema/inspect.schema.json describes the document.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@
 #include "ovnet/sbox.hpp"
 #include "ovnet/schema.hpp"
 #include "ovnet/vtep.hpp"
+
+struct nlmsghdr;
 
 namespace ovnet {
 
@@ -140,6 +143,75 @@ struct Netfilter {
     static Netfilter parse(const std::vector<IptSaveText>& outputs);
 };
 
+/// An algorithm of an xfrm state. The key itself is never written: its length and a fingerprint
+/// (the first 16 hex digits of its SHA-256), equal on both ends of an SA.
+struct XfrmAlg {
+    std::string kind;                 ///< "aead", "crypt", "auth", "comp"
+    std::string name;                 ///< "rfc4106(gcm(aes))"
+    uint32_t key_bits = 0;
+    std::string key_fingerprint;      ///< "" for no key (null)
+    uint32_t icv_bits = 0;            ///< aead: ICV length; auth (truncated): the truncation
+    template <class W> void fields(W& w) const {
+        using schema::ReadOnly;
+        w("kind", kind, ReadOnly);
+        w("name", name, ReadOnly);
+        w("key_bits", key_bits, ReadOnly);
+        w("key_fingerprint", key_fingerprint.empty() ? std::optional<std::string_view>() : key_fingerprint, ReadOnly);
+        w("icv_bits", icv_bits, ReadOnly);
+    }
+};
+
+/// An xfrm state (SA). Identity: dst, proto, spi (and mark).
+struct XfrmState {
+    IpAddr src, dst;
+    std::string proto;                ///< "esp", "ah", "comp", or the number
+    uint32_t spi = 0;                 ///< host order, written "0x%08x"
+    uint32_t reqid = 0;
+    std::string mode;                 ///< "transport", "tunnel", "ro", "in_trigger", "beet", or the number
+    uint32_t mark = 0, mark_mask = 0;
+    std::vector<XfrmAlg> algs;
+    template <class W> void fields(W& w) const;
+};
+
+/// A template of an xfrm policy.
+struct XfrmTmpl {
+    IpAddr src, dst;                  ///< null when the template leaves them to the SA (0.0.0.0)
+    std::string proto, mode;
+    uint32_t spi = 0, reqid = 0;
+    template <class W> void fields(W& w) const;
+};
+
+/// An xfrm policy. Identity: dir, selector, mark (and index).
+struct XfrmPolicy {
+    std::string dir;                  ///< "in", "out", "fwd", or the number
+    Prefix src, dst;                  ///< the selector's
+    int proto = 0;                    ///< the selector's IP protocol, 0 = any
+    uint16_t sport = 0, dport = 0;    ///< the selector's ports, 0 = any
+    uint32_t mark = 0, mark_mask = 0;
+    uint32_t priority = 0, index = 0;
+    std::string action;               ///< "allow", "block"
+    std::vector<XfrmTmpl> templates;
+    template <class W> void fields(W& w) const;
+};
+
+/// A namespace's xfrm tables.
+struct Xfrm {
+    std::vector<XfrmState> states;
+    std::vector<XfrmPolicy> policies;
+    template <class W> void fields(W& w) const {
+        w("states", states, schema::ReadOnly);
+        w("policies", policies, schema::ReadOnly);
+    }
+};
+
+/// Parse one XFRM_MSG_NEWSA / XFRM_MSG_NEWPOLICY message (false when it is not one). Pure.
+bool xfrm_state_parse(const nlmsghdr* h, XfrmState& out);
+bool xfrm_policy_parse(const nlmsghdr* h, XfrmPolicy& out);
+/// Dumps the xfrm states and policies through `h` (a NETLINK_XFRM handle).
+Xfrm xfrm_read(Handle& h);
+/// The first 16 hex digits of the SHA-256 of `key`. Pure.
+std::string key_fingerprint(const uint8_t* key, size_t len);
+
 /// One namespace of the node, as read.
 struct NetnsState {
     std::string label;                ///< the key in "netns" (NetnsInfo::label; "root" for PID 1's)
@@ -156,6 +228,8 @@ struct NetnsState {
     std::string ipvs_error;
     std::optional<Netfilter> netfilter;                    ///< nullopt: not readable (netfilter_error)
     std::string netfilter_error;
+    std::optional<Xfrm> xfrm;                              ///< nullopt: not readable (xfrm_error)
+    std::string xfrm_error;
     std::map<std::string, std::optional<std::string>> sysctls;   ///< null: absent in this namespace
     std::vector<LbService> lb_services;                    ///< lb_rows of this namespace
     std::vector<PublishSpec> published;                    ///< publish_rows, this namespace as host
@@ -181,6 +255,8 @@ struct NetnsState {
         w("ipvs_error", ipvs_error.empty() ? Sv() : Sv(ipvs_error), ReadOnly);
         w("netfilter", netfilter, ReadOnly);
         w("netfilter_error", netfilter_error.empty() ? Sv() : Sv(netfilter_error), ReadOnly);
+        w("xfrm", xfrm, ReadOnly);
+        w("xfrm_error", xfrm_error.empty() ? Sv() : Sv(xfrm_error), ReadOnly);
         json s = json::object();
         for (auto& [k, v] : sysctls) s[k] = v ? json(*v) : json();
         w("sysctls", s, ReadOnly);

@@ -2,7 +2,8 @@
 # ovnet-inspect on a real swarm node: the snapshot of the machine holds node 1's overlays (ov, enc)
 # with Docker's VNIs, br0 and the VTEP, the network id of the 1-<id10> namespace, node 1's
 # containers as endpoints with Docker's addresses, and node 2 as the one peer host; each overlay's
-# peers are what ovnet-fdb shows; enc is encrypted (Docker's mark rule), ov is not; the snapshot
+# peers are what ovnet-fdb shows; enc is encrypted (Docker's mark rule, the xfrm OUT policy), ov is
+# not; the snapshot
 # validates against schema/inspect.schema.json.
 . "$(dirname "$0")/lib.sh"
 load_cluster
@@ -21,6 +22,12 @@ for net in ov enc; do
   want=$(dk 1 network inspect -v $net | jq -c '[.[0].Containers[] | select(.Name == "c1") | .IPv4Address]')
   got=$(jq -c --arg n "$nsp" '[.networks[] | select(.netns == $n) | .endpoints[] | select(.container == "c1") | .addresses[]]' "$S")
   assert_eq "$got" "$want" "$net node 1: container c1 is an endpoint with Docker's address"
+  if [ $net = enc ]; then
+    got=$(jq -c --arg n "$nsp" '.netns[.netns[$n].vteps[0].link_netns].xfrm.policies | map(select(.dir == "out")) |
+      map([.dst, .dport, .mark, (.templates | map([.proto, .reqid]))])' "$S")
+    assert_eq "$got" "[[\"192.0.2.2/32\",4789,\"0x00d0c4e3\",[[\"esp\",$((0xd0c4e3))]]]]" \
+      "enc node 1: the daemon's namespace has the OUT xfrm policy toward node 2"
+  fi
   assert_json_eq "$(jq -c --arg n "$nsp" --arg v "$vx" '.netns[$n].peers[$v]' "$S")" "$(ovnet-fdb -n "$nsp" show -j)" \
     "$net node 1: the snapshot's peers = ovnet-fdb show"
 done

@@ -3,7 +3,8 @@
 # hosts h1..h3 on the underlay ul0, bridge ov-001001-7672d + VTEP vx-001001-7672d, VNI 4097, one
 # container each). Checked: the networks view (VNI 4097, the three containers, on each host the two
 # peer hosts), the snapshot against schema/inspect.schema.json, every per-object part equal to the
-# object's own tool's output (.netns[h1].peers[vtep] | ovnet-fdb apply changes nothing), -n, the
+# object's own tool's output (.netns[h1].peers[vtep] | ovnet-fdb apply changes nothing), an xfrm
+# policy, -n, the
 # terminal summary, and a missing --netns-dir (exit 2, one line).
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -28,6 +29,10 @@ build() {
   done
 }
 expect_rc 0 "three-host overlay built (underlay, bridge | vtep, containers, peers)" build
+
+# An xfrm policy as Docker's encrypted overlays have (no SA: this kernel may lack ESP).
+ip -n "$(h 1)" xfrm policy add src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out \
+  mark 0xd0c4e3 mask 0xffffffff tmpl proto esp reqid 13681891 mode transport 2>/dev/null || skip "no xfrm here"
 
 expect_rc 0 "ovnet-inspect: exit 0" ovnet-inspect
 cp "$TMP/out" "$TMP/snap.json"
@@ -82,6 +87,11 @@ assert_eq "$(jq -c --arg h "$H1" '.netns[$h] | [(.links | map(.name) | sort), .s
     (.netfilter == null) == (.netfilter_error != null), (.ipvs == null) == (.ipvs_error != null)]' "$S")" \
   "[$(ip -n "$H1" -j link show | jq -c 'map(.ifname) | sort'),\"$(ip netns exec "$H1" cat /proc/sys/net/ipv4/ip_forward)\",true,true]" \
   "h1: links as ip link lists them, ip_forward as /proc says, ipvs/netfilter null exactly when an error says why"
+
+assert_eq "$(jq -c --arg h "$H1" '.netns[$h].xfrm.policies | map([.dir, .src, .dst, .proto, .dport, .mark,
+    (.templates | map([.proto, .mode, .reqid]))])' "$S")" \
+  '[["out","192.0.2.11/32","192.0.2.12/32",17,4789,"0x00d0c4e3",[["esp","transport",13681891]]]]' "h1: the xfrm policy, as ip xfrm policy shows it"
+assert_eq "$(jq -c --arg h "$(h 2)" '.netns[$h].xfrm' "$S")" '{"states":[],"policies":[]}' "h2: no xfrm"
 
 # ---- -n: one namespace ----
 run ovnet-inspect -n "$H1"

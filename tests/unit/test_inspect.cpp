@@ -2,6 +2,13 @@
 // names, and the structured netfilter rules of iptables-save -c text.
 #include "helpers.hpp"
 
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "ovnet/inspect.hpp"
 
 using namespace ovnet;
@@ -241,4 +248,71 @@ TEST_CASE("networks view: encrypted from Docker's mark rule in the VTEP socket's
     CHECK(networks_view(m)[0].encrypted == std::optional<bool>(true));
     m["h1"].vteps[0].vxlan.vni = 4098;
     CHECK(networks_view(m)[0].encrypted == std::optional<bool>(false));
+}
+
+TEST_CASE("key fingerprints are SHA-256's first 16 hex digits", "[inspect]") {
+    auto fp = [](const std::string& s) { return key_fingerprint(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
+    CHECK(fp("") == "e3b0c44298fc1c14");
+    CHECK(fp("abc") == "ba7816bf8f01cfea");
+    CHECK(fp("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8");   // two blocks
+    CHECK(fp(std::string(1000, 'a')) == "41edece42d63e8d9");
+}
+
+TEST_CASE("xfrm: an SA's key is written as its length and fingerprint only", "[inspect]") {
+    // XFRM_MSG_NEWSA: xfrm_usersa_info, then XFRMA_ALG_AEAD (20-byte key: AES-128-GCM + salt) and XFRMA_MARK.
+    std::vector<uint8_t> key(20);
+    for (size_t i = 0; i < key.size(); i++) key[i] = uint8_t(i + 1);
+    std::vector<uint8_t> buf(NLMSG_SPACE(sizeof(xfrm_usersa_info)));
+    auto put_attr = [&](uint16_t type, const void* data, size_t len) {
+        size_t off = buf.size();
+        buf.resize(off + NLA_ALIGN(NLA_HDRLEN + len));
+        nlattr a{uint16_t(NLA_HDRLEN + len), type};
+        std::memcpy(&buf[off], &a, sizeof a);
+        std::memcpy(&buf[off + NLA_HDRLEN], data, len);
+    };
+    std::vector<uint8_t> aead(sizeof(xfrm_algo_aead) + key.size());
+    auto* al = reinterpret_cast<xfrm_algo_aead*>(aead.data());
+    std::strcpy(al->alg_name, "rfc4106(gcm(aes))");
+    al->alg_key_len = 160;
+    al->alg_icv_len = 128;
+    std::memcpy(aead.data() + sizeof(xfrm_algo_aead), key.data(), key.size());
+    put_attr(XFRMA_ALG_AEAD, aead.data(), aead.size());
+    xfrm_mark mk{0xd0c4e3, 0xffffffff};
+    put_attr(XFRMA_MARK, &mk, sizeof mk);
+    auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
+    h->nlmsg_len = uint32_t(buf.size());
+    h->nlmsg_type = XFRM_MSG_NEWSA;
+    auto* p = static_cast<xfrm_usersa_info*>(NLMSG_DATA(h));
+    p->family = AF_INET;
+    IpAddr src = ip("192.0.2.1"), dst = ip("192.0.2.2");
+    std::memcpy(&p->saddr.a4, src.b.data(), 4);
+    std::memcpy(&p->id.daddr.a4, dst.b.data(), 4);
+    p->id.proto = IPPROTO_ESP;
+    p->id.spi = htonl(0xf6465bbe);
+    p->reqid = 0xd0c4e3;
+    p->mode = XFRM_MODE_TRANSPORT;
+    XfrmState s;
+    REQUIRE(xfrm_state_parse(h, s));
+    json j = schema::to_dom(s);
+    CHECK(j["src"] == "192.0.2.1");
+    CHECK(j["dst"] == "192.0.2.2");
+    CHECK(j["proto"] == "esp");
+    CHECK(j["spi"] == "0xf6465bbe");
+    CHECK(j["reqid"] == 0xd0c4e3);
+    CHECK(j["mode"] == "transport");
+    CHECK(j["mark"] == "0x00d0c4e3");
+    REQUIRE(j["algs"].size() == 1);
+    CHECK(j["algs"][0]["name"] == "rfc4106(gcm(aes))");
+    CHECK(j["algs"][0]["key_bits"] == 160);
+    CHECK(j["algs"][0]["icv_bits"] == 128);
+    CHECK(j["algs"][0]["key_fingerprint"] == key_fingerprint(key.data(), key.size()));
+    // The key's bytes appear nowhere in the output, in any spelling.
+    std::string text = j.dump();
+    CHECK(text.find("0102030405") == std::string::npos);
+    CHECK(text.find("\x01\x02\x03") == std::string::npos);
+    std::string t2;
+    schema::to_text(t2, s);
+    CHECK(t2 == text);
+    XfrmPolicy pol;
+    CHECK(!xfrm_policy_parse(h, pol));   // not a policy message
 }
