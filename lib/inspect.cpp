@@ -285,12 +285,20 @@ std::vector<Network> networks_view(const std::map<std::string, NetnsState>& netn
                 std::sort(n.peer_hosts.begin(), n.peer_hosts.end(),
                           [](const IpAddr& a, const IpAddr& b) { return a.str() < b.str(); });
             }
+            // A load balancer serves this overlay when its namespace is attached to it (Docker's
+            // lb_<id> and ingress_sbox are endpoints of the overlay's bridge) or is the bridge's
+            // own, and the VIP (or the backends) are on the overlay's subnets. On one machine
+            // holding several nodes (tests, labs) every node has such a namespace: only the one
+            // attached here counts.
+            std::set<std::string> attached{label};
+            for (auto& e : n.endpoints)
+                if (!e.sandbox.empty()) attached.insert(e.sandbox);
             for (auto* s : services)
-                if (in_subnets(n.subnets, s->vip)) n.services.push_back(*s);
+                if (attached.count(s->netns) && in_subnets(n.subnets, s->vip)) n.services.push_back(*s);
             for (auto* p : published) {
                 bool mine = in_subnets(n.subnets, p->lb_ip);
                 for (auto& b : p->backends) mine |= in_subnets(n.subnets, b);
-                if (mine) n.published.push_back(*p);
+                if (attached.count(p->sbox) && mine) n.published.push_back(*p);
             }
             out.push_back(std::move(n));
         }

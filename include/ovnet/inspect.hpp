@@ -302,8 +302,11 @@ struct Network {
     std::vector<NetworkEndpoint> endpoints;
     std::vector<PeerEntry> peers;     ///< the VTEP's rows, "local" ones left out
     std::vector<IpAddr> peer_hosts;   ///< distinct VTEP addresses of the peers (Docker's "Peers")
-    std::vector<LbService> services;  ///< lb rows whose VIP is in one of the subnets
-    std::vector<PublishSpec> published;   ///< published ports whose backends are in the subnets
+    /// lb rows of a namespace attached to the overlay (an endpoint's sandbox, or the bridge's own)
+    /// whose VIP is in one of the subnets
+    std::vector<LbService> services;
+    /// published ports whose ingress sandbox is attached and whose backends or lb_ip are in the subnets
+    std::vector<PublishSpec> published;
     template <class W> void fields(W& w) const {
         using schema::ReadOnly;
         w("id", id, ReadOnly);

@@ -2,9 +2,9 @@
 # ovnet-inspect on a real swarm node: the snapshot of the machine holds node 1's overlays (ov, enc)
 # with Docker's VNIs, br0 and the VTEP, the network id of the 1-<id10> namespace, node 1's
 # containers as endpoints with Docker's addresses, and node 2 as the one peer host; each overlay's
-# peers are what ovnet-fdb shows; enc is encrypted (Docker's mark rule, the xfrm OUT policy), ov is
-# not; the snapshot
-# validates against schema/inspect.schema.json.
+# peers are what ovnet-fdb shows; ov's services are node 1's lb_ rows; enc is
+# encrypted (Docker's mark rule, the xfrm OUT policy), ov is not; the snapshot validates against
+# schema/inspect.schema.json.
 . "$(dirname "$0")/lib.sh"
 load_cluster
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -31,6 +31,12 @@ for net in ov enc; do
   assert_json_eq "$(jq -c --arg n "$nsp" --arg v "$vx" '.netns[$n].peers[$v]' "$S")" "$(ovnet-fdb -n "$nsp" show -j)" \
     "$net node 1: the snapshot's peers = ovnet-fdb show"
 done
+# ov's services: the rows ovnet-lb shows in node 1's lb_ namespace (Docker's VIP of svc), none of
+# node 2's. Without IPVS Docker programs no VIP rule there, and both are empty.
+id=$(dk 1 network inspect -f '{{.Id}}' ov)
+want=$(ovnet-lb -n "/run/$P-dk1/netns/lb_${id:0:9}" show -j | jq -c '[.[] | [.vip, .owner, .netns]]')
+got=$(jq -c --arg n "$(ovnet_ns 1 ov)" '[.networks[] | select(.netns == $n) | .services[] | [.vip, .owner, .netns]]' "$S")
+assert_eq "$got" "$want" "ov node 1: the network's services = ovnet-lb show in node 1's lb_ namespace ($want)"
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
   if /usr/bin/python3 "$SRC/tests/schema/validate.py" "$SRC/schema" inspect "$S" >"$TMP/verr" 2>&1; then
     pass "snapshot valid against schema/inspect.schema.json"

@@ -66,7 +66,12 @@ std::map<std::string, NetnsState> three_hosts_h1() {
     h1.lb_services.push_back(s);
     LbService other;
     other.vip = ip("10.9.0.100");
+    other.netns = "h1";
     h1.lb_services.push_back(other);
+    LbService elsewhere;   // on the subnet, but in a namespace not attached to the overlay
+    elsewhere.vip = ip("10.0.0.101");
+    elsewhere.netns = "ul";
+    h1.lb_services.push_back(elsewhere);
 
     NetnsState& c1 = m["c1"];
     c1.label = c1.name = "c1";
@@ -113,7 +118,7 @@ TEST_CASE("networks view: one overlay per bridge with a VXLAN port, endpoints, p
     REQUIRE(n.peer_hosts.size() == 2);
     CHECK(n.peer_hosts[0].str() == "192.0.2.12");
     CHECK(n.peer_hosts[1].str() == "192.0.2.13");
-    REQUIRE(n.services.size() == 1);   // 10.9.0.100 is on no subnet of the overlay
+    REQUIRE(n.services.size() == 1);   // 10.9.0.100 is on no subnet of the overlay, ul is not attached
     CHECK(n.services[0].vip.str() == "10.0.0.100");
     CHECK(n.published.empty());
 
