@@ -179,11 +179,9 @@ void BridgeSpec::validate() const {
 
 // ---- show ------------------------------------------------------------------------------------
 
-std::vector<Bridge> bridge_show(Handle& h, const std::string& name) {
-    if (!name.empty()) validate_ifname(name, "bridge " + name, "name");
-    auto links = link_list(h);
-    auto addrs = addr_list(h);
-    PeerResolver resolver(h, &links);
+namespace {
+std::vector<Bridge> bridges_of(Handle& h, const std::vector<Link>& links, const std::vector<Addr>& addrs,
+                               PeerResolver& resolver, const std::string& name) {
     std::vector<Bridge> out;
     for (auto& l : links) {
         if (l.kind != "bridge" || (!name.empty() && l.name != name)) continue;
@@ -210,6 +208,21 @@ std::vector<Bridge> bridge_show(Handle& h, const std::string& name) {
         }
         out.push_back(std::move(b));
     }
+    return out;
+}
+}  // namespace
+
+std::vector<Bridge> bridge_show(Handle& h, const std::vector<Link>& links, const std::vector<Addr>& addrs,
+                                PeerResolver& resolver) {
+    return bridges_of(h, links, addrs, resolver, {});
+}
+
+std::vector<Bridge> bridge_show(Handle& h, const std::string& name) {
+    if (!name.empty()) validate_ifname(name, "bridge " + name, "name");
+    auto links = link_list(h);
+    auto addrs = addr_list(h);
+    PeerResolver resolver(h, &links);
+    auto out = bridges_of(h, links, addrs, resolver, name);
     if (!name.empty() && out.empty()) {
         bool exists = std::any_of(links.begin(), links.end(), [&](auto& l) { return l.name == name; });
         throw_input("bridge " + name, "name", name, exists ? "is not a bridge" : "no such bridge");

@@ -225,18 +225,33 @@ IptState ipt_merge(IptState a, const IptState& b) {
     return a;
 }
 
-IptState ipt_read_all(const std::string& netns_path) {
-    if (const char* v = std::getenv("OVNET_IPTABLES_SAVE"); v && *v) return ipt_read(netns_path);
-    IptState st;
-    bool any = false;
-    for (const char* bin : {"iptables-nft-save", "iptables-legacy-save"}) {
-        auto r = exec_in_netns(netns_path, {bin});
-        if (r.err == ENOENT) continue;   // that backend is not installed
-        if (r.status != 0) fail_exec(bin, r, "OVNET_IPTABLES_SAVE");
-        st = ipt_merge(std::move(st), IptState::parse(r.out));
-        any = true;
+std::vector<IptSaveText> ipt_save_all(const std::string& netns_path, const std::vector<std::string>& args) {
+    auto run = [&](const std::string& bin) {
+        std::vector<std::string> argv{bin};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return exec_in_netns(netns_path, argv);
+    };
+    std::vector<IptSaveText> out;
+    if (const char* v = std::getenv("OVNET_IPTABLES_SAVE"); !(v && *v)) {
+        for (const char* bin : {"iptables-nft-save", "iptables-legacy-save"}) {
+            auto r = run(bin);
+            if (r.err == ENOENT) continue;   // that backend is not installed
+            if (r.status != 0) fail_exec(bin, r, "OVNET_IPTABLES_SAVE");
+            out.push_back({bin, std::move(r.out)});
+        }
+        if (!out.empty()) return out;
     }
-    return any ? st : ipt_read(netns_path);
+    std::string bin = env_or("OVNET_IPTABLES_SAVE", "iptables-save");
+    auto r = run(bin);
+    if (r.status != 0) fail_exec(bin, r, "OVNET_IPTABLES_SAVE");
+    out.push_back({bin, std::move(r.out)});
+    return out;
+}
+
+IptState ipt_read_all(const std::string& netns_path) {
+    IptState st;
+    for (auto& o : ipt_save_all(netns_path)) st = ipt_merge(std::move(st), IptState::parse(o.text));
+    return st;
 }
 
 void ipt_restore(const std::string& netns_path, const std::string& payload) {

@@ -399,13 +399,9 @@ std::optional<std::pair<IpAddr, std::string>> docker_vip(const IptState& all, co
 
 }  // namespace detail
 
-LbListing lb_show(const std::string& netns) {
-    Handle h(netns);
-    auto st = ipt_read_all(h.netns_path());
+std::vector<LbService> lb_rows(const IptState& st, const std::vector<IpvsService>* sv, const std::vector<Addr>& addrs,
+                               const std::function<std::string(int)>& ifname, const std::string& netns) {
     LbListing out;
-    auto services = ipvs_list_if_present(netns, out.ipvs_error);
-    const std::vector<IpvsService>* sv = services ? &*services : nullptr;
-    auto addrs = addr_list(h);
     auto& snat = st.table("nat").chain_rules(kLbSnatChain);
     for (auto& r : st.table("mangle").chain_rules(kLbMarkChain)) {
         auto m = parse_mark_rule(r);
@@ -433,7 +429,16 @@ LbListing lb_show(const std::string& netns) {
     for (auto& d : docker_lb_services(st, sv, netns)) out.rows.push_back(std::move(d));
     for (auto& s : out.rows)
         for (auto& a : addrs)
-            if (a.prefix.addr == s.vip && a.prefix.len == 32) s.vip_iface = ifname_of(h, a.ifindex);
+            if (a.prefix.addr == s.vip && a.prefix.len == 32) s.vip_iface = ifname(a.ifindex);
+    return out.rows;
+}
+
+LbListing lb_show(const std::string& netns) {
+    Handle h(netns);
+    auto st = ipt_read_all(h.netns_path());
+    LbListing out;
+    auto services = ipvs_list_if_present(netns, out.ipvs_error);
+    out.rows = lb_rows(st, services ? &*services : nullptr, addr_list(h), [&](int i) { return ifname_of(h, i); }, netns);
     return out;
 }
 

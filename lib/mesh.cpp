@@ -197,14 +197,9 @@ std::string docker_port_rule(const IptState& all, const std::string& proto, uint
 }
 }  // namespace
 
-PublishListing publish_show(const std::string& netns, const std::string& sbox) {
-    Handle hh(netns);
-    auto hst = ipt_read_all(hh.netns_path());
+std::vector<PublishSpec> publish_rows(const IptState& hst, const IptState& sst, const std::vector<IpvsService>* sv,
+                                      const std::string& netns, const std::string& sbox) {
     PublishListing out;
-    Handle sh(sbox);
-    auto sst = ipt_read_all(sh.netns_path());
-    auto services = ipvs_list_if_present(sbox, out.ipvs_error);
-    const std::vector<IpvsService>* sv = services ? &*services : nullptr;
     std::string gwbr;
     for (auto& r : hst.table("nat").chain_rules(kIngressPostChain)) {
         static const std::regex re(R"(^-o (\S+) -m addrtype --src-type LOCAL -j MASQUERADE$)");
@@ -259,6 +254,17 @@ PublishListing publish_show(const std::string& netns, const std::string& sbox) {
         out.rows.push_back(std::move(p));
     }
     for (auto& d : docker_published_ports(hst, sst, sv, netns, sbox)) out.rows.push_back(std::move(d));
+    return out.rows;
+}
+
+PublishListing publish_show(const std::string& netns, const std::string& sbox) {
+    Handle hh(netns);
+    auto hst = ipt_read_all(hh.netns_path());
+    PublishListing out;
+    Handle sh(sbox);
+    auto sst = ipt_read_all(sh.netns_path());
+    auto services = ipvs_list_if_present(sbox, out.ipvs_error);
+    out.rows = publish_rows(hst, sst, services ? &*services : nullptr, netns, sbox);
     return out;
 }
 

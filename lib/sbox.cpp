@@ -333,6 +333,13 @@ void read_sandbox(const NetnsInfo& ns, Sandbox& sb) {
     auto links = link_list(*sh);
     PeerResolver pr(*sh, &links);
     auto addrs = addr_list(*sh);
+    sb.interfaces = sbox_interfaces(links, addrs, pr);
+    sb.routes = route_list(*sh, AF_INET);
+}
+}  // namespace
+
+std::vector<Endpoint> sbox_interfaces(const std::vector<Link>& links, const std::vector<Addr>& addrs, PeerResolver& pr) {
+    std::vector<Endpoint> out;
     for (auto& l : links) {
         if (l.kind == "loopback") continue;
         Endpoint e;
@@ -351,11 +358,10 @@ void read_sandbox(const NetnsInfo& ns, Sandbox& sb) {
             e.host_ifname = ref.ifname;
             e.bridge = ref.master;
         }
-        sb.interfaces.push_back(std::move(e));
+        out.push_back(std::move(e));
     }
-    sb.routes = route_list(*sh, AF_INET);
+    return out;
 }
-}  // namespace
 
 std::vector<Sandbox> sbox_show(const std::string& name) {
     std::vector<NetnsInfo> list;

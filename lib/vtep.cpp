@@ -95,9 +95,8 @@ std::string docker_bridge_name(uint32_t vni, const std::string& netid) {
     return fmt::format("ov-{:06x}-{}", vni, netid.substr(0, 5));
 }
 
-std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
-    if (!name.empty()) validate_ifname(name, "vtep " + name, "name");
-    auto links = link_list(h);
+namespace {
+std::vector<Vtep> vteps_of(Handle& h, const std::vector<Link>& links, PeerResolver* given, const std::string& name) {
     auto name_of = [&](int idx) -> std::string {
         for (auto& l : links)
             if (l.ifindex == idx) return l.name;
@@ -119,11 +118,27 @@ std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
         v.vxlan = *l.vxlan;
         v.link_netnsid = l.link_netnsid;
         if (l.link_netnsid >= 0) {
-            if (!resolver) resolver.emplace(h, &links);
-            v.link_netns = resolver->netns_label(l.link_netnsid);
+            if (given) {
+                v.link_netns = given->netns_label(l.link_netnsid);
+            } else {
+                if (!resolver) resolver.emplace(h, &links);
+                v.link_netns = resolver->netns_label(l.link_netnsid);
+            }
         }
         out.push_back(std::move(v));
     }
+    return out;
+}
+}  // namespace
+
+std::vector<Vtep> vtep_show(Handle& h, const std::vector<Link>& links, PeerResolver& resolver) {
+    return vteps_of(h, links, &resolver, {});
+}
+
+std::vector<Vtep> vtep_show(Handle& h, const std::string& name) {
+    if (!name.empty()) validate_ifname(name, "vtep " + name, "name");
+    auto links = link_list(h);
+    auto out = vteps_of(h, links, nullptr, name);
     if (!name.empty() && out.empty()) {
         bool exists = false;
         for (auto& l : links) exists |= l.name == name;

@@ -105,7 +105,8 @@ int App::run(int argc, char** argv) {
         if (!defer) lock_netns(g.netns);
     });
     // CLI11 reports an unknown verb as "a subcommand is required": name it instead.
-    for (int i = 1; i < argc; i++) {
+    // (A tool without verbs, ovnet-inspect, leaves its arguments to CLI11.)
+    for (int i = 1; i < argc && !cli.get_subcommands({}).empty(); i++) {
         std::string a = argv[i];
         if (a == "--") break;
         if (a == "-n" || a == "--netns" || a == "--docker-netns-dir") { i++; continue; }

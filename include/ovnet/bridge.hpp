@@ -95,6 +95,13 @@ struct BridgeSpec {
 
 /// Bridges of the handle's namespace (only `name` if not empty; Error(Input) if it is missing).
 std::vector<Bridge> bridge_show(Handle& h, const std::string& name = {});
+class PeerResolver;
+struct Addr;
+/// The same from a namespace's links and addresses already dumped (link_list, addr_list through
+/// `h`), peers resolved by `resolver` (made on the same handle): what ovnet-inspect uses to read a
+/// namespace with one dump per kind.
+std::vector<Bridge> bridge_show(Handle& h, const std::vector<Link>& links, const std::vector<Addr>& addrs,
+                                PeerResolver& resolver);
 /// Creates the bridge or converges an existing one (MTU, MAC, addresses, ports). Idempotent.
 Changes bridge_add(Handle& h, const BridgeSpec& spec);
 /// add() for every spec, after all of them validated and their ports checked.

@@ -86,6 +86,14 @@ IptState ipt_read(const std::string& netns_path);
 /// runs; with neither installed, `iptables-save`. ovnet's own chains are still read (and written)
 /// through the one backend ipt_read/ipt_restore use.
 IptState ipt_read_all(const std::string& netns_path);
+/// What one save binary printed.
+struct IptSaveText {
+    std::string backend;   ///< the binary: "iptables-nft-save", "iptables-legacy-save", ...
+    std::string text;
+};
+/// The outputs ipt_read_all parses, binary by binary (the same binaries, in the same order), each
+/// run with `args` (ovnet-inspect: {"-c"} for counters).
+std::vector<IptSaveText> ipt_save_all(const std::string& netns_path, const std::vector<std::string>& args = {});
 /// `a` followed by what `b` adds (the merge ipt_read_all does; pure).
 IptState ipt_merge(IptState a, const IptState& b);
 

@@ -45,11 +45,13 @@
 // lib/sysctl_store.cpp (the saved sysctls).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "ovnet/addr.hpp"
 #include "ovnet/iptables.hpp"
 #include "ovnet/ipvs.hpp"
 #include "ovnet/json.hpp"
@@ -232,6 +234,10 @@ struct LbListing {
     std::string ipvs_error;
 };
 LbListing lb_show(const std::string& netns);
+/// lb_show's rows from state already read: the namespace's rules (both backends), its IPVS listing
+/// (nullptr without IPVS), its addresses and a name for an ifindex (vip_iface). No kernel access.
+std::vector<LbService> lb_rows(const IptState& st, const std::vector<IpvsService>* ipvs, const std::vector<Addr>& addrs,
+                               const std::function<std::string(int)>& ifname, const std::string& netns);
 
 /// Publishes a port: host side in `netns`, sandbox side in p.sbox.
 LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0);
@@ -245,5 +251,10 @@ struct PublishListing {
 };
 /// ovnet's published ports, then Docker's (host DOCKER-INGRESS joined with the sandbox's marks).
 PublishListing publish_show(const std::string& netns, const std::string& sbox);
+/// publish_show's rows from state already read: the host's rules, the ingress sandbox's rules and
+/// its IPVS listing (nullptr without IPVS). No kernel access.
+std::vector<PublishSpec> publish_rows(const IptState& host, const IptState& sbox_rules,
+                                      const std::vector<IpvsService>* ipvs, const std::string& netns,
+                                      const std::string& sbox);
 
 }  // namespace ovnet

@@ -17,6 +17,7 @@
 #include "ovnet/ipvs.hpp"
 #include "ovnet/iptables.hpp"
 #include "ovnet/lb.hpp"
+#include "ovnet/inspect.hpp"
 
 namespace ovnet {
 /// Library version, "MAJOR.MINOR.PATCH".

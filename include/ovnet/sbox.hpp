@@ -133,6 +133,11 @@ Changes sbox_disconnect(Handle& host, const std::string& sandbox, const std::str
 Changes sbox_del(const std::string& name);
 /// Deletes several sandboxes; every name is validated first.
 Changes sbox_del(const std::vector<std::string>& names);
+class PeerResolver;
+struct Link;
+/// A namespace's interfaces as a sandbox shows them (loopback left out), from its links and
+/// addresses already dumped, veth peers resolved by `pr` (made on the handle they were dumped through).
+std::vector<Endpoint> sbox_interfaces(const std::vector<Link>& links, const std::vector<Addr>& addrs, PeerResolver& pr);
 /// Sandboxes (all named namespaces, those of every Docker directory included, when name is empty).
 std::vector<Sandbox> sbox_show(const std::string& name = {});
 

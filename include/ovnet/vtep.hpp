@@ -130,6 +130,10 @@ std::string docker_vxlan_name(uint32_t vni, const std::string& netid);
 std::string docker_bridge_name(uint32_t vni, const std::string& netid);
 
 std::vector<Vtep> vtep_show(Handle& h, const std::string& name = {});
+class PeerResolver;
+/// The same from the namespace's links already dumped through `h`, link_netns named by `resolver`
+/// (made on the same handle).
+std::vector<Vtep> vtep_show(Handle& h, const std::vector<Link>& links, PeerResolver& resolver);
 /// Creates the VTEP up, or finds it equal (unchanged). A VTEP that exists with another VNI, port
 /// or local address is an error: those cannot change in place. MTU and master are converged.
 Changes vtep_add(Handle& h, const VtepSpec& spec);
