@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "ovnet/error.hpp"
 
@@ -40,18 +41,21 @@ std::string str(const json& v) {
 }
 
 using Keyed = std::vector<std::pair<std::string, const json*>>;
+using Id = std::function<std::string(const json&)>;
 
-// The objects of a list with their identities; a repeated identity gets the second key, then "#N".
-Keyed keyed(const json& list, const std::function<std::string(const json&)>& id,
-            const std::function<std::string(const json&)>& second = {}) {
+// The objects of a list with their identities. An identity that repeats in either snapshot (`also`,
+// the other side's list) gets the second key in both; one still repeated gets "#2", "#3".
+Keyed keyed(const json& list, const Id& id, const Id& second = {}, const json* also = nullptr) {
     Keyed out;
     if (!list.is_array()) return out;
-    std::map<std::string, int> n;
+    std::map<std::string, int> n, m;
     for (auto& x : list) n[id(x)]++;
+    if (also && also->is_array())
+        for (auto& x : *also) m[id(x)]++;
     std::map<std::string, int> seen;
     for (auto& x : list) {
         std::string k = id(x);
-        if (n[k] > 1 && second) k += " " + second(x);
+        if ((n[k] > 1 || m[k] > 1) && second) k += " " + second(x);
         if (int s = ++seen[k]; s > 1) k += " #" + std::to_string(s);
         out.emplace_back(std::move(k), &x);
     }
@@ -165,45 +169,56 @@ struct Differ {
 
         lists(ns, "link", keyed(arr(a, "links"), name("name")), keyed(arr(b, "links"), name("name")));
         lists(ns, "bridge", keyed(arr(a, "bridges"), name("name")), keyed(arr(b, "bridges"), name("name")), {"ports"});
-        auto ports = [&](const json& o) {
+        // The ports of bridges on both sides (a bridge added or removed holds its own).
+        auto ports = [&](const json& o, const json& other) {
             Keyed k;
+            std::set<std::string> there;
+            for (auto& br : arr(other, "bridges")) there.insert(str(br.value("name", json())));
             for (auto& br : arr(o, "bridges"))
+                if (there.count(str(br.value("name", json()))))
                 for (auto& p : keyed(arr(br, "ports"), name("name")))
                     k.emplace_back(str(br.value("name", json())) + " " + p.first, p.second);
             return k;
         };
-        lists(ns, "bridge-port", ports(a), ports(b));
+        lists(ns, "bridge-port", ports(a, b), ports(b, a));
         lists(ns, "vtep", keyed(arr(a, "vteps"), name("name")), keyed(arr(b, "vteps"), name("name")));
-        lists(ns, "address", keyed(arr(a, "addresses"), name("address"), name("ifname")),
-              keyed(arr(b, "addresses"), name("address"), name("ifname")));
+        lists(ns, "address", keyed(arr(a, "addresses"), name("address"), name("ifname"), &arr(b, "addresses")),
+              keyed(arr(b, "addresses"), name("address"), name("ifname"), &arr(a, "addresses")));
         auto route = [](const json& r) {
             std::string k = str(r.value("dst", json()));
             if (r.contains("table")) k += " table " + str(r["table"]);
             return k;
         };
         auto route_dev = [](const json& r) { return "dev " + str(r.value("dev", json())); };
-        lists(ns, "route", keyed(arr(a, "routes"), route, route_dev), keyed(arr(b, "routes"), route, route_dev));
-        auto peers = [&](const json& o) {
+        lists(ns, "route", keyed(arr(a, "routes"), route, route_dev, &arr(b, "routes")),
+              keyed(arr(b, "routes"), route, route_dev, &arr(a, "routes")));
+        auto peers = [&](const json& o, const json& other) {
             Keyed k;
             auto it = o.find("peers");
             if (it == o.end() || !it->is_object()) return k;
-            for (auto v = it->begin(); v != it->end(); ++v)
-                for (auto& p : keyed(*v, name("mac"), name("ip")))
-                    k.emplace_back(v.key() + " " + p.first, p.second);
+            auto ot = other.find("peers");
+            for (auto v = it->begin(); v != it->end(); ++v) {
+                const json* also = ot != other.end() && ot->is_object() && ot->contains(v.key()) ? &(*ot)[v.key()] : nullptr;
+                for (auto& p : keyed(*v, name("mac"), name("ip"), also)) k.emplace_back(v.key() + " " + p.first, p.second);
+            }
             return k;
         };
-        lists(ns, "peer", peers(a), peers(b));
+        lists(ns, "peer", peers(a, b), peers(b, a));
         lists(ns, "ipvs-service", keyed(arr(a, "ipvs"), name("key")), keyed(arr(b, "ipvs"), name("key")), {"dests"});
-        auto dests = [&](const json& o) {
+        // The destinations of services on both sides (a service added or removed holds its own).
+        auto dests = [&](const json& o, const json& other) {
             Keyed k;
+            std::set<std::string> there;
+            for (auto& s : arr(other, "ipvs")) there.insert(str(s.value("key", json())));
             for (auto& s : arr(o, "ipvs"))
+                if (there.count(str(s.value("key", json()))))
                 for (auto& d : keyed(arr(s, "dests"), [](const json& d) {
                          return str(d.value("address", json())) + ":" + str(d.value("port", json()));
                      }))
                     k.emplace_back(str(s.value("key", json())) + " " + d.first, d.second);
             return k;
         };
-        lists(ns, "ipvs-dest", dests(a), dests(b));
+        lists(ns, "ipvs-dest", dests(a, b), dests(b, a));
         auto nf = [&](const json& o, const char* k) -> const json& {
             static const json empty = json::array();
             auto it = o.find("netfilter");
@@ -256,7 +271,7 @@ void check_snapshot(const json& doc, const std::string& what) {
                                           kSnapshotSchema + "\")");
     if (!it->is_string() || it->get<std::string>() != kSnapshotSchema)
         throw Error(ErrorKind::Input, what + ": schema " + (it->is_string() ? "\"" + shown_value(*it) + "\"" : shown_value(*it)) +
-                                          " is not \"" + kSnapshotSchema + "\""));
+                                          " is not \"" + kSnapshotSchema + "\"");
     auto ns = doc.find("netns");
     auto nets = doc.find("networks");
     if (ns == doc.end() || !ns->is_object() || nets == doc.end() || !nets->is_array())
