@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
     std::string file_a, file_b;
     bool counters = false, differ = false;
     app.cli.require_subcommand(0, 0);
+    // Files are compared, no namespace is read.
+    app.cli.remove_option(app.cli.get_option("--netns"));
+    app.cli.remove_option(app.cli.get_option("--docker-netns-dir"));
     app.cli.add_option("A", file_a, "The earlier snapshot (- for stdin)")->required()->type_name("FILE");
     app.cli.add_option("B", file_b, "The later snapshot (- for stdin)")->required()->type_name("FILE");
     app.cli.add_flag("--counters", counters,
