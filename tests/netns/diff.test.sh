@@ -6,6 +6,7 @@
 # exit 1; the report is valid against schema/diff-report.schema.json; the terminal list. Bad input
 # (truncated, foreign, empty JSON, another schema version): exit 2, one line, nothing on stdout.
 # The snapshots hold every namespace of the machine: both are cut to this run's namespaces.
+# h1's bridge may also change its MAC (to the new veth's when lower): checked as exactly that.
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${OVNET_PYTHON:-/usr/bin/python3}
@@ -65,12 +66,22 @@ cp "$TMP/out" "$TMP/report.json"
 VETH=$(jq -r --arg h "$(h 1)" --arg c "$C4" '.netns[$h].links[] | select(.peer.netns == $c) | .name' "$B")
 MAC4=$(jq -r --arg c "$C4" '.netns[$c].links[] | select(.name == "eth0") | .mac' "$B")
 assert_eq "$MAC4" 02:42:0a:00:00:05 "c4's MAC is 02:42:10.0.0.5"
-got=$(jq -r '.changes[] | "\(.action) \(.netns) \(.kind) \(.object)"' "$TMP/report.json" | sort)
+# A bridge without an address of its own takes its ports' lowest MAC: when the new veth's is lower,
+# h1's bridge (as a link and as a bridge) changes its MAC to the veth's, and nothing else.
+VMAC=$(jq -r --arg h "$(h 1)" --arg v "$VETH" '.netns[$h].links[] | select(.name == $v) | .mac' "$B")
+brmac=$(jq -c --arg h "$(h 1)" --arg b $BR '[.changes[] | select(.action == "changed" and .netns == $h and .object == $b)
+  | [.kind, .fields, .after.mac]]' "$TMP/report.json")
+if [ "$brmac" != "[]" ]; then
+  assert_eq "$brmac" "[[\"link\",[\"mac\"],\"$VMAC\"],[\"bridge\",[\"mac\"],\"$VMAC\"]]" \
+    "h1's bridge changed only its MAC, to the new veth's (its ports' lowest)"
+fi
+NBR=$(jq '[.changes[] | select(.action == "changed")] | length' "$TMP/report.json")
+got=$(jq -r '.changes[] | select(.action != "changed") | "\(.action) \(.netns) \(.kind) \(.object)"' "$TMP/report.json" | sort)
 # The veth comes with its IPv6 link route (fe80::/64 dev VETH, which the kernel adds when it comes up).
 want=$(printf '%s\n' "added $C4 netns $C4" "added $(h 1) link $VETH" "added $(h 1) route fe80::/64 dev $VETH" \
   "added $(h 1) bridge-port $BR $VETH" "added $(h 2) peer $VX $MAC4" "added $(h 3) peer $VX $MAC4" | sort)
 assert_eq "$got" "$want" "the diff is c4's sandbox, veth (and its link route), bridge port on h1 and its peer on h2 and h3, nothing else"
-assert_eq "$(jq -c .stats "$TMP/report.json")" '{"added":6,"removed":0,"changed":0,"moved":0}' "stats: 6 added"
+assert_eq "$(jq -c .stats "$TMP/report.json")" "{\"added\":6,\"removed\":0,\"changed\":$NBR,\"moved\":0}" "stats: 6 added"
 assert_eq "$(jq -c --arg h "$(h 2)" '.changes[] | select(.netns == $h) | .after | [.ip, .vtep]' "$TMP/report.json")" \
   '["10.0.0.5","192.0.2.11"]' "h2's new peer: 10.0.0.5 behind h1's VTEP"
 assert_eq "$(jq -r '.changes[] | select(.kind == "netns") | [.before, .after.label] | @json' "$TMP/report.json")" \
@@ -92,7 +103,7 @@ tty=$(tr -d '\r' <"$TMP/tty")
 assert_eq "$RC" 1 "terminal: exit 1"
 assert_contains "$tty" "+ netns $(h 2) peer $VX $MAC4" "terminal: '+ netns h2 peer VTEP MAC'"
 assert_contains "$tty" "+ netns $C4" "terminal: '+ netns c4'"
-assert_contains "$tty" "6 added, 0 removed, 0 changed, 0 moved" "terminal: the counts"
+assert_contains "$tty" "6 added, 0 removed, $NBR changed, 0 moved" "terminal: the counts"
 jq --arg h "$(h 2)" --arg v $VX '.netns[$h].links |= map(if .name == $v then .mtu = 1500 else . end)' "$A" >"$TMP/mtu.json"
 run ovnet-diff -t "$A" "$TMP/mtu.json"
 assert_eq "$RC:$OUT" "1:~ netns $(h 2) link $VX mtu 1450 -> 1500
