@@ -124,7 +124,6 @@ struct Differ {
     // other common rules changed is "moved" (the fewest: those off a longest increasing run).
     void rules(const std::string& ns, const Keyed& a, const Keyed& b) {
         lists(ns, "netfilter-rule", a, b, {"position"});
-        std::map<std::string, std::pair<std::vector<const json*>, std::vector<std::string>>> chains;
         std::map<std::string, size_t> rank_b;
         std::map<std::string, std::vector<std::string>> order_b;
         auto chain_of = [](const json& r) { return str(r.value("table", json())) + " " + str(r.value("chain", json())); };
@@ -132,7 +131,7 @@ struct Differ {
         std::map<std::string, const json*> ib(b.begin(), b.end());
         for (auto& [c, ks] : order_b)
             for (size_t i = 0; i < ks.size(); ++i) rank_b[ks[i]] = i;
-        std::map<std::string, std::vector<std::pair<std::string, const json*>>> common;
+        std::map<std::string, std::vector<std::pair<std::string, const json*>>> common;   // per chain, a's order
         for (auto& [k, x] : a)
             if (rank_b.count(k)) common[chain_of(*x)].emplace_back(k, x);
         for (auto& [c, rs] : common) {
@@ -174,10 +173,11 @@ struct Differ {
             Keyed k;
             std::set<std::string> there;
             for (auto& br : arr(other, "bridges")) there.insert(str(br.value("name", json())));
-            for (auto& br : arr(o, "bridges"))
-                if (there.count(str(br.value("name", json()))))
+            for (auto& br : arr(o, "bridges")) {
+                if (!there.count(str(br.value("name", json())))) continue;
                 for (auto& p : keyed(arr(br, "ports"), name("name")))
                     k.emplace_back(str(br.value("name", json())) + " " + p.first, p.second);
+            }
             return k;
         };
         lists(ns, "bridge-port", ports(a, b), ports(b, a));
@@ -210,12 +210,12 @@ struct Differ {
             Keyed k;
             std::set<std::string> there;
             for (auto& s : arr(other, "ipvs")) there.insert(str(s.value("key", json())));
-            for (auto& s : arr(o, "ipvs"))
-                if (there.count(str(s.value("key", json()))))
-                for (auto& d : keyed(arr(s, "dests"), [](const json& d) {
-                         return str(d.value("address", json())) + ":" + str(d.value("port", json()));
-                     }))
+            for (auto& s : arr(o, "ipvs")) {
+                if (!there.count(str(s.value("key", json())))) continue;
+                auto addr = [](const json& d) { return str(d.value("address", json())) + ":" + str(d.value("port", json())); };
+                for (auto& d : keyed(arr(s, "dests"), addr))
                     k.emplace_back(str(s.value("key", json())) + " " + d.first, d.second);
+            }
             return k;
         };
         lists(ns, "ipvs-dest", dests(a, b), dests(b, a));

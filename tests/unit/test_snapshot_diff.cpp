@@ -64,7 +64,7 @@ SnapshotChange only(const json& a, const json& b, const char* kind, const char* 
 
 }  // namespace
 
-TEST_CASE("snapshot diff: equal snapshots, and counters and time ignored") {
+TEST_CASE("snapshot diff: equal snapshots and counters and time ignored") {
     json a = base(), b = base();
     CHECK(snapshot_diff(a, b).empty());
     b["time"] = "2026-11-26T01:00:00Z";
@@ -88,7 +88,7 @@ TEST_CASE("snapshot diff: equal snapshots, and counters and time ignored") {
         if (x.kind == "ipvs-dest") CHECK(x.fields == std::vector<std::string>{"active", "inactive"});
 }
 
-TEST_CASE("snapshot diff: each kind added, removed and changed") {
+TEST_CASE("snapshot diff: each kind added and removed and changed") {
     json a = base();
     struct Case {
         const char* kind;
@@ -156,7 +156,7 @@ TEST_CASE("snapshot diff: each kind added, removed and changed") {
     }
 }
 
-TEST_CASE("snapshot diff: a namespace added or removed is one change; a route on two devices keyed by device") {
+TEST_CASE("snapshot diff: a namespace added or removed is one change and a route on two devices is keyed by device") {
     json a = base(), b = base();
     b["netns"]["c1"] = ns(b);
     b["netns"]["c1"]["label"] = "c1";
@@ -186,7 +186,7 @@ TEST_CASE("snapshot diff: a namespace added or removed is one change; a route on
     CHECK(snapshot_diff(a, b).empty());
 }
 
-TEST_CASE("snapshot diff: a rule that changes place is moved, not removed and added") {
+TEST_CASE("snapshot diff: a rule that changes place is moved not removed and added") {
     json a = base(), b = base();
     auto& r = ns(b)["netfilter"]["rules"];
     json ret = r[2];   // RETURN first now, the DNAT rules after it
