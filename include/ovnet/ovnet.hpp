@@ -18,6 +18,7 @@
 #include "ovnet/iptables.hpp"
 #include "ovnet/lb.hpp"
 #include "ovnet/inspect.hpp"
+#include "ovnet/snapshot_diff.hpp"
 
 namespace ovnet {
 /// Library version, "MAJOR.MINOR.PATCH".
