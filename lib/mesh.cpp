@@ -40,7 +40,7 @@ std::vector<std::string> ingress_accept_rules(const std::string& proto, uint16_t
 }
 
 std::optional<PortMarkRule> parse_port_mark_rule(const std::string& spec) {
-    static const std::regex re(R"(^-p (tcp|udp|sctp) -m (tcp|udp|sctp) --dport ([0-9]+) -j MARK --set-xmark 0x([0-9a-f]+)/0xffffffff$)");
+    static const std::regex re(R"(^-p (tcp|udp|sctp) -m (tcp|udp|sctp) --dport ([0-9]{1,5}) -j MARK --set-xmark 0x([0-9a-f]+)/0xffffffff$)");
     std::smatch m;
     if (!std::regex_match(spec, m, re) || m[1] != m[2]) return std::nullopt;
     auto mk = parse_hex_mark(m[4]);
@@ -50,7 +50,7 @@ std::optional<PortMarkRule> parse_port_mark_rule(const std::string& spec) {
 }
 
 std::optional<DnatRule> parse_dnat_rule(const std::string& spec) {
-    static const std::regex re(R"(^-p (tcp|udp|sctp) -m (tcp|udp|sctp) --dport ([0-9]+) -j DNAT --to-destination ([0-9.]+):([0-9]+)$)");
+    static const std::regex re(R"(^-p (tcp|udp|sctp) -m (tcp|udp|sctp) --dport ([0-9]{1,5}) -j DNAT --to-destination ([0-9.]+):([0-9]{1,5})$)");
     std::smatch m;
     if (!std::regex_match(spec, m, re) || m[1] != m[2] || m[3] != m[5]) return std::nullopt;
     DnatRule r;

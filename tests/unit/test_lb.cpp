@@ -133,6 +133,10 @@ TEST_CASE("rule text is iptables-save's normalised form and parses back", "[lb]"
     CHECK_FALSE(parse_mark_rule("-d 10.0.0.5/32 -j MARK --set-xmark 0x100/0xff"));
     CHECK_FALSE(parse_mark_rule("-s 10.0.0.5/32 -d 10.0.0.5/32 -j MARK --set-xmark 0x100/0xffffffff"));
     CHECK_FALSE(parse_port_mark_rule("-p tcp -m udp --dport 1 -j MARK --set-xmark 0x1/0xffffffff"));
+    // Found by fuzz_iptables_save: a port too long for unsigned long threw std::out_of_range.
+    CHECK_FALSE(parse_port_mark_rule("-p tcp -m tcp --dport 300000000000000000000000 -j MARK --set-xmark 0x1/0xffffffff"));
+    CHECK_FALSE(parse_dnat_rule("-p tcp -m tcp --dport 99999999999999999999 -j DNAT --to-destination 172.18.0.2:99999999999999999999"));
+    CHECK_FALSE(parse_port_mark_rule("-p tcp -m tcp --dport 65536 -j MARK --set-xmark 0x1/0xffffffff"));
     CHECK_FALSE(parse_dnat_rule("-p tcp -m tcp --dport 30000 -j DNAT --to-destination 172.18.0.2:80"));
 }
 
