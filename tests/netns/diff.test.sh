@@ -14,33 +14,13 @@ for t in jq script; do command -v $t >/dev/null || skip "$t not installed"; done
 
 BR=ov-001001-7672d VX=vx-001001-7672d VNI=4097
 UL=$(ns ul)
-h() { ns "h$1"; }
-c() { ns "c$1"; }
-
-build() {
-  ovnet-sbox add "$UL" >/dev/null && ovnet-bridge -n "$UL" add ul0 >/dev/null || return 1
-  local i
-  for i in 1 2 3; do
-    ovnet-sbox -n "$UL" connect "$(h $i)" --bridge ul0 --ip "192.0.2.1$i/24" >/dev/null || return 1
-    ovnet-bridge -n "$(h $i)" add $BR --mtu 1450 -j | ovnet-vtep add --vni $VNI --local "192.0.2.1$i" >/dev/null || return 1
-    ovnet-sbox -n "$(h $i)" connect "$(c $i)" --bridge $BR --ip "10.0.0.$((i+1))/24" >/dev/null || return 1
-  done
-  peers
-}
-# Every host's peers: the local endpoints of the two others.
-peers() {
-  local i j
-  for i in 1 2 3; do
-    for j in 1 2 3; do [ $i = $j ] || ovnet-fdb -n "$(h $j)" local; done | ovnet-fdb -n "$(h $i)" apply --prune -q >/dev/null || return 1
-  done
-}
 # snap FILE: a snapshot of this run's namespaces (and their networks) only.
 snap() {
   ovnet-inspect >"$TMP/full.json" || return 1
   jq --arg p "$P-" '.netns |= with_entries(select(.key | startswith($p))) | .networks |= map(select(.netns | startswith($p)))' \
     "$TMP/full.json" >"$1"
 }
-expect_rc 0 "three-host overlay built (underlay, bridge | vtep, containers, peers)" build
+expect_rc 0 "three-host overlay built (underlay, bridge | vtep, containers, peers)" three_hosts_build
 
 A=$TMP/a.json B=$TMP/b.json
 expect_rc 0 "snapshot A" snap "$A"
@@ -57,7 +37,7 @@ assert_eq "$RC:$(jq .equal <<<"$OUT")" "0:true" "A read from stdin (-): equal to
 
 # ---- one container added on h1 ----
 C4=$(ns c4)
-add_c4() { ovnet-sbox -n "$(h 1)" connect "$C4" --bridge $BR --ip 10.0.0.5/24 >/dev/null && peers; }
+add_c4() { ovnet-sbox -n "$(h 1)" connect "$C4" --bridge $BR --ip 10.0.0.5/24 >/dev/null && three_hosts_peers; }
 expect_rc 0 "c4 connected on h1, peers distributed" add_c4
 expect_rc 0 "snapshot B" snap "$B"
 run ovnet-diff "$A" "$B"

@@ -13,22 +13,7 @@ for t in jq script; do command -v $t >/dev/null || skip "$t not installed"; done
 
 BR=ov-001001-7672d VX=vx-001001-7672d VNI=4097
 UL=$(ns ul)
-h() { ns "h$1"; }
-c() { ns "c$1"; }
-
-build() {
-  ovnet-sbox add "$UL" >/dev/null && ovnet-bridge -n "$UL" add ul0 >/dev/null || return 1
-  local i j
-  for i in 1 2 3; do
-    ovnet-sbox -n "$UL" connect "$(h $i)" --bridge ul0 --ip "192.0.2.1$i/24" >/dev/null || return 1
-    ovnet-bridge -n "$(h $i)" add $BR --mtu 1450 -j | ovnet-vtep add --vni $VNI --local "192.0.2.1$i" >/dev/null || return 1
-    ovnet-sbox -n "$(h $i)" connect "$(c $i)" --bridge $BR --ip "10.0.0.$((i+1))/24" >/dev/null || return 1
-  done
-  for i in 1 2 3; do
-    for j in 1 2 3; do [ $i = $j ] || ovnet-fdb -n "$(h $j)" local; done | ovnet-fdb -n "$(h $i)" apply --prune -q >/dev/null || return 1
-  done
-}
-expect_rc 0 "three-host overlay built (underlay, bridge | vtep, containers, peers)" build
+expect_rc 0 "three-host overlay built (underlay, bridge | vtep, containers, peers)" three_hosts_build
 
 # An xfrm policy as Docker's encrypted overlays have (no SA: this kernel may lack ESP).
 ip -n "$(h 1)" xfrm policy add src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out \

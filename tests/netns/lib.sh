@@ -93,6 +93,30 @@ expect_rerun_unchanged() {
   unchanged_since "$TMP/again.snap" "$n" "$what: rerun left the kernel state identical"
 }
 
+# The README's three-host overlay (inspect and diff tests): underlay ul0 in $(ns ul), hosts h1..h3
+# (192.0.2.11-13), bridge $BR + VTEP (VNI $VNI) on each, one container c1..c3 (10.0.0.2-4).
+# Callers set BR and VNI; h N / c N name the run's host and container namespaces.
+h() { ns "h$1"; }
+c() { ns "c$1"; }
+three_hosts_build() {
+  local ul; ul=$(ns ul)
+  ovnet-sbox add "$ul" >/dev/null && ovnet-bridge -n "$ul" add ul0 >/dev/null || return 1
+  local i
+  for i in 1 2 3; do
+    ovnet-sbox -n "$ul" connect "$(h $i)" --bridge ul0 --ip "192.0.2.1$i/24" >/dev/null || return 1
+    ovnet-bridge -n "$(h $i)" add "$BR" --mtu 1450 -j | ovnet-vtep add --vni "$VNI" --local "192.0.2.1$i" >/dev/null || return 1
+    ovnet-sbox -n "$(h $i)" connect "$(c $i)" --bridge "$BR" --ip "10.0.0.$((i+1))/24" >/dev/null || return 1
+  done
+  three_hosts_peers
+}
+# Every host's peers: the local endpoints of the two others.
+three_hosts_peers() {
+  local i j
+  for i in 1 2 3; do
+    for j in 1 2 3; do [ $i = $j ] || ovnet-fdb -n "$(h $j)" local; done | ovnet-fdb -n "$(h $i)" apply --prune -q >/dev/null || return 1
+  done
+}
+
 # done_testing: prints the closing line ctest's log shows and sets the exit status.
 done_testing() {
   echo "$TEST_NAME: $PASSED passed, $FAILED failed"
