@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     App app("ovnet-inspect", "One JSON snapshot of the node's whole overlay state, with a networks view.");
     auto& g = app.g;
     std::vector<std::string> netns_dirs;
+    std::string host_prefix;
     app.cli.require_subcommand(0, 0);
     app.cli.add_option("--netns-dir", netns_dirs,
                        "Also read the namespaces in DIR (repeatable): a Docker exec-root's netns directory, "
@@ -72,12 +73,29 @@ int main(int argc, char** argv) {
                        ? std::string()
                        : "netns-dir \"" + v + "\": no such directory";
         });
+    app.cli.add_option("--host-prefix", host_prefix,
+                       "One machine, several nodes: one snapshot per namespace whose name starts with PFX "
+                       "(a node's host), with the namespaces attached to it")
+        ->type_name("PFX")
+        ->allow_extra_args(false);
     app.cli.callback([&] {
         for (auto& d : netns_dirs) docker_netns_dirs_add(d);
         InspectOptions opt;
         opt.netns = g.netns;
-        auto snap = inspect_node(opt);
-        emit(g, snap.to_json(), summary);
+        if (app.cli.count("--host-prefix")) {
+            if (!g.netns.empty()) throw_input("--host-prefix reads every namespace: it takes no -n (\"" + g.netns + "\")");
+            if (host_prefix.empty()) throw_input("host-prefix \"\": empty (every namespace would be a node)");
+            auto nodes = split_nodes(inspect_node(opt), host_prefix);
+            // JSON: the documents one after the other (one a line unless -p), what ovnet-audit reads.
+            bool first = true;
+            for (auto& n : nodes) {
+                if (!g.json_out()) fmt::print("{}== node {}\n", first ? "" : "\n", n.host);
+                first = false;
+                emit(g, n.to_json(), summary);
+            }
+            return;
+        }
+        emit(g, inspect_node(opt).to_json(), summary);
     });
     return app.run(argc, argv);
 }
