@@ -116,7 +116,7 @@ fix() {
   else fail "$what: the fix script failed: $(cat "$TMP/fixout")"; fi
 }
 
-H1=$(h 1) H2=$(h 2) H3=$(h 3) C2=$(c 2)
+H1=$(h 1) H2=$(h 2) C2=$(c 2)
 run bash -c 'set -o pipefail; ovnet-inspect --host-prefix "$1" | ovnet-audit' _ "$HP"
 assert_eq "$RC" 0 "ovnet-inspect --host-prefix | ovnet-audit: exit 0"
 assert_eq "$(jq -c '[.schema, .nodes, (.findings | length), [.networks[] | [.vni, (.nodes | length)]]]' <<<"$OUT" 2>&1)" \
