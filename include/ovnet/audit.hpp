@@ -55,8 +55,9 @@ struct AuditEndpoint {
     Mac mac;                           ///< zero: unknown
     std::vector<Prefix> addresses;
     uint32_t mtu = 0;                  ///< the sandbox end's MTU (from the sandbox's links), 0 unknown
-    json raw;                          ///< the object as held
     std::optional<IpAddr> ipv4() const;   ///< the first IPv4 address
+    /// The object as the snapshot holds it: {sandbox, container, ifname, host_ifname, mac, addresses}.
+    json to_json() const;
 };
 
 /// One overlay of a snapshot's networks view.
