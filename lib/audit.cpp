@@ -969,6 +969,81 @@ struct Auditor {
 
     // ---- per network ----
 
+    // ---- the VTEPs' addresses ----
+
+    // The address each network's VTEP sends from, when neither the networks view nor the VTEP
+    // names one (Docker's vxlan0 has no local address: the kernel takes the source of its route
+    // to the remote VTEP). Without it a node's endpoints have no known VTEP: the peer checks could
+    // not tell a wrong VTEP, the xfrm checks could not pair the nodes, and the fdb fix (apply
+    // --prune) would drop every peer of such a node. It is the address of the VTEP's underlay
+    // namespace (loopback and link-local left out) on the subnet of the remote VTEPs its own peers
+    // point to, else the one of them the other nodes' peers point to; unknown when not exactly one.
+    std::map<const AuditNetwork*, IpAddr> vtep_addr;
+
+    static const json* vtep_of(const AuditSnapshot& s, const AuditNetwork& n) {
+        auto nsi = s.netns.find(n.netns);
+        if (nsi == s.netns.end()) return nullptr;
+        auto v = nsi->second.vteps.find(n.vtep);
+        return v == nsi->second.vteps.end() ? nullptr : &v->second;
+    }
+    // The underlay: the namespace of the VTEP's socket, else the bridge's.
+    static std::string underlay_of(const AuditNetwork& n, const json* vtep) {
+        if (vtep)
+            if (auto& l = member(*vtep, "link_netns"); l.is_string() && !l.get_ref<const std::string&>().empty())
+                return l.get<std::string>();
+        return n.netns;
+    }
+    static bool usable_source(const IpAddr& a) {
+        if (a.family == AF_INET) return a.b[0] != 127 && !(a.b[0] == 169 && a.b[1] == 254);
+        if (a.family == AF_INET6) return a != IpAddr::parse("::1") && !(a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80);
+        return false;
+    }
+    void vtep_addresses() {
+        // Who points to each VTEP address: the hosts whose peers name it.
+        std::map<IpAddr, std::set<const AuditSnapshot*>> pointed;
+        for (auto& s : snaps)
+            for (auto& [label, ns] : s.netns)
+                for (auto& [vx, rows] : ns.peers)
+                    for (auto& p : rows)
+                        if (p.status != "local" && !p.master && p.vtep.valid()) pointed[p.vtep].insert(&s);
+        for (auto& s : snaps)
+            for (auto& n : s.networks) {
+                const json* vt = vtep_of(s, n);
+                if (n.local.valid() || (vt && ip_member(*vt, "local", "vtep").valid())) continue;
+                auto u = s.netns.find(underlay_of(n, vt));
+                if (u == s.netns.end()) continue;
+                std::vector<Prefix> cands;
+                for (auto& [ifn, a] : u->second.addresses)
+                    if (usable_source(a.addr)) cands.push_back(a);
+                std::set<IpAddr> remotes;
+                if (auto nsi = s.netns.find(n.netns); nsi != s.netns.end())
+                    if (auto r = nsi->second.peers.find(n.vtep); r != nsi->second.peers.end())
+                        for (auto& p : r->second)
+                            if (p.status != "local" && !p.master && p.vtep.valid()) remotes.insert(p.vtep);
+                std::vector<Prefix> on_subnet;
+                for (auto& c : cands)
+                    if (std::any_of(remotes.begin(), remotes.end(), [&](const IpAddr& r) {
+                            return r.family == c.addr.family && r != c.addr && Prefix{r, c.len}.network() == c.network();
+                        }))
+                        on_subnet.push_back(c);
+                std::set<IpAddr> found;
+                if (on_subnet.size() == 1) found.insert(on_subnet[0].addr);
+                else
+                    for (auto& c : on_subnet.empty() ? cands : on_subnet)
+                        if (auto it = pointed.find(c.addr); it != pointed.end() &&
+                            std::any_of(it->second.begin(), it->second.end(), [&](auto* o) { return o != &s; }))
+                            found.insert(c.addr);
+                if (found.size() == 1) vtep_addr[&n] = *found.begin();
+            }
+    }
+    IpAddr local_of(const AuditNetwork& n, const json* vtep) const {
+        if (n.local.valid()) return n.local;
+        if (vtep)
+            if (auto a = ip_member(*vtep, "local", "vtep"); a.valid()) return a;
+        auto it = vtep_addr.find(&n);
+        return it == vtep_addr.end() ? IpAddr{} : it->second;
+    }
+
     std::vector<Member> members(const std::vector<std::pair<const AuditSnapshot*, const AuditNetwork*>>& in) {
         std::vector<Member> ms;
         for (auto [s, n] : in) {
@@ -982,17 +1057,10 @@ struct Auditor {
                 if (auto b = m.ns->bridges.find(n->bridge); b != m.ns->bridges.end()) m.bridge_mtu = json_u32(b->second, "mtu");
             }
             if (!m.bridge_mtu) m.bridge_mtu = n->mtu;
-            m.local = n->local;
-            if (m.vtep) {
-                m.vtep_mtu = json_u32(*m.vtep, "mtu");
-                if (!m.local.valid()) m.local = ip_member(*m.vtep, "local", "vtep");
-            }
-            // The underlay: the namespace of the VTEP's socket, else the bridge's; its MTU is the
-            // one of the link holding the VTEP's local address there.
-            m.underlay = n->netns;
-            if (m.vtep)
-                if (auto& l = member(*m.vtep, "link_netns"); l.is_string() && !l.get_ref<const std::string&>().empty())
-                    m.underlay = l.get<std::string>();
+            m.local = local_of(*n, m.vtep);
+            if (m.vtep) m.vtep_mtu = json_u32(*m.vtep, "mtu");
+            // The underlay MTU: the one of the link holding the VTEP's address there.
+            m.underlay = underlay_of(*n, m.vtep);
             if (auto u = s->netns.find(m.underlay); u != s->netns.end() && m.local.valid())
                 for (auto& [ifn, a] : u->second.addresses)
                     if (a.addr == m.local)
@@ -1227,8 +1295,15 @@ struct Auditor {
                 if (set.is_null()) {
                     set = json::array();
                     for (auto& w : all) {
-                        if (w.at == &m || !w.vtep.valid()) continue;   // local, or the remote VTEP's address is unknown
-                        set.push_back({{"ip", w.ip.str()}, {"mac", w.mac.str()}, {"vtep", w.vtep.str()}});
+                        if (w.at == &m) continue;
+                        IpAddr vt = w.vtep;
+                        // The remote VTEP's address unknown: the node's own permanent peer stays as
+                        // it is (apply --prune would remove it), and none is added.
+                        if (!vt.valid())
+                            for (auto& p : rows)
+                                if (p.status == "peer" && p.vtep.valid() && mac_key(p.mac) == mac_key(w.mac)) vt = p.vtep;
+                        if (!vt.valid()) continue;
+                        set.push_back({{"ip", w.ip.str()}, {"mac", w.mac.str()}, {"vtep", vt.str()}});
                     }
                 }
                 fix(f, m.host(), fdb_cmd(m, set), set);
@@ -1325,7 +1400,8 @@ struct Auditor {
                 node(f, w->at->host());
                 evidence(f, w->at->host(), w->ep->to_json());
                 f.message = fmt::format("{}: {} has no peer for {} {} ({})", m.host(), vx, w->ip.str(), w->mac.str(), remote(*w));
-                fdb_fix(f);
+                if (w->vtep.valid()) fdb_fix(f);
+                else f.message += fmt::format("; the VTEP address of {} is unknown: no fix", w->at->host());
             }
         }
     }
@@ -1490,7 +1566,7 @@ struct Auditor {
         for (auto& s : snaps) {
             Node n{&s, {}, {}, {}, false};
             for (auto& net : s.networks)
-                if (net.local.valid()) n.local.insert(net.local);
+                if (auto a = local_of(net, vtep_of(s, net)); a.valid()) n.local.insert(a);
             for (auto& [label, ns] : s.netns) {
                 if (!ns.xfrm) continue;
                 n.read = true;
@@ -1612,6 +1688,7 @@ struct Auditor {
 
     void run() {
         for (auto& s : snaps) r.nodes.push_back(s.host);
+        vtep_addresses();
         // Networks matched across nodes by key; a node's second instance of a key is left out.
         std::map<std::string, std::vector<std::pair<const AuditSnapshot*, const AuditNetwork*>>> groups;
         for (auto& s : snaps)
@@ -1646,7 +1723,7 @@ struct Auditor {
 }  // namespace
 
 AuditReport audit(const std::vector<AuditSnapshot>& snaps) {
-    Auditor a{snaps, {}, {}};
+    Auditor a{snaps, {}, {}, {}};
     a.run();
     return std::move(a.r);
 }

@@ -626,3 +626,49 @@ TEST_CASE("audit: SYSCTL_DRIFT") {
     CHECK(f.message.find("sysctl -w net.ipv4.ip_forward=1") != std::string::npos);
     CHECK(!f.fix);
 }
+
+// Docker's vxlan0 has no local address (the kernel sends from its route's source): the audit
+// takes the address of the VTEP's underlay namespace on the remote VTEPs' subnet, so the peer
+// checks and the fdb fix know each node's VTEP; where none can be told, the fix keeps the node's
+// own peers rather than pruning them.
+TEST_CASE("audit: VTEPs without a local address (Docker's vxlan0)") {
+    Cluster c;
+    for (int i = 1; i <= 3; i++) {
+        c.vtep(i)["local"] = "";
+        c.n[i]["networks"][0]["local"] = nullptr;
+        c.n[i]["netns"][h(i)]["addresses"].push_back(
+            {{"ifname", "docker_gwbridge"}, {"ifindex", 3}, {"address", "172.18.0.1/16"}, {"scope", "global"}});
+        c.n[i]["netns"][h(i)]["addresses"].push_back(
+            {{"ifname", "lo"}, {"ifindex", 1}, {"address", "127.0.0.1/8"}, {"scope", "host"}});
+    }
+    CHECK(c.audit().findings.empty());
+    SECTION("a missing peer: the fix names every remote VTEP") {
+        c.peers(1).erase(1);
+        auto r = c.audit();
+        auto& f = only(r, "PEER_MISSING");
+        CHECK(f.message.find("behind 192.0.2.13") != std::string::npos);
+        REQUIRE(f.fix);
+        CHECK((*f.fix)[0].input == json::parse(R"([{"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"},
+                                                    {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}])"));
+        check_fixed(c, r);
+    }
+    SECTION("a wrong VTEP is told") {
+        c.peers(2)[1]["vtep"] = "192.0.2.99";
+        auto r = c.audit();
+        only(r, "PEER_WRONG_VTEP");
+        check_fixed(c, r);
+    }
+    SECTION("the overlay's MTU limit comes from the underlay link of that address") {
+        c.vtep(2)["mtu"] = 1500;
+        only(c.audit(), "MTU_TOO_LARGE");
+    }
+    SECTION("a node whose address cannot be told: its peers are kept, not pruned") {
+        c.n[3]["netns"][h(3)]["addresses"] = json::array();
+        c.peers(1).erase(0);   // h1 loses h2's container
+        auto r = c.audit();
+        auto& f = only(r, "PEER_MISSING");
+        REQUIRE(f.fix);
+        CHECK((*f.fix)[0].input == json::parse(R"([{"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"},
+                                                    {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}])"));
+    }
+}
