@@ -259,6 +259,17 @@ private:
 
     // ---- stages ----
     std::optional<RouteAnswer> route(St& s, bool input);
+    // The longest-prefix match over the namespace's main-table routes; nullptr: none.
+    const json* lpm(const std::string& label, const IpAddr& dst) {
+        const json* best = nullptr;
+        int blen = -1;
+        for (auto& rt : arr(ns(label), "routes")) {
+            Prefix p;
+            if (!parse_net(str(rt, "dst"), p) || p.addr.family != AF_INET) continue;
+            if (in_prefix(dst, p) && p.len > blen) best = &rt, blen = p.len;
+        }
+        return best;
+    }
     void after_prerouting(St s);
     void local_in(St s);
     void post_and_egress(St s, const RouteAnswer& r);
@@ -619,13 +630,7 @@ std::optional<RouteAnswer> Walker::route(St& s, bool input) {
         hop(s, "route", "local", r.entry, "local delivery");
         return r;
     }
-    const json* best = nullptr;
-    int blen = -1;
-    for (auto& rt : arr(ns(s.ns), "routes")) {
-        Prefix p;
-        if (!parse_net(str(rt, "dst"), p) || p.addr.family != AF_INET) continue;
-        if (in_prefix(s.p.dst, p) && p.len > blen) best = &rt, blen = p.len;
-    }
+    const json* best = lpm(s.ns, s.p.dst);
     if (!best) {
         r.type = "unreachable";
         r.error = ENETUNREACH;
@@ -653,6 +658,7 @@ void Walker::local_out(St s, bool skip_output_hooks) {
     }
     if (!s.p.src.valid()) {
         s.p.src = r->prefsrc.valid() ? r->prefsrc : r->type == "local" ? s.p.dst : addr_of(s.ns, r->dev);
+        s.path.hops.back().packet.src = s.p.src;   // the route chose it
     }
     s.out_dev = r->type == "local" ? "lo" : r->dev;
     if (skip_output_hooks) {
@@ -719,7 +725,10 @@ void Walker::after_prerouting(St s) {
         return;
     }
     std::string fwd = sysctl(s.ns, "net.ipv4.ip_forward");
-    if (fwd == "0") {
+    // With forwarding off the kernel answers EHOSTUNREACH whether a route exists or not: the
+    // routes tell the two apart (no route is the cause that turning forwarding on would not fix).
+    bool routed = r->type == "unicast" || (r->error == EHOSTUNREACH && lpm(s.ns, s.p.dst));
+    if (fwd == "0" && routed) {
         drop(s, "IP_FORWARD_OFF",
              s.ns + " must forward the packet (in on " + s.iif + ", toward " + s.p.dst.str() + ") but net.ipv4.ip_forward is 0",
              exec_fix(s.ns, "sysctl -w net.ipv4.ip_forward=1"));
@@ -937,6 +946,7 @@ void Walker::egress(St s, const RouteAnswer& r) {
             return;
         }
         hop(s, "mtu", r.dev, "mtu " + std::to_string(mtu), "fragmented");
+        s.p.size = mtu;   // the first fragment goes on
     }
     std::string kind = str(*l, "kind");
     if (kind == "veth") {
