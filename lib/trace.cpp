@@ -35,6 +35,13 @@ int64_t num(const json& o, const char* k, int64_t dflt = 0) {
     return it->get<int64_t>();
 }
 
+std::optional<uint64_t> opt_u64(const json& o, const char* k) {
+    if (!o.is_object()) return std::nullopt;
+    auto it = o.find(k);
+    if (it == o.end() || !it->is_number_unsigned()) return std::nullopt;
+    return it->get<uint64_t>();
+}
+
 const json& arr(const json& o, const char* k) {
     static const json empty = json::array();
     if (!o.is_object()) return empty;
@@ -278,6 +285,7 @@ private:
     void encap(St s, const json& vtep, const json& row);
     bool decap(St& s);
     bool ipvs(St& s);
+    bool xfrm_out(St& s);
     bool neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const std::string& l2if, const std::string& master);
 };
 
@@ -428,10 +436,7 @@ void Walker::end_of_builtin(St& s, const std::string& table, const std::string& 
     if (pol.empty()) pol = "ACCEPT";
     bool has_rules = x.rules.count({table, chain}) > 0;
     std::optional<uint64_t> pk, by;
-    if (it != x.chains.end()) {
-        if ((*it->second)["packets"].is_number()) pk = (*it->second)["packets"].get<uint64_t>();
-        if ((*it->second)["bytes"].is_number()) by = (*it->second)["bytes"].get<uint64_t>();
-    }
+    if (it != x.chains.end()) pk = opt_u64(*it->second, "packets"), by = opt_u64(*it->second, "bytes");
     if (has_rules || pol != "ACCEPT") hop(s, "netfilter", table + " " + chain, "policy " + pol, pol, pk, by);
     if (pol == "DROP") {
         s.drop_code = "POLICY_DROP";
@@ -489,9 +494,7 @@ void Walker::run_chain(St s, const std::string& table, const std::string& builti
                 if (w[k] == name) return w[k + 1];
             return {};
         };
-        std::optional<uint64_t> pk, by;
-        if (r.contains("packets") && r["packets"].is_number()) pk = r["packets"].get<uint64_t>();
-        if (r.contains("bytes") && r["bytes"].is_number()) by = r["bytes"].get<uint64_t>();
+        std::optional<uint64_t> pk = opt_u64(r, "packets"), by = opt_u64(r, "bytes");
         std::string obj = table + " " + chain;
         if (target.empty()) {
             hop(s, "netfilter", obj, text, "counted", pk, by);
@@ -763,7 +766,7 @@ bool Walker::ipvs(St& s) {
     if (has)
         for (auto& v : *it) {
             if (s.p.mark && num(v, "fwmark", -1) == int64_t(s.p.mark)) { svc = &v; break; }
-            if (!v["fwmark"].is_number() && str(v, "protocol") == s.p.proto && ip_of(str(v, "address")) == s.p.dst &&
+            if (num(v, "fwmark", -1) < 0 && str(v, "protocol") == s.p.proto && ip_of(str(v, "address")) == s.p.dst &&
                 num(v, "port") == s.p.dport) { svc = &v; break; }
         }
     if (!svc) {
@@ -882,7 +885,8 @@ bool Walker::neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const st
             std::string ifn;
             if (owns(l2ns, nh, &ifn) && ifn == master) return ok(Mac::parse(str(b, "mac")), l2ns + " bridge " + master);
             for (auto& p : arr(b, "ports")) {
-                const json& pr = p["peer"];
+                static const json none;
+                const json& pr = p.contains("peer") ? p["peer"] : none;
                 if (!pr.is_object()) continue;
                 std::string pns = str(pr, "netns").empty() ? l2ns : str(pr, "netns");
                 if (owns(pns, nh, &ifn) && ifn == str(pr, "ifname")) {
@@ -928,8 +932,61 @@ bool Walker::neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const st
     return false;
 }
 
+// The xfrm policy (out) that selects the packet, and the SA its template needs: ESP with its SPI,
+// or XFRM_NO_SA. False when the packet is dropped.
+bool Walker::xfrm_out(St& s) {
+    const json& n = ns(s.ns);
+    auto xit = n.find("xfrm");
+    if (xit == n.end() || !xit->is_object()) return true;
+    const json* pol = nullptr;
+    for (auto& p : arr(*xit, "policies")) {
+        if (str(p, "dir") != "out") continue;
+        Prefix ps, pd;
+        if (!parse_net(str(p, "src"), ps) || !parse_net(str(p, "dst"), pd)) continue;
+        if (!in_prefix(s.p.src, ps) || !in_prefix(s.p.dst, pd)) continue;
+        if (num(p, "proto") && num(p, "proto") != proto_num(s.p.proto)) continue;
+        if (num(p, "dport") && num(p, "dport") != s.p.dport) continue;
+        if (num(p, "sport") && num(p, "sport") != s.p.sport) continue;
+        uint32_t mm = parse_u32(str(p, "mark_mask")), mv = parse_u32(str(p, "mark"));
+        if ((s.p.mark & mm) != mv) continue;
+        if (!pol || num(p, "priority") < num(*pol, "priority")) pol = &p;
+    }
+    if (!pol) return true;
+    std::string sel = "out " + str(*pol, "src") + " -> " + str(*pol, "dst") + (num(*pol, "proto") ? " proto " + std::to_string(num(*pol, "proto")) : "") +
+                      (num(*pol, "dport") ? " dport " + std::to_string(num(*pol, "dport")) : "") +
+                      (parse_u32(str(*pol, "mark_mask")) ? " mark " + str(*pol, "mark") + "/" + str(*pol, "mark_mask") : "");
+    if (str(*pol, "action") == "block") {
+        hop(s, "xfrm", "policy", sel, "block");
+        drop(s, "POLICY_DROP", "xfrm policy " + sel + " in " + s.ns + " blocks it", exec_fix(s.ns, "ip xfrm policy show"));
+        return false;
+    }
+    for (auto& t : arr(*pol, "templates")) {
+        IpAddr td = ip_of(str(t, "dst"));
+        if (!td.valid()) td = s.p.dst;
+        const json* sa = nullptr;
+        for (auto& st : arr(*xit, "states")) {
+            if (ip_of(str(st, "dst")) != td || str(st, "proto") != str(t, "proto")) continue;
+            if (parse_u32(str(t, "spi")) && str(st, "spi") != str(t, "spi")) continue;
+            if (num(t, "reqid") && num(st, "reqid") != num(t, "reqid")) continue;
+            sa = &st;
+            break;
+        }
+        if (!sa) {
+            hop(s, "xfrm", "policy", sel, "no SA");
+            drop(s, "XFRM_NO_SA", "xfrm policy " + sel + " in " + s.ns + " needs an " + str(t, "proto") + " SA toward " + td.str() +
+                 " and there is none", "create the SA on both ends (Docker: the encrypted overlay's key rotation), or remove the policy");
+            return false;
+        }
+        s.p.size += 36;   // ESP header, IV, trailer and ICV of rfc4106(gcm(aes)), about
+        hop(s, "xfrm", "policy", sel, str(t, "proto") == "esp" ? "ESP SPI " + str(*sa, "spi") + " (" + str(*sa, "mode") + ")"
+                                                                : str(t, "proto") + " SPI " + str(*sa, "spi"));
+    }
+    return true;
+}
+
 void Walker::egress(St s, const RouteAnswer& r) {
     if (!budget(s)) return;
+    if (!xfrm_out(s)) return;
     const json* l = link(s.ns, r.dev);
     IpAddr nh = r.gateway.valid() ? r.gateway : s.p.dst;
     if (!l) {
@@ -950,7 +1007,8 @@ void Walker::egress(St s, const RouteAnswer& r) {
     }
     std::string kind = str(*l, "kind");
     if (kind == "veth") {
-        const json& pr = (*l)["peer"];
+        static const json none;
+        const json& pr = l->contains("peer") ? (*l)["peer"] : none;
         std::string pns = pr.is_object() ? (str(pr, "netns").empty() ? s.ns : str(pr, "netns")) : std::string();
         std::string pif = pr.is_object() ? str(pr, "ifname") : std::string();
         if (pns.empty() || pif.empty() || !w_.netns(pns)) {
@@ -1013,7 +1071,8 @@ void Walker::bridge_fwd(St s, const std::string& br, const std::string& in_port)
         return;
     }
     for (auto& p : arr(*b, "ports")) {
-        const json& pr = p["peer"];
+        static const json none;
+        const json& pr = p.contains("peer") ? p["peer"] : none;
         if (str(p, "name") == in_port || !pr.is_object()) continue;
         std::string pns = str(pr, "netns").empty() ? s.ns : str(pr, "netns");
         const json* l = link(pns, str(pr, "ifname"));

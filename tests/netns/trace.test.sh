@@ -5,7 +5,8 @@
 # offline from an ovnet-inspect snapshot equals the live one (--minimal, the socket line aside:
 # snapshots carry no socket table). Failures injected one at a time with iproute2/iptables in
 # this run's namespaces, each named by its code (exit 1): NO_LISTENER, NO_ROUTE, DROP_RULE,
-# IP_FORWARD_OFF, FDB_MISS, FDB_HALF_ENTRY, MTU_EXCEEDED (DF; --no-df fragments). Bad input: exit 2, one line.
+# XFRM_NO_SA, IP_FORWARD_OFF, FDB_MISS, FDB_HALF_ENTRY, MTU_EXCEEDED (DF; --no-df fragments). Bad input:
+# exit 2, one line.
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${OVNET_PYTHON:-/usr/bin/python3}
@@ -68,6 +69,14 @@ if command -v iptables >/dev/null && ip netns exec "$H2" iptables -A INPUT -p ud
   ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
 else
   echo "# no usable iptables: DROP_RULE not injected"
+fi
+
+if ip -n "$H1" xfrm policy add src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out \
+     tmpl src 192.0.2.11 dst 192.0.2.12 proto esp mode transport 2>/dev/null; then
+  expect_code XFRM_NO_SA "an xfrm policy on h1 selecting the VXLAN packets, without its SA" tcp 10.0.0.3:6379
+  ip -n "$H1" xfrm policy del src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out
+else
+  echo "# no xfrm here: XFRM_NO_SA not injected"
 fi
 
 # forwarding: c1 reaches 198.51.100.0/24 through h1 (10.0.0.1 on the bridge), h1 on to h2

@@ -74,7 +74,7 @@ json three_hosts() {
 
 TraceResult run(const json& snap, const std::string& from, const std::string& proto, const std::string& dst,
                 TraceOptions o = {}, uint32_t size = 0) {
-    SnapshotWorld w({snap});
+    SnapshotWorld w(std::vector<json>{snap});
     TraceStart s;
     s.netns = from;
     if (from == "client") s.kind = "client";
@@ -167,6 +167,31 @@ TEST_CASE("trace: each failure is named by its code", "[trace]") {
         s["netns"]["h1"]["routes"].push_back(route("10.0.0.0/24", "ov"));
         auto r = run(s, "c1", "tcp", "198.51.100.7:443");
         CHECK(r.paths[0].code == "IP_FORWARD_OFF");
+    }
+    SECTION("XFRM_NO_SA, then ESP with the SA's SPI (Docker's encrypted overlay: the u32 VNI mark)") {
+        json s = three_hosts();
+        s["netns"]["h1"]["netfilter"]["rules"] = {rule("mangle", "OUTPUT", 1,
+            "-p udp -m udp --dport 4789 -m u32 --u32 \"0x0>>0x16&0x3c@0xc&0xffffff00=0x100100\" -j MARK --set-xmark 0xd0c4e3/0xffffffff")};
+        json tmpl{{"src", "192.0.2.11"}, {"dst", "192.0.2.12"}, {"proto", "esp"}, {"mode", "transport"}, {"spi", "0x00000000"}, {"reqid", 0}};
+        s["netns"]["h1"]["xfrm"] = {{"states", json::array()},
+            {"policies", {json{{"dir", "out"}, {"src", "192.0.2.11/32"}, {"dst", "192.0.2.12/32"}, {"proto", 17}, {"sport", 0},
+                               {"dport", 4789}, {"mark", "0x00d0c4e3"}, {"mark_mask", "0xffffffff"}, {"priority", 0},
+                               {"index", 1}, {"action", "allow"}, {"templates", {tmpl}}}}}};
+        auto r = run(s, "c1", "tcp", "10.0.0.3:6379");
+        INFO(r.minimal());
+        CHECK(r.paths.size() == 1);
+        CHECK(r.paths[0].code == "XFRM_NO_SA");
+        CHECK(has(r.minimal(), "MARK 0xd0c4e3 (13681891)"));
+        s["netns"]["h1"]["xfrm"]["states"] = {json{{"src", "192.0.2.11"}, {"dst", "192.0.2.12"}, {"proto", "esp"}, {"spi", "0x00000101"},
+                                                   {"reqid", 0}, {"mode", "transport"}, {"mark", "0x00000000"}, {"mark_mask", "0x00000000"}}};
+        auto r2 = run(s, "c1", "tcp", "10.0.0.3:6379");
+        INFO(r2.minimal());
+        CHECK(r2.delivered());
+        CHECK(has(r2.minimal(), "=> ESP SPI 0x00000101 (transport)"));
+        // another VNI is not marked: no ESP
+        s["netns"]["h1"]["netfilter"]["rules"][0]["spec"] =
+            "-p udp -m udp --dport 4789 -m u32 --u32 \"0x0>>0x16&0x3c@0xc&0xffffff00=0x100200\" -j MARK --set-xmark 0xd0c4e3/0xffffffff";
+        CHECK_FALSE(has(run(s, "c1", "tcp", "10.0.0.3:6379").minimal(), "ESP"));
     }
     SECTION("an unmodelled match forks the trace") {
         json s = three_hosts();
