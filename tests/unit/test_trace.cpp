@@ -165,8 +165,15 @@ TEST_CASE("trace: each failure is named by its code", "[trace]") {
         s["netns"]["c1"]["routes"].push_back(json{{"dst", "default"}, {"gateway", "10.0.0.1"}, {"dev", "eth0"}});
         s["netns"]["h1"]["addresses"].push_back(addr("ov", "10.0.0.1/24"));
         s["netns"]["h1"]["routes"].push_back(route("10.0.0.0/24", "ov"));
+        CHECK(run(s, "c1", "tcp", "198.51.100.7:443").paths[0].code == "NO_ROUTE");   // h1 has no route on: that first
+        s["netns"]["h1"]["routes"].push_back(json{{"dst", "default"}, {"gateway", "192.0.2.12"}, {"dev", "eth0"}});
         auto r = run(s, "c1", "tcp", "198.51.100.7:443");
         CHECK(r.paths[0].code == "IP_FORWARD_OFF");
+        s["netns"]["h1"]["sysctls"]["net.ipv4.ip_forward"] = "1";
+        auto r2 = run(s, "c1", "tcp", "198.51.100.7:443");
+        INFO(r2.minimal());
+        CHECK(r2.paths[0].code == "NO_ROUTE");   // h1 forwards; h2 has no route on
+        CHECK(r2.paths[0].hops.back().netns == "h2");
     }
     SECTION("XFRM_NO_SA, then ESP with the SA's SPI (Docker's encrypted overlay: the u32 VNI mark)") {
         json s = three_hosts();
