@@ -803,6 +803,11 @@ bool Walker::ipvs(St& s) {
                                               " in " + s.ns + " (" + all + ")");
     } else {
         picks = cands;
+        if (picks.size() > opt_.max_paths) {
+            s.path.assumptions.push_back(s.ns + ": IPVS " + key + ": only the first " + std::to_string(opt_.max_paths) + " of " +
+                                         std::to_string(picks.size()) + " candidates followed (--lb-dst chooses one)");
+            picks.resize(opt_.max_paths);
+        }
     }
     for (size_t k = 0; k < picks.size(); k++) {
         St c = k + 1 == picks.size() ? std::move(s) : s;
