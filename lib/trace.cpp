@@ -1316,6 +1316,10 @@ std::string TraceResult::dot() const {
     auto q = [](const std::string& s) {
         std::string o = "\"";
         for (char c : s) {
+            if (c == '\x01') {   // a line break of the label
+                o += "\\n";
+                continue;
+            }
             if (c == '"' || c == '\\') o += '\\';
             o += c;
         }
@@ -1331,7 +1335,7 @@ std::string TraceResult::dot() const {
             auto& h = p.hops[i];
             if (h.stage == "netfilter" && h.entry.rfind("policy ACCEPT", 0) == 0) continue;
             std::string id = "p" + std::to_string(pi) + "h" + std::to_string(i);
-            clusters[h.netns].push_back("    " + id + " [label=" + q(h.stage + "\\n" + h.object) + "];\n");
+            clusters[h.netns].push_back("    " + id + " [label=" + q(h.stage + "\x01" + h.object) + "];\n");
             edges += "  " + prev + " -> " + id + " [label=" + q(h.effect) + "];\n";
             prev = id;
         }

@@ -48,6 +48,11 @@ run ovnet-trace --snapshot "$TMP/snap.json" --from "$C1" --minimal tcp 10.0.0.3:
 assert_eq "$RC" 0 "offline: exit 0"
 assert_eq "$(grep -v " socket " <<<"$OUT")" "$(grep -v " socket " <<<"$LIVE")" "offline trace = live trace, hop by hop"
 assert_contains "$OUT" "$C2 socket tcp 10.0.0.3:6379: unknown" "offline: the socket is not known, and said so"
+# one snapshot per namespace, as one per node would be: the same trace
+args=()
+for n in ul h1 h2 h3 c1 c2 c3; do ovnet-inspect -n "$(ns $n)" >"$TMP/ns-$n.json"; args+=(--snapshot "$TMP/ns-$n.json"); done
+run ovnet-trace "${args[@]}" --from "$C1" --minimal tcp 10.0.0.3:6379
+assert_eq "$(grep -v " socket " <<<"$OUT")" "$(grep -v " socket " <<<"$LIVE")" "seven snapshots, one per namespace: the same trace"
 run ovnet-trace --snapshot - --from "$C1" tcp 10.0.0.3:6379 <"$TMP/snap.json"
 assert_eq "$(jq -r .mode <<<"$OUT")" "snapshot" "a snapshot on stdin: mode snapshot"
 

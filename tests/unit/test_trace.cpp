@@ -107,7 +107,11 @@ TEST_CASE("trace: c1 to c2 across VXLAN is delivered, hop by hop", "[trace]") {
     CHECK(j["schema"] == "ovnet-trace/1");
     CHECK(j["outcome"] == "delivered");
     CHECK(j["code"].is_null());
-    CHECK(r.dot().rfind("digraph journey {", 0) == 0);
+    std::string dot = r.dot();
+    CHECK(dot.rfind("digraph journey {", 0) == 0);
+    CHECK(has(dot, "[label=\"encap\\nvx\"]"));
+    CHECK(has(dot, "subgraph cluster_"));
+    CHECK(has(dot, "label=\"delivered\""));
 }
 
 TEST_CASE("trace: each failure is named by its code", "[trace]") {
