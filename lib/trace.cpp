@@ -1362,7 +1362,7 @@ SnapshotWorld::SnapshotWorld(std::vector<json> docs) : merged_(json::object()) {
         std::string host = str(d, "host");
         for (auto& [label, n] : d["netns"].items()) {
             std::string l = merged_.contains(label) ? host + ":" + label : label;
-            merged_[l] = n;
+            merged_[l] = std::move(n);
         }
     }
 }
