@@ -911,7 +911,8 @@ bool Walker::neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const st
                 return ok(Mac::parse(str(row, "mac")), l2ns + " " + str(v, "name") + " neighbor (" + str(row, "neigh_state") + ")");
             }
             for (auto& row : (*pit)[str(v, "name")]) {
-                if (str(row, "mac") == docker_mac(nh).str() && !str(row, "fdb_state").empty()) {
+                // a VXLAN entry (with its VTEP), not a MAC the bridge learned on the port
+                if (str(row, "mac") == docker_mac(nh).str() && !str(row, "fdb_state").empty() && !str(row, "vtep").empty()) {
                     drop(s, "FDB_HALF_ENTRY", str(v, "name") + " in " + l2ns + " has the fdb entry " + str(row, "mac") + " -> " +
                          str(row, "vtep") + " but no neighbor entry for " + nh.str() + ": ARP is not answered (moby #52661)",
                          "ovnet-fdb -n " + l2ns + " add -d " + str(v, "name") + " --ip " + nh.str() + " --mac " + str(row, "mac") +

@@ -12,6 +12,7 @@
 #include "common.hpp"
 #include "ovnet/capture.hpp"
 #include "ovnet/netns.hpp"
+#include "pcap_util.hpp"
 
 using namespace ovnet;
 using namespace ovnet::tool;
@@ -21,7 +22,6 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-struct PcapCloser { void operator()(pcap_t* p) const noexcept { pcap_close(p); } };
 struct DumperCloser { void operator()(pcap_dumper_t* d) const noexcept { pcap_dump_close(d); } };
 
 struct Sink {
@@ -85,38 +85,9 @@ int main(int argc, char** argv) {
         std::string filter;
         for (auto& p : parts) filter += (filter.empty() ? "" : " and ") + p;
 
-        char err[PCAP_ERRBUF_SIZE] = {};
-        std::unique_ptr<pcap_t, PcapCloser> pc;
-        {
-            // The packet socket captures in the namespace it is created in.
-            std::optional<NetnsGuard> guard;
-            NetnsFile nsf;
-            if (!g.netns.empty()) {
-                nsf = netns_open(g.netns);
-                guard.emplace(nsf);
-            }
-            pc.reset(pcap_create(iface.c_str(), err));
-            if (!pc) throw Error(ErrorKind::Runtime, "capture: " + iface + ": " + err);
-            pcap_set_snaplen(pc.get(), 262144);
-            pcap_set_promisc(pc.get(), 0);
-            pcap_set_immediate_mode(pc.get(), 1);
-            pcap_set_timeout(pc.get(), 100);
-            int rc = pcap_activate(pc.get());
-            if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
-                throw Error(ErrorKind::Input, "capture: --interface \"" + iface + "\": no such interface in " +
-                                                  (g.netns.empty() ? std::string("this namespace") : g.netns));
-            if (rc < 0) throw Error(ErrorKind::Runtime, "capture: " + iface + ": " + pcap_geterr(pc.get()));
-        }
+        Pcap pc = pcap_open_in(g.netns, iface, filter);
         if (pcap_datalink(pc.get()) != DLT_EN10MB)
             throw Error(ErrorKind::Input, "capture: --interface \"" + iface + "\": not an Ethernet device");
-        if (!filter.empty()) {
-            bpf_program prog{};
-            if (pcap_compile(pc.get(), &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0)
-                throw Error(ErrorKind::Input, "capture: filter \"" + filter + "\": " + pcap_geterr(pc.get()));
-            int rc = pcap_setfilter(pc.get(), &prog);
-            pcap_freecode(&prog);
-            if (rc < 0) throw Error(ErrorKind::Runtime, "capture: filter: " + std::string(pcap_geterr(pc.get())));
-        }
         std::unique_ptr<pcap_dumper_t, DumperCloser> dump;
         if (!write_file.empty()) {
             dump.reset(pcap_dump_open(pc.get(), write_file.c_str()));

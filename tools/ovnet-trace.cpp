@@ -8,6 +8,9 @@
 #include "common.hpp"
 #include "ovnet/snapshot_diff.hpp"
 #include "ovnet/trace.hpp"
+#ifdef OVNET_HAVE_PCAP
+#include "probe.hpp"
+#endif
 
 using namespace ovnet;
 using namespace ovnet::tool;
@@ -60,6 +63,13 @@ void print_table(const json& doc) {
         fmt::print("{}\n", out);
         if (!p["fix"].is_null()) fmt::print("fix: {}\n", p["fix"].get<std::string>());
     }
+    if (doc.contains("probe")) {
+        auto& pr = doc["probe"];
+        fmt::print("\nprobe: {} ({})\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>());
+        for (auto& x : pr["seen"])
+            fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
+        fmt::print("{}\n", pr["agrees"].get<bool>() ? "the probe agrees with the computed trace" : "DIFFERS: " + pr["differs"].get<std::string>());
+    }
 }
 
 }  // namespace
@@ -74,7 +84,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> snapshots;
     uint32_t size = 0;
     uint16_t sport = 0;
-    bool no_df = false, minimal = false, dot = false, dropped = false;
+    bool no_df = false, minimal = false, dot = false, dropped = false, do_probe = false;
     app.cli.add_option("--from", from,
                        "Where the packet starts: a sandbox (namespace or container name), sent by a process in it; "
                        "'client': an external client on the underlay, arriving at the node owning the destination")
@@ -91,9 +101,14 @@ int main(int argc, char** argv) {
         ->type_name("FILE");
     app.cli.add_flag("--minimal", minimal, "A stable short form: one line per hop and the outcome");
     app.cli.add_flag("--dot", dot, "The journey as a Graphviz graph (dot -Tsvg)");
+    app.cli.add_flag("--probe", do_probe,
+                     "Also send one real packet from the sandbox, watch the path's devices, and say whether it agrees");
     app.cli.add_option("PROTO", proto, "tcp, udp or icmp")->required();
     app.cli.add_option("DST", dst, "Destination ADDR:PORT (icmp: ADDR)")->required();
     app.cli.callback([&] {
+        if (do_probe && !snapshots.empty()) throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
+        if (do_probe && (from == "client" || !iif.empty()))
+            throw Error(ErrorKind::Input, "--probe: only from a sandbox (no --iif, not client)");
         TracePacket p = TracePacket::parse(proto, dst);
         if (!src.empty()) {
             p.src = arg_ip("packet", "--src", src);
@@ -134,12 +149,29 @@ int main(int argc, char** argv) {
         }
         TraceResult r = trace_packet(*w, s, p, o);
         dropped = !r.delivered();
+        json pr;
+        if (do_probe) {
+#ifdef OVNET_HAVE_PCAP
+            pr = probe(r);
+#else
+            throw Error(ErrorKind::Input, "--probe: this ovnet-trace was built without libpcap");
+#endif
+        }
         if (dot) {
             fmt::print("{}", r.dot());
         } else if (minimal) {
             fmt::print("{}", r.minimal());
+            if (do_probe) {
+                std::string seen;
+                for (auto& x : pr["seen"])
+                    if (x["packets"] != 0) seen += (seen.empty() ? "" : ", ") + x["netns"].get<std::string>() + " " + x["iface"].get<std::string>();
+                fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),
+                           seen.empty() ? "nowhere" : seen, pr["agrees"].get<bool>() ? "agrees" : "DIFFERS");
+            }
         } else {
-            emit(g, r.to_json(), print_table);
+            json doc = r.to_json();
+            if (do_probe) doc["probe"] = pr;
+            emit(g, doc, print_table);
         }
     });
     int rc = app.run(argc, argv);

@@ -21,6 +21,14 @@ ip netns exec "$C2" python3 -c 'import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 6379)); s.listen(); time.sleep(300)' &
 for _ in $(seq 200); do [ -n "$(ip netns exec "$C2" ss -Hltn 'sport = :6379')" ] && break; sleep 0.05; done
 
+bad() {   # bad DESCRIPTION NEEDLE ARGS...
+  local what=$1 needle=$2; shift 2
+  run ovnet-trace "$@"
+  assert_eq "$RC" 2 "$what: exit 2"
+  assert_one_line "$ERR" "$what: one line"
+  assert_contains "$ERR" "$needle" "$what: names $needle"
+}
+
 # ---- delivered ----
 run ovnet-trace --from "$C1" --minimal tcp 10.0.0.3:6379
 assert_eq "$RC" 0 "c1 -> c2:6379 delivered: exit 0"
@@ -39,6 +47,35 @@ assert_eq "$(jq -c '[.schema, .mode, .outcome, .code, (.paths | length)]' <<<"$O
 printf '%s' "$OUT" >"$TMP/trace.json"
 if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/trace.json" >"$TMP/verr" 2>&1; then pass "the JSON is valid against schema/trace.schema.json"
 else fail "schema: $(cat "$TMP/verr")"; fi
+
+# ---- the probe: one real packet beside the computed trace ----
+if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379 2>&1 >/dev/null)" != *"without libpcap"* ]; then
+  run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+  assert_eq "$RC:$(jq -c '[.probe.answer, .probe.outcome, .probe.agrees]' <<<"$OUT")" '0:["connected","delivered",true]' \
+    "probe c1 -> c2:6379: connected, agrees"
+  assert_eq "$(jq -r '[.probe.seen[] | select(.packets > 0) | .netns + " " + .iface] | join(", ")' <<<"$OUT")" \
+    "$(jq -r '[.probe.seen[] | .netns + " " + .iface] | join(", ")' <<<"$OUT")" "the probe was seen leaving every device of the path"
+  assert_contains "$(jq -r '[.probe.seen[].iface] | join(" ")' <<<"$OUT")" "$VX" "one of them is h1's VXLAN port"
+  printf '%s' "$OUT" >"$TMP/probe.json"
+  if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
+  else fail "probe schema: $(cat "$TMP/verr")"; fi
+  run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6380
+  assert_eq "$RC:$(jq -c '[.code, .probe.answer, .probe.agrees]' <<<"$OUT")" '1:["NO_LISTENER","refused",true]' \
+    "probe to a closed port: refused, agrees with NO_LISTENER"
+  run ovnet-trace --from "$C1" --probe --size 1000 icmp 10.0.0.4
+  assert_eq "$RC:$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '0:["answered",true]' "probe ping c1 -> c3 (1000 bytes): answered, agrees"
+  if ip netns exec "$H2" iptables -A INPUT -p udp --dport 4789 -j DROP 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+    assert_eq "$RC:$(jq -c '[.code, .probe.answer, .probe.agrees, .probe.last_seen]' <<<"$OUT")" \
+      "1:[\"DROP_RULE\",\"timeout\",true,\"$(ns ul) $(jq -r '.paths[0].hops[] | select(.netns | endswith("-ul")) | select(.stage == "bridge") | .effect | ltrimstr("out ")' <<<"$OUT")\"]" \
+      "probe with h2 dropping udp/4789: timeout, last seen leaving the underlay toward h2, agrees with DROP_RULE"
+    ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
+  fi
+  bad "--probe with --snapshot" "not with --snapshot" --probe --snapshot "$TMP/trace.json" --from "$C1" tcp 10.0.0.3:1
+  bad "--probe from a client" "only from a sandbox" --probe --from client tcp 192.0.2.12:1
+else
+  echo "# ovnet-trace built without libpcap: --probe not tested"
+fi
 
 # ---- offline equals live ----
 ovnet-inspect >"$TMP/full.json"
@@ -103,13 +140,6 @@ run ovnet-trace --from "$C1" tcp 10.0.0.3:6379
 assert_eq "$RC" 0 "peers distributed again: delivered"
 
 # ---- bad input ----
-bad() {   # bad DESCRIPTION NEEDLE ARGS...
-  local what=$1 needle=$2; shift 2
-  run ovnet-trace "$@"
-  assert_eq "$RC" 2 "$what: exit 2"
-  assert_one_line "$ERR" "$what: one line"
-  assert_contains "$ERR" "$needle" "$what: names $needle"
-}
 bad "unknown sandbox" "$P-nosuch" --from "$P-nosuch" tcp 10.0.0.3:1
 bad "malformed address" "10.0.0.300" --from "$C1" tcp 10.0.0.300:80
 bad "port out of range" "70000" --from "$C1" tcp 10.0.0.3:70000

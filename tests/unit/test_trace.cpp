@@ -125,6 +125,10 @@ TEST_CASE("trace: each failure is named by its code", "[trace]") {
         s["netns"]["h1"]["peers"]["vx"] = json::array();
         auto r = run(s, "c1", "tcp", "10.0.0.3:6379");
         CHECK(r.paths[0].code == "FDB_MISS");
+        // a MAC the bridge learned on the VXLAN port is no VXLAN entry: still a miss
+        s["netns"]["h1"]["peers"]["vx"] = {json{{"status", "learned"}, {"ip", nullptr}, {"mac", "02:42:0a:00:00:03"}, {"vtep", nullptr},
+                                                {"fdb_state", "reachable"}, {"neigh_state", nullptr}}};
+        CHECK(run(s, "c1", "tcp", "10.0.0.3:6379").paths[0].code == "FDB_MISS");
     }
     SECTION("FDB_HALF_ENTRY: a neighbor without its fdb entry") {
         json s = three_hosts();
