@@ -297,3 +297,48 @@ TEST_CASE("trace: the routing mesh on a real Docker node's rules", "[trace]") {
         CHECK(r3.paths[0].code == "NO_DNAT");
     }
 }
+
+TEST_CASE("trace: Docker's layout, the VXLAN socket in another namespace than the device", "[trace]") {
+    // h2's bridge, VTEP and c2's host end live in "o2" (Docker's 1-<id>); the VTEP's UDP socket is
+    // in h2 (link_netns), where the outer packet arrives.
+    json s = three_hosts();
+    json& h2 = s["netns"]["h2"];
+    json o2 = ns("o2");
+    for (auto it = h2["links"].begin(); it != h2["links"].end();) {
+        if ((*it)["name"] != "eth0") o2["links"].push_back(*it), it = h2["links"].erase(it);
+        else ++it;
+    }
+    o2["bridges"] = h2["bridges"];
+    o2["vteps"] = h2["vteps"];
+    o2["vteps"][0]["link_netns"] = "h2";
+    o2["vteps"][0]["local"] = nullptr;
+    o2["peers"] = h2["peers"];
+    h2["bridges"] = json::array(), h2["vteps"] = json::array(), h2["peers"] = json::object();
+    s["netns"]["c2"]["links"][1]["peer"]["netns"] = "o2";
+    s["netns"]["o2"] = o2;
+    auto r = run(s, "c1", "tcp", "10.0.0.3:6379");
+    INFO(r.minimal());
+    CHECK(r.delivered());
+    CHECK(has(r.minimal(), "h2 decap vx: VNI 4097 udp/4789 => into o2 vx"));
+    CHECK(has(r.minimal(), "o2 bridge ov: 02:42:0a:00:00:03 -> port veth-c2 (c2 eth0)"));
+
+    // another VNI on the far side: no device takes it
+    s["netns"]["o2"]["vteps"][0]["vni"] = 4098;
+    auto r2 = run(s, "c1", "tcp", "10.0.0.3:6379");
+    CHECK(r2.paths[0].code == "NO_LISTENER");
+    CHECK(has(r2.paths[0].reason, "no VXLAN device for VNI 4097"));
+}
+
+TEST_CASE("trace: a packet arriving on an interface (--iif)", "[trace]") {
+    SnapshotWorld w(std::vector<json>{three_hosts()});
+    TraceStart st;
+    st.kind = "netns", st.netns = "h2", st.iif = "eth0";
+    TracePacket p = TracePacket::parse("tcp", "10.0.0.3:80");
+    require_input_error([&] { trace_packet(w, st, p); }, "needs --src");
+    p.src = IpAddr::parse("192.0.2.11");
+    auto r = trace_packet(w, st, p);
+    CHECK(r.paths[0].code == "NO_ROUTE");
+    CHECK(r.paths[0].hops.front().netns == "h2");
+    st.iif = "nosuch0";
+    require_input_error([&] { trace_packet(w, st, p); }, "no such interface");
+}
