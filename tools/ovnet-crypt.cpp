@@ -121,6 +121,7 @@ void show_table(const json& doc) {
                std::to_string(s["replay_errors"].get<uint32_t>() + s["replay_window_errors"].get<uint32_t>()),
                std::to_string(s["integrity_errors"].get<uint32_t>()),
                fmt::format("{}/{}", seq, s["seq_limit"].get<uint64_t>())});
+    }
     t.print(stdout);
     fmt::print("\n");
     Table p({"POLICY", "SRC", "DST", "DPORT", "MARK", "SPI"});

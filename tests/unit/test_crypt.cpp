@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <fmt/format.h>
 #include <fstream>
 #include <unistd.h>
 
@@ -87,7 +88,7 @@ TEST_CASE("crypt key file refused unless 0600") {
     std::string text = std::string("7 ") + kKeyA + "\n";
     REQUIRE(write(fd, text.data(), text.size()) == ssize_t(text.size()));
     close(fd);
-    fchmodat(AT_FDCWD, path, 0600, 0);
+    chmod(path, 0600);
     CHECK(crypt_keys_read(path).keys.at(0).tag == 7);
     chmod(path, 0644);
     auto e = require_input_error([&] { crypt_keys_read(path); }, "0644");
@@ -147,7 +148,7 @@ TEST_CASE("crypt rules are Docker's in iptables-save form") {
     // Planned against an empty namespace: one payload adding both chains and hooks.
     auto plan = ipt_plan(IptState{}, crypt_chains(4098, 4789, false));
     CHECK(plan.tables == 2);
-    CHECK_THAT(plan.payload, Catch::Matchers::Contains("-I INPUT -j OVNET-CRYPT-4098"));
+    CHECK_THAT(plan.payload, Catch::Matchers::Contains("-I INPUT 1 -j OVNET-CRYPT-4098"));
 }
 
 TEST_CASE("crypt overlay validation") {
