@@ -76,6 +76,11 @@ std::string crypt_u32(uint32_t vni);
 /// "OVNET-CRYPT-<vni>".
 std::string crypt_chain(uint32_t vni);
 
+/// The MTU of an encrypted overlay over an underlay of `underlay_mtu`: Docker's, 50 bytes of VXLAN
+/// and 26 of ESP taken off, rounded down to a multiple of 4 (1500 -> 1424).
+constexpr uint32_t crypt_overlay_mtu(uint32_t underlay_mtu = 1500) { return (underlay_mtu - 50 - 26) & ~3u; }
+inline constexpr uint32_t kEncryptedOverlayMtu = crypt_overlay_mtu(1500);
+
 /// One encrypted overlay on this node.
 struct CryptOverlay {
     uint32_t vni = 0;               ///< 1..16777215

@@ -130,6 +130,16 @@ else
   assert_eq "$(xstate)/$(ip -n "$H" xfrm policy | grep -c 'mark 0xd0c4e3/')" "3/1" "$C's SAs and policy are gone"
 fi
 
+# ---- the MTU of an encrypted overlay --------------------------------------------------------------
+ovnet-bridge -q -n "$H" add ov-vote >/dev/null
+expect_rc 0 "ovnet-vtep add --encrypted" ovnet-vtep -n "$H" add vx-vote --vni 4098 --master ov-vote --encrypted -t
+assert_contains "$ERR" "encrypted overlay: MTU 1424" "ovnet-vtep says the encrypted MTU"
+assert_eq "$(ip -n "$H" -j link show vx-vote | jq '.[0].mtu')" "1424" "kernel: the VTEP's MTU is 1424"
+expect_rc 0 "ovnet-sbox connect --encrypted" ovnet-sbox -n "$H" connect "$(ns c1)" --bridge ov-vote --ip 10.0.2.2/24 --encrypted
+assert_contains "$ERR" "encrypted overlay: MTU 1424" "ovnet-sbox says the encrypted MTU"
+assert_eq "$(ip -n "$(ns c1)" -j link show eth0 | jq '.[0].mtu')" "1424" "kernel: the sandbox's interface MTU is 1424"
+expect_rc 2 "--encrypted with --mtu is refused" ovnet-vtep -n "$H" add vx-x --vni 4099 --encrypted --mtu 1450
+
 # ---- del ----------------------------------------------------------------------------------------------
 expect_rc 0 "del" ovnet-crypt -n "$H" del --vni 4098 --local $L
 assert_not_contains "$(ip netns exec "$H" iptables-save)" "OVNET-CRYPT" "del removes the chains and their hooks"

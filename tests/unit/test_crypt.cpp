@@ -322,3 +322,10 @@ TEST_CASE("crypt missing algorithm and xfrm_stat causes") {
     CHECK_THAT(st[2].cause, Catch::Matchers::Contains("plaintext blocked"));
     CHECK(schema::to_dom(st[0]).dump() == R"({"name":"XfrmInError","value":0})");
 }
+
+TEST_CASE("crypt overlay MTU is Docker's") {
+    CHECK(crypt_overlay_mtu(1500) == 1424);
+    CHECK(kEncryptedOverlayMtu == 1424);
+    CHECK(crypt_overlay_mtu(9000) == 8924);
+    CHECK(crypt_overlay_mtu(1498) == 1420);   // 1422 rounded down to a multiple of 4
+}
