@@ -3,6 +3,9 @@
 // mark the overlay's VXLAN packets and drop them when they arrive unencrypted.
 #include <linux/netlink.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "common.hpp"
 #include "ovnet/crypt.hpp"
 
@@ -16,26 +19,50 @@ struct Opts {
     uint16_t port = 4789;
     std::string local, key_file;
     std::vector<std::string> peers;
+    bool stdin_peers = false;
 };
 
-void add_overlay_opts(CLI::App* v, Opts& o, bool keys, bool peers_required) {
+void add_overlay_opts(CLI::App* v, Opts& o, bool keys) {
     v->add_option("--vni", o.vni, "The overlay's VNI, 1..16777215")->required()->type_name("VNI");
     v->add_option("--port", o.port, "The overlay's UDP data port (default 4789)")->type_name("PORT");
     v->add_option("--local", o.local, "This node's underlay address (IPv4)")->required()->type_name("IP");
-    auto* p = v->add_option("--peer", o.peers, "A peer node's underlay address (repeatable)")->type_name("IP");
-    if (peers_required) p->required();
+    v->add_option("--peer", o.peers, "A peer node's underlay address (repeatable)")->type_name("IP");
+    if (keys)
+        v->add_flag("--peers-from-stdin", o.stdin_peers,
+                    "Also the peers named on stdin: the \"vtep\" of every row `ovnet-fdb local -j` printed on the "
+                    "other hosts (each address once)");
     if (keys)
         v->add_option("--key-file", o.key_file, "Keys, one \"<tag> <32 hex digits>\" line each, primary first; "
                                                 "mode 0600; - for stdin")->required()->type_name("FILE");
 }
 
-CryptOverlay overlay_of(const Opts& o) {
+// The distinct underlay addresses ("vtep") of peer rows read on stdin (ovnet-fdb local -j output).
+void stdin_peers(const std::string& obj, const IpAddr& local, std::vector<IpAddr>& out) {
+    std::function<void(const json&)> take = [&](const json& j) {
+        if (j.is_array()) {
+            for (auto& e : j) take(e);
+            return;
+        }
+        require_object(j, "stdin peer row");
+        if (!j.contains("vtep") || j["vtep"].is_null()) return;   // a row without an underlay address
+        IpAddr a = arg_ip(obj, "vtep", get_string(j, "vtep", "stdin peer row"));
+        if (a != local && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    };
+    for (auto& j : read_stdin("stdin")) take(j);
+}
+
+CryptOverlay overlay_of(const Opts& o, bool need_peers = false) {
     CryptOverlay ov;
     ov.vni = o.vni;
     ov.port = o.port;
     std::string obj = fmt::format("overlay {}", o.vni);
     ov.local = arg_ip(obj, "local", o.local);
     for (auto& p : o.peers) ov.peers.push_back(arg_ip(obj, "peer", p));
+    if (o.stdin_peers) {
+        if (o.key_file == "-") throw_input(obj, "key-file", "-", "stdin carries the peers (--peers-from-stdin): give the keys in a file");
+        stdin_peers(obj, ov.local, ov.peers);
+    }
+    if (need_peers && ov.peers.empty()) throw_input(obj, "peer", "", "give --peer or --peers-from-stdin with at least one peer");
     validate_crypt_overlay(ov);
     return ov;
 }
@@ -46,7 +73,7 @@ json report_doc(const CryptOverlay& ov, const Changes& ch, size_t writes) {
 
 // add/apply/rotate: the keys' SAs and policies for the peers, then the overlay's rules.
 void converge(Global& g, const Opts& o, bool prune, bool rotate) {
-    CryptOverlay ov = overlay_of(o);
+    CryptOverlay ov = overlay_of(o, !prune);
     CryptKeys keys = crypt_keys_read(o.key_file);
     if (rotate && keys.keys.size() < 2)
         throw_input("key file " + o.key_file, "keys", "1", "rotate needs the new primary key first and the old key after it");
@@ -180,22 +207,22 @@ int main(int argc, char** argv) {
     });
 
     auto* add = app.verb("add", "Encrypt an overlay between this node and the given peers (other peers are kept)", VerbKind::Mutating);
-    add_overlay_opts(add, o, true, true);
+    add_overlay_opts(add, o, true);
     add->callback([&] { converge(g, o, false, false); });
 
     auto* apply = app.verb("apply", "Converge to exactly the given peers and keys in one batch: peers that left "
                                     "lose their SAs and policies, old keys' SAs go", VerbKind::Mutating);
-    add_overlay_opts(apply, o, true, false);
+    add_overlay_opts(apply, o, true);
     apply->callback([&] { converge(g, o, true, false); });
 
     auto* rotate = app.verb("rotate", "Switch to a new primary key without loss: its SAs first, then the policies, "
                                       "then the old outbound SAs go (the key file: new key, then the old one)", VerbKind::Mutating);
-    add_overlay_opts(rotate, o, true, false);
+    add_overlay_opts(rotate, o, true);
     rotate->callback([&] { converge(g, o, true, true); });
 
     auto* d = app.verb("del", "Remove an overlay's rules, and its SAs and policies when no other encrypted overlay "
                               "needs them; with --peer only those peers' SAs and policies", VerbKind::Mutating);
-    add_overlay_opts(d, o, false, false);
+    add_overlay_opts(d, o, false);
     d->callback([&] { del(g, o); });
 
     return app.run(argc, argv);
