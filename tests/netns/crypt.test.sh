@@ -146,6 +146,16 @@ else
   assert_eq "$(xstate)/$(ip -n "$H" xfrm policy | grep -c 'mark 0xd0c4e3/')" "3/1" "$C's SAs and policy are gone"
 fi
 
+# ---- del --peer: only that peer's objects ----------------------------------------------------------
+for d in $B $C; do
+  ip -n "$H" xfrm policy add src $L/32 dst $d/32 proto udp dport 4789 dir out mark 0xd0c4e3 mask 0xffffffff \
+    tmpl src $L dst $d proto esp spi 0x1234 reqid 13681891 mode transport
+done
+expect_rc 0 "del --peer $C" ovnet-crypt -n "$H" del --vni 4098 --local $L --peer $C -j
+assert_eq "$(ip -n "$H" xfrm policy | grep -A2 "dst $C/32" | grep -c 'mark 0xd0c4e3/')/$(ip -n "$H" xfrm policy | grep -A2 "dst $B/32" | grep -c 'mark 0xd0c4e3/')" \
+  "0/1" "del --peer removes that peer's policy only"
+assert_contains "$(ip netns exec "$H" iptables-save)" "-A OUTPUT -j OVNET-CRYPT-4098" "del --peer keeps the overlay's rules"
+
 # ---- the MTU of an encrypted overlay --------------------------------------------------------------
 ovnet-bridge -q -n "$H" add ov-vote >/dev/null
 expect_rc 0 "ovnet-vtep add --encrypted" ovnet-vtep -n "$H" add vx-vote --vni 4098 --master ov-vote --encrypted -t
