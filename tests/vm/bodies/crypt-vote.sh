@@ -32,9 +32,11 @@ ovnet-sbox -q add ${P}ul >/dev/null
 ovnet-bridge -q -n ${P}ul add ul0 >/dev/null
 for n in 1 2 3; do
   ovnet-sbox -q -n ${P}ul connect ${P}n$n --bridge ul0 --ip "$(ip4 $n)/24" >/dev/null
-  ovnet-bridge -q -n ${P}n$n add ov-vote --mtu 1424 -j | ovnet-vtep -q add vx-vote --vni 4098 --port 5789 --mtu 1424 --local "$(ip4 $n)" >/dev/null
-  ovnet-sbox -q -n ${P}n$n connect ${P}v$n --bridge ov-vote --ip 10.0.2.$((n + 1))/24 >/dev/null
-  ovnet-bridge -q -n ${P}n$n add ov-plain --mtu 1450 -j | ovnet-vtep -q add vx-plain --vni 4097 --local "$(ip4 $n)" >/dev/null
+  ovnet-bridge -q -n ${P}n$n add ov-vote --mtu 1424 >/dev/null
+  ovnet-vtep -q -n ${P}n$n add vx-vote --vni 4098 --port 5789 --encrypted --local "$(ip4 $n)" --master ov-vote >/dev/null
+  ovnet-sbox -q -n ${P}n$n connect ${P}v$n --bridge ov-vote --ip 10.0.2.$((n + 1))/24 --encrypted >/dev/null
+  ovnet-bridge -q -n ${P}n$n add ov-plain --mtu 1450 >/dev/null
+  ovnet-vtep -q -n ${P}n$n add vx-plain --vni 4097 --local "$(ip4 $n)" --master ov-plain >/dev/null
   ovnet-sbox -q -n ${P}n$n connect ${P}p$n --bridge ov-plain --ip 10.0.1.$((n + 1))/24 >/dev/null
 done
 for n in 1 2 3; do
@@ -68,6 +70,8 @@ for n in 1 2 3; do
     fail "ovnet-crypt add on node $n: $(cat "$W/add$n.err")"
 done
 echo "setup + encrypt: $(( $(date +%s) - T0 )) s"
+m=$(in_ns n1 ip -j link show vx-vote | jq '.[0].mtu')
+[ "$m" = 1424 ] && ok "vx-vote MTU 1424 (--encrypted)" || fail "vx-vote MTU $m"
 in_ns n1 ip xfrm state | head -12
 in_ns n1 ip xfrm policy
 for n in 1 2 3; do
@@ -81,7 +85,7 @@ done
 # ---- traffic
 for t in "v1 10.0.2.3" "v1 10.0.2.4" "v2 10.0.2.4" "p1 10.0.1.3" "p1 10.0.1.4"; do
   set -- $t
-  in_ns $1 ping -c 3 -W 30 $2 > "$W/ping.out" 2>&1 && ok "ping $1 -> $2" || { fail "ping $1 -> $2"; cat "$W/ping.out"; }
+  in_ns $1 timeout 90 ping -c 3 -W 30 $2 > "$W/ping.out" 2>&1 && ok "ping $1 -> $2" || { fail "ping $1 -> $2"; cat "$W/ping.out"; }
 done
 for n in 1 2 3; do
   clear=$(raw_count $n 1) esp=$(raw_count $n 2) plain=$(raw_count $n 3) drop=$(drop_count $n)
@@ -108,8 +112,8 @@ i=$(jq '[.sas[] | select(.dir == "in") | .packets] | add' "$W/s2.json")
 # sequence number up to the last one answered must have been answered (the one in flight when
 # interrupted does not count).
 INT=0.05
-in_ns v1 ping -c 1 -i $INT -W 5 10.0.2.3 >/dev/null 2>&1 || INT=1
-in_ns v1 ping -i $INT -W 30 10.0.2.3 > "$W/flood.out" 2>&1 &
+in_ns v1 timeout 30 ping -c 1 -i $INT -W 5 10.0.2.3 >/dev/null 2>&1 || INT=1
+ip netns exec ${P}v1 ping -i $INT -W 30 10.0.2.3 > "$W/flood.out" 2>&1 &
 PING=$!
 for _ in $(seq 100); do grep -q 'seq=' "$W/flood.out" && break; sleep 0.2; done
 T1=$(date +%s)
@@ -137,7 +141,7 @@ for n in 1 2 3; do
   [ "$c" = 4 ] && ok "node $n: 4 SAs after the rotation (old ones gone)" || fail "node $n: $c SAs after the rotation"
   in_ns n$n ip xfrm state | grep -q "$K1" && fail "node $n: an SA of the old key is left" || ok "node $n: no SA of the old key"
 done
-in_ns v1 ping -c 2 -W 30 10.0.2.4 >/dev/null 2>&1 && ok "ping after the rotation" || fail "ping after the rotation"
+in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.4 >/dev/null 2>&1 && ok "ping after the rotation" || fail "ping after the rotation"
 
 # ---- node 3 leaves: one apply on each of the others
 for n in 1 2; do
@@ -148,7 +152,7 @@ for n in 1 2; do
   [ "$s/$p" = 2/1 ] && ok "node $n: node 3's SAs and policy removed" || fail "node $n: $s SAs, $p policies after node 3 left"
   in_ns n$n ip xfrm state | grep -q 192.0.2.13 && fail "node $n: an SA with node 3 is left" || true
 done
-in_ns v1 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping n1 -> n2 after node 3 left" || fail "ping n1 -> n2 after node 3 left"
+in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping n1 -> n2 after node 3 left" || fail "ping n1 -> n2 after node 3 left"
 
 # ---- del
 for n in 1 2 3; do
