@@ -132,6 +132,50 @@ CryptKeys crypt_keys_read(const std::string& path) {
 
 // ---------------------------------------------------------------- Docker's scheme
 
+std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view msg) {
+    std::string k(key);
+    if (k.size() > 64) {
+        auto h = sha256(reinterpret_cast<const uint8_t*>(k.data()), k.size());
+        k.assign(reinterpret_cast<const char*>(h.data()), h.size());
+    }
+    k.resize(64, '\0');
+    std::string inner(64, '\0'), outer(64, '\0');
+    for (size_t i = 0; i < 64; i++) inner[i] = char(k[i] ^ 0x36), outer[i] = char(k[i] ^ 0x5c);
+    inner.append(msg);
+    auto ih = sha256(reinterpret_cast<const uint8_t*>(inner.data()), inner.size());
+    outer.append(reinterpret_cast<const char*>(ih.data()), ih.size());
+    return sha256(reinterpret_cast<const uint8_t*>(outer.data()), outer.size());
+}
+
+std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info, size_t len) {
+    auto prk = hmac_sha256(salt, ikm);
+    std::string_view prk_s(reinterpret_cast<const char*>(prk.data()), prk.size());
+    std::string out, t;
+    for (uint8_t i = 1; out.size() < len; i++) {
+        std::string m = t;
+        m.append(info);
+        m.push_back(char(i));
+        auto h = hmac_sha256(prk_s, m);
+        t.assign(reinterpret_cast<const char*>(h.data()), h.size());
+        out += t;
+    }
+    out.resize(len);
+    return out;
+}
+
+CryptKey crypt_pair_key(const CryptKey& cluster, const IpAddr& src, const IpAddr& dst) {
+    auto s = ip16(src), d = ip16(dst);
+    std::string info(reinterpret_cast<const char*>(s.data()), 16);
+    info.append(reinterpret_cast<const char*>(d.data()), 16);
+    for (int sh = 24; sh >= 0; sh -= 8) info.push_back(char(cluster.tag >> sh));
+    std::string ikm(reinterpret_cast<const char*>(cluster.value.data()), cluster.value.size());
+    std::string okm = hkdf_sha256(ikm, "ovnet-crypt pair key", info, kCryptKeyLen);
+    CryptKey k;
+    k.tag = cluster.tag;
+    std::memcpy(k.value.data(), okm.data(), kCryptKeyLen);
+    return k;
+}
+
 uint32_t crypt_spi(const IpAddr& src, const IpAddr& dst, uint32_t tag) {
     uint32_t h = 2166136261u;
     auto feed = [&](const uint8_t* p, size_t n) {
@@ -243,7 +287,7 @@ std::vector<CryptSa> crypt_desired_sas(const IpAddr& local, const std::vector<Ip
                 sa.src = s, sa.dst = d;
                 sa.spi = crypt_spi(s, d, k.tag);
                 sa.key_tag = k.tag;
-                sa.key = crypt_key_material(k, sa.spi);
+                sa.key = crypt_key_material(keys.pair_keys ? crypt_pair_key(k, s, d) : k, sa.spi);
                 sa.fingerprint = key_fingerprint(sa.key.data(), sa.key.size());
                 out.push_back(std::move(sa));
             };

@@ -20,6 +20,7 @@ struct Opts {
     std::string local, key_file;
     std::vector<std::string> peers;
     bool stdin_peers = false;
+    bool pair_keys = false;
 };
 
 void add_overlay_opts(CLI::App* v, Opts& o, bool keys) {
@@ -31,6 +32,10 @@ void add_overlay_opts(CLI::App* v, Opts& o, bool keys) {
         v->add_flag("--peers-from-stdin", o.stdin_peers,
                     "Also the peers named on stdin: the \"vtep\" of every row `ovnet-fdb local -j` printed on the "
                     "other hosts (each address once)");
+    if (keys)
+        v->add_flag("--pair-keys", o.pair_keys,
+                    "Derive a key per node pair and direction (HKDF-SHA256 of the cluster key and both addresses) "
+                    "instead of Docker's one shared key; every node must use it");
     if (keys)
         v->add_option("--key-file", o.key_file, "Keys, one \"<tag> <32 hex digits>\" line each, primary first; "
                                                 "mode 0600; - for stdin")->required()->type_name("FILE");
@@ -75,6 +80,7 @@ json report_doc(const CryptOverlay& ov, const Changes& ch, size_t writes) {
 void converge(Global& g, const Opts& o, bool prune, bool rotate) {
     CryptOverlay ov = overlay_of(o, !prune);
     CryptKeys keys = crypt_keys_read(o.key_file);
+    keys.pair_keys = o.pair_keys;
     if (rotate && keys.keys.size() < 2)
         throw_input("key file " + o.key_file, "keys", "1", "rotate needs the new primary key first and the old key after it");
     Handle xh(g.netns, NETLINK_XFRM);

@@ -55,6 +55,7 @@ struct CryptKey {
 /// The keys of one node, primary first (Docker keeps a primary and up to two secondaries).
 struct CryptKeys {
     std::vector<CryptKey> keys;
+    bool pair_keys = false;   ///< derive a key per pair and direction (crypt_pair_key); not Docker's
 };
 
 /// Parses a key file: one key per line, `<tag> <32 hex digits>` (tag decimal or 0x-hex), the
@@ -66,6 +67,16 @@ CryptKeys crypt_keys_parse(std::string_view text, const std::string& source);
 CryptKeys crypt_keys_read(const std::string& path);
 /// Refuses a key file whose mode lets group or others in (mode & 077), or that is not a regular file.
 void crypt_key_mode_check(unsigned mode, bool regular, const std::string& path);
+
+/// SHA-256 (lib/inspect_xfrm.cpp, the key fingerprints' hash), HMAC-SHA256 and HKDF-SHA256 (RFC 5869).
+std::array<uint8_t, 32> sha256(const uint8_t* data, size_t len);
+std::array<uint8_t, 32> hmac_sha256(std::string_view key, std::string_view msg);
+std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info, size_t len);
+/// The per-pair key of one direction (--pair-keys, as Weave and Cilium derive theirs instead of
+/// sharing one key cluster-wide): HKDF-SHA256 of the cluster key, salt "ovnet-crypt pair key",
+/// info = src16 ‖ dst16 ‖ tag(BE32), 16 bytes. Both ends of a direction derive the same key; a key
+/// leaked from one pair's SA says nothing about another pair's.
+CryptKey crypt_pair_key(const CryptKey& cluster, const IpAddr& src, const IpAddr& dst);
 
 /// Docker's SPI for one direction and key (see the file comment).
 uint32_t crypt_spi(const IpAddr& src, const IpAddr& dst, uint32_t tag);

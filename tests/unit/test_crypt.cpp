@@ -7,6 +7,7 @@
 #include <netlink/msg.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
@@ -328,4 +329,42 @@ TEST_CASE("crypt overlay MTU is Docker's") {
     CHECK(kEncryptedOverlayMtu == 1424);
     CHECK(crypt_overlay_mtu(9000) == 8924);
     CHECK(crypt_overlay_mtu(1498) == 1420);   // 1422 rounded down to a multiple of 4
+}
+
+TEST_CASE("crypt HKDF-SHA256 matches RFC 5869 test case 1") {
+    auto hex = [](const std::string& s) {
+        std::string o;
+        for (unsigned char c : s) o += fmt::format("{:02x}", c);
+        return o;
+    };
+    std::string ikm(22, '\x0b'), salt, info;
+    for (int i = 0; i <= 0x0c; i++) salt.push_back(char(i));
+    for (int i = 0xf0; i <= 0xf9; i++) info.push_back(char(i));
+    CHECK(hex(hkdf_sha256(ikm, salt, info, 42)) ==
+          "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    // SHA-256 of "abc" (FIPS 180-2).
+    auto d = sha256(reinterpret_cast<const uint8_t*>("abc"), 3);
+    CHECK(hex(std::string(reinterpret_cast<const char*>(d.data()), 32)) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("crypt pair keys differ per pair and direction and keep Docker's SPIs") {
+    auto k = keys2();
+    auto a = ip("192.0.2.1"), b = ip("192.0.2.2"), c = ip("192.0.2.3");
+    auto ab = crypt_pair_key(k.keys[0], a, b), ba = crypt_pair_key(k.keys[0], b, a), ac = crypt_pair_key(k.keys[0], a, c);
+    CHECK(ab.value != ba.value);
+    CHECK(ab.value != ac.value);
+    CHECK(ab.value != k.keys[0].value);
+    CHECK(ab.tag == k.keys[0].tag);
+    auto pk = k;
+    pk.pair_keys = true;
+    // What A sends to B with is what B receives from A with.
+    auto on_a = crypt_desired_sas(a, {b}, pk), on_b = crypt_desired_sas(b, {a}, pk);
+    auto plain = crypt_desired_sas(a, {b}, k);
+    REQUIRE(on_a[0].dir == "out");
+    auto it = std::find_if(on_b.begin(), on_b.end(), [&](const CryptSa& s) { return s.dir == "in" && s.spi == on_a[0].spi; });
+    REQUIRE(it != on_b.end());
+    CHECK(it->fingerprint == on_a[0].fingerprint);
+    CHECK(on_a[0].spi == plain[0].spi);
+    CHECK(on_a[0].fingerprint != plain[0].fingerprint);
 }

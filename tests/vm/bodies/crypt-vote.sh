@@ -154,6 +154,20 @@ for n in 1 2; do
 done
 in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping n1 -> n2 after node 3 left" || fail "ping n1 -> n2 after node 3 left"
 
+# ---- per-pair keys (not Docker's scheme) between the two nodes left
+for n in 1 2; do
+  m=$(( 3 - n ))
+  ovnet-crypt -q -n ${P}n$n apply --vni 4098 --port 5789 --local "$(ip4 $n)" --peer "$(ip4 $m)" --pair-keys --key-file "$W/k2" > /dev/null 2> "$W/pair.err" ||
+    fail "apply --pair-keys on node $n: $(cat "$W/pair.err")"
+done
+in_ns n1 ip xfrm state | grep -q "$K2" && fail "--pair-keys: the cluster key is used as is" || ok "--pair-keys: SAs carry derived keys"
+in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping with per-pair keys" || fail "ping with per-pair keys"
+ovnet-crypt -n ${P}n1 show --local "$(ip4 1)" -j > "$W/p1.json"
+ovnet-crypt -n ${P}n2 show --local "$(ip4 2)" -j > "$W/p2.json"
+a=$(jq -c '[.sas[] | select(.dir == "out") | {spi, key_fingerprint}]' "$W/p1.json")
+b=$(jq -c '[.sas[] | select(.dir == "in") | {spi, key_fingerprint}]' "$W/p2.json")
+[ "$a" = "$b" ] && ok "per-pair keys symmetric $a" || fail "per-pair keys asymmetric: $a vs $b"
+
 # ---- del
 for n in 1 2 3; do
   ovnet-crypt -q -n ${P}n$n del --vni 4098 --port 5789 --local "$(ip4 $n)" > /dev/null 2> "$W/del.err" || fail "del on node $n: $(cat "$W/del.err")"
