@@ -366,8 +366,8 @@ CryptPlan crypt_plan(const std::vector<CryptSa>& have_sas, const std::vector<Cry
             p.sa_add.push_back(w);
             p.changes.emplace_back(Action::Added, w.label());
         } else if (it->fingerprint != w.fingerprint) {
-            p.sa_del.push_back(*it);      // same SPI, another key: written again
-            p.sa_add.push_back(w);
+            p.sa_rekey_old.push_back(*it);      // same SPI, another key: written again
+            p.sa_rekey.push_back(w);
             p.changes.emplace_back(Action::Changed, w.label(), "replaced");
         } else {
             p.changes.emplace_back(Action::Unchanged, w.label());
@@ -527,6 +527,9 @@ size_t crypt_execute(Handle& xh, const CryptPlan& p) {
     }
     run(p.sa_add.size() - first, [&](size_t i) { return crypt_msg_newsa(p.sa_add[first + i]); },
         [&](size_t i) { return p.sa_add[first + i].label(); });
+    run(p.sa_rekey_old.size(), [&](size_t i) { return crypt_msg_delsa(p.sa_rekey_old[i]); },
+        [&](size_t i) { return p.sa_rekey_old[i].label(); });
+    run(p.sa_rekey.size(), [&](size_t i) { return crypt_msg_newsa(p.sa_rekey[i]); }, [&](size_t i) { return p.sa_rekey[i].label(); });
     run(p.pol_put.size(), [&](size_t i) { return crypt_msg_updpolicy(p.pol_put[i]); }, [&](size_t i) { return p.pol_put[i].label(); });
     run(p.pol_del.size(), [&](size_t i) { return crypt_msg_delpolicy(p.pol_del[i]); }, [&](size_t i) { return p.pol_del[i].label(); });
     run(p.sa_del.size(), [&](size_t i) { return crypt_msg_delsa(p.sa_del[i]); }, [&](size_t i) { return p.sa_del[i].label(); });

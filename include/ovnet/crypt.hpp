@@ -143,11 +143,17 @@ std::vector<CryptPolicy> crypt_owned_policies(const Xfrm& cur, const IpAddr& loc
 /// SAs removed.
 struct CryptPlan {
     std::vector<CryptSa> sa_add;
+    /// SAs whose SPI stays but whose key changes (another key under the same tag, --pair-keys
+    /// switched): the kernel cannot change an SA's key, so each is removed and written again,
+    /// after sa_add and before the policies (packets on that SA in between are lost).
+    std::vector<CryptSa> sa_rekey_old, sa_rekey;
     std::vector<CryptPolicy> pol_put;      ///< new or changed (XFRM_MSG_UPDPOLICY)
     std::vector<CryptPolicy> pol_del;
     std::vector<CryptSa> sa_del;
     Changes changes;                       ///< one per object, unchanged ones included
-    size_t writes() const { return sa_add.size() + pol_put.size() + pol_del.size() + sa_del.size(); }
+    size_t writes() const {
+        return sa_add.size() + sa_rekey_old.size() + sa_rekey.size() + pol_put.size() + pol_del.size() + sa_del.size();
+    }
 };
 
 /// Compares the owned objects with the desired ones (pure). With `prune`, owned objects that are

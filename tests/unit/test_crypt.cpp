@@ -231,8 +231,12 @@ TEST_CASE("crypt plan converges in the order that loses nothing") {
         auto other = crypt_keys_parse(std::string("3313 ") + kKeyA, "t");
         auto p = crypt_plan(have_sas, have_pols, crypt_desired_sas(l, {b, c}, other),
                             crypt_desired_policies(l, {b, c}, 4789, other), l, {}, true);
-        CHECK(p.sa_del.size() == 4);
-        CHECK(p.sa_add.size() == 4);
+        CHECK(p.sa_del.empty());
+        CHECK(p.sa_add.empty());
+        CHECK(p.sa_rekey_old.size() == 4);
+        REQUIRE(p.sa_rekey.size() == 4);
+        CHECK(p.sa_rekey[0].fingerprint != p.sa_rekey_old[0].fingerprint);
+        CHECK(p.sa_rekey[0].spi == p.sa_rekey_old[0].spi);
         CHECK(count(p.changes).changed == 4);
     }
     SECTION("another data port: a second policy per peer") {
