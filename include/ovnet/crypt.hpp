@@ -156,11 +156,11 @@ struct CryptPlan {
     }
 };
 
-/// Compares the owned objects with the desired ones (pure). With `prune`, owned objects that are
-/// not desired go; without, only those involving `only_peers` (del) ... see the scope rules:
-///  - `scope_peers` empty: every owned object is in scope (apply);
-///  - otherwise only objects whose remote end is in `scope_peers` are compared (add, del --peer).
-/// An SA whose SPI is desired but whose key differs is removed and added again.
+/// Compares the owned objects with the desired ones (pure). Desired objects missing or different
+/// are written; with `prune`, owned objects that are not desired are removed too, within the scope:
+/// every owned object when `scope_peers` is empty (apply), else only those whose remote end is in
+/// `scope_peers` (del --peer). add passes prune=false: it never removes. An SA whose SPI is desired
+/// but whose key differs goes to sa_rekey_old/sa_rekey.
 CryptPlan crypt_plan(const std::vector<CryptSa>& have_sas, const std::vector<CryptPolicy>& have_pols,
                      const std::vector<CryptSa>& want_sas, const std::vector<CryptPolicy>& want_pols,
                      const IpAddr& local, const std::vector<IpAddr>& scope_peers, bool prune);
