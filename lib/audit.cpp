@@ -1470,6 +1470,29 @@ struct Auditor {
             }
         }
     }
+    // A published port whose DNAT rule leads to no IPVS service (IPVS read, none there).
+    void dnat() {
+        for (auto& s : snaps)
+            for (auto& [label, ns] : s.netns)
+                for (auto& p : ns.published) {
+                    if (member(p, "backends").is_null() || !member(p, "ipvs").is_null()) continue;
+                    std::string k = std::to_string(jnum(p, "port")) + "/" + jstr(p, "proto");
+                    std::string sbox = jstr(p, "ingress_sbox");
+                    auto& f = add("DNAT_WITHOUT_SERVICE", Severity::Warning, std::nullopt);
+                    node(f, s.host);
+                    f.objects.push_back(s.host + ":" + label + " published " + k);
+                    evidence(f, s.host, p);
+                    bool ours = jstr(p, "owner") == "ovnet";
+                    f.message = fmt::format("{}: port {} is DNATed to the ingress sandbox {} but no IPVS service takes it "
+                                            "there{}", s.host, k, sbox.empty() ? "-" : sbox,
+                                            ours ? ": unpublish it (or publish it again with its backends)"
+                                                 : ": Docker's rule; remove the service or restart its task (docker service update --force)");
+                    if (ours)
+                        fix(f, s.host, cmd("ovnet-publish", label, "del --port " + std::to_string(jnum(p, "port")) + " --proto " +
+                                                                   shq(jstr(p, "proto")) + (sbox.empty() ? "" : " --ingress-sbox " + shq(sbox))));
+                }
+    }
+
     void services(const std::string& key, const std::vector<Member>& ms) {
         std::map<std::string, std::vector<const Member*>> vips;
         std::map<std::string, const json*> obj_of;
@@ -1650,6 +1673,7 @@ struct Auditor {
             services(key, ms);
         }
         ipvs();
+        dnat();
         partial();
         xfrm();
         sysctls();
