@@ -373,8 +373,9 @@ AuditNetwork network_from(const json& o, size_t i, std::vector<AuditEndpoint>&& 
 }
 
 // The snapshot stream's SAX handler: top-level objects are snapshots; "schema", "host" are read
-// as they come, each namespace and each network is built as a small DOM and turned into its
-// typed form at once (so a 100-node stream never is one DOM).
+// as they come, each namespace is read by NsReader, each network as a small DOM but for its
+// endpoints (read typed), and turned into its typed form at once: a 100-node stream is never
+// one DOM.
 struct SnapSax : nlohmann::json_sax<json> {
     std::vector<AuditSnapshot>& out;
     const std::string& file;
