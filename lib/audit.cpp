@@ -1224,6 +1224,15 @@ struct Auditor {
         by_mac.reserve(all.size());
         by_ip.reserve(all.size());
         for (auto& w : all) by_mac.emplace(mac_key(w.mac), &w), by_ip.emplace(w.ip, &w);
+        // Nodes with an endpoint whose sandbox was not read (no address): a peer toward their VTEP
+        // may be that endpoint. It is not called stale, and the fixes keep it.
+        std::set<IpAddr> unknown;
+        for (auto& m : ms)
+            for (auto& e : m.net->endpoints)
+                if (e.addresses.empty() && m.local.valid()) unknown.insert(m.local);
+        auto maybe_unknown = [&](const AuditPeer& p) {
+            return p.vtep.valid() && unknown.count(p.vtep) && !by_mac.count(mac_key(p.mac)) && !(p.ip.valid() && by_ip.count(p.ip));
+        };
         for (auto& m : ms) {
             if (!m.ns || m.net->vtep.empty()) continue;
             static const std::vector<AuditPeer> none;
@@ -1244,6 +1253,9 @@ struct Auditor {
                         if (w.at == &m || !w.vtep.valid()) continue;   // local, or the remote VTEP's address is unknown
                         set.push_back({{"ip", w.ip.str()}, {"mac", w.mac.str()}, {"vtep", w.vtep.str()}});
                     }
+                    for (auto& p : rows)
+                        if (p.status == "peer" && p.ip.valid() && maybe_unknown(p))
+                            set.push_back({{"ip", p.ip.str()}, {"mac", p.mac.str()}, {"vtep", p.vtep.str()}});
                 }
                 fix(f, m.host(), fdb_cmd(m, set), set);
             };
@@ -1313,7 +1325,7 @@ struct Auditor {
                         continue;
                     }
                 }
-                if (dup_mac.count(mk)) continue;
+                if (dup_mac.count(mk) || maybe_unknown(p)) continue;
                 auto& f = peer_finding("PEER_STALE", Severity::Warning, p.mac);
                 evidence(f, m.host(), p.to_json());
                 bool local = false;

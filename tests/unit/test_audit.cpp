@@ -646,3 +646,15 @@ TEST_CASE("audit: DNAT_WITHOUT_SERVICE") {
     ns1(c, 2)["published"][0]["backends"] = nullptr;
     CHECK(c.audit().findings.empty());
 }
+
+TEST_CASE("audit: peers toward a node whose sandbox was not read are not stale and the fix keeps them") {
+    Cluster c;
+    c.endpoint(3)["addresses"] = json::array();   // c3's sandbox unread: no address, no MAC
+    c.endpoint(3)["mac"] = nullptr;
+    CHECK(c.audit().findings.empty());
+    c.peers(1).erase(0);   // h1 loses c2
+    auto r = c.audit();
+    auto& f = only(r, "PEER_MISSING");
+    CHECK((*f.fix)[0].input == json::parse(R"([{"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"},
+                                                {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}])"));
+}
