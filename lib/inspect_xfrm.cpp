@@ -123,6 +123,14 @@ XfrmAlg alg_of(const char* kind, const char* name, uint32_t key_bits, const uint
 
 }  // namespace
 
+std::array<uint8_t, 32> sha256(const uint8_t* data, size_t len) {
+    auto d = Sha256().digest(data, len);
+    std::array<uint8_t, 32> out{};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 4; j++) out[size_t(4 * i + j)] = uint8_t(d[size_t(i)] >> (24 - 8 * j));
+    return out;
+}
+
 std::string key_fingerprint(const uint8_t* key, size_t len) {
     auto d = Sha256().digest(key, len);
     return fmt::format("{:08x}{:08x}", d[0], d[1]);

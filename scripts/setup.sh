@@ -4,7 +4,7 @@
 #   scripts/setup.sh --test   also what the tests use (iproute2 and jq to check results, the VM's kernel and qemu,
 #                             Docker for tests/docker: installed apart, never started, its failure only skips that tier)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnl-xfrm-3-dev
+pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnl-xfrm-3-dev libpcap-dev
       libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache)
 if [ "${1:-}" = --test ]; then
   pkgs+=(iproute2 jq bsdutils groff-base man-db bash-completion zsh

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common.hpp"
+#include "ovnet/crypt.hpp"
 
 using namespace ovnet;
 using namespace ovnet::tool;
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
 
     std::string bridge, ip, mac, gw, ifname, host_ifname;
     std::optional<uint64_t> mtu;
+    bool encrypted = false;
     std::vector<std::string> sysctls;
     auto connect_opts = [&](CLI::App* v, bool bridge_required) {
         auto* b = v->add_option("--bridge", bridge, "Bridge in the host namespace to connect to")->type_name("BRIDGE");
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
         v->add_option("--gw", gw, "Default route via this address")->type_name("IP");
         v->add_option("--ifname", ifname, "Name inside (default: the next free ethN)")->type_name("IFNAME");
         v->add_option("--host-ifname", host_ifname, "Host-side name (default: veth + 7 hex digits)")->type_name("IFNAME");
-        v->add_option("--mtu", mtu, "MTU of both ends (default: the bridge's)")->type_name("MTU");
+        auto* m = v->add_option("--mtu", mtu, "MTU of both ends (default: the bridge's)")->type_name("MTU");
+        v->add_flag("--encrypted", encrypted, "The bridge is an encrypted overlay's (ovnet-crypt): MTU 1424")->excludes(m);
         v->add_option("--sysctl", sysctls, "KEY=VALUE set inside the sandbox (repeatable)")->type_name("KEY=VALUE");
     };
     auto spec_json = [&]() {
@@ -88,6 +91,12 @@ int main(int argc, char** argv) {
         if (!ifname.empty()) o["ifname"] = ifname;
         if (!host_ifname.empty()) o["host_ifname"] = host_ifname;
         if (mtu) o["mtu"] = *mtu;
+        if (encrypted) {
+            o["mtu"] = kEncryptedOverlayMtu;
+            if (!g.quiet)
+                fmt::print(stderr, "{}: encrypted overlay: MTU {} (1500 - 50 VXLAN - 26 ESP, a multiple of 4)\n", g.name,
+                           kEncryptedOverlayMtu);
+        }
         json s = json::object();
         for (auto& [k, v] : parse_kv(sysctls, "sysctl")) s[k] = v;
         if (!s.empty()) o["sysctls"] = s;
@@ -101,7 +110,7 @@ int main(int argc, char** argv) {
         validate_netns_name(name);
         Changes ch;
         if (bridge.empty()) {
-            if (!ip.empty() || !mac.empty() || !gw.empty() || !ifname.empty() || !host_ifname.empty() || mtu)
+            if (!ip.empty() || !mac.empty() || !gw.empty() || !ifname.empty() || !host_ifname.empty() || mtu || encrypted)
                 throw_input("sandbox " + name, "bridge", "", "interface options need --bridge");
             ch = sbox_add(name, parse_kv(sysctls, "sysctl"));
         } else {

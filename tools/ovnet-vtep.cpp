@@ -1,5 +1,6 @@
 // ovnet-vtep: VXLAN tunnel endpoints (ip -d link show, for vxlan devices).
 #include "common.hpp"
+#include "ovnet/crypt.hpp"
 
 using namespace ovnet;
 using namespace ovnet::tool;
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     });
 
     std::optional<uint64_t> vni, port, ttl, mtu, ageing;
-    bool udpcsum = false, no_udpcsum = false;
+    bool udpcsum = false, no_udpcsum = false, encrypted = false;
     std::string local, dev, master, netid;
     // CLI11 2.1 fills optional<bool> flags even when absent: keep on/off as separate flags.
     bool f_on[4] = {}, f_off[4] = {};
@@ -51,7 +52,9 @@ int main(int argc, char** argv) {
     add->add_option("--dev", dev, "Underlay device")->type_name("IFNAME");
     add->add_option("--master", master, "Bridge to attach to")->type_name("BRIDGE");
     add->add_option("--ttl", ttl, "TTL of outer packets (0 = inherit)")->type_name("TTL");
-    add->add_option("--mtu", mtu, "MTU (default 1450)")->type_name("MTU");
+    auto* mtu_opt = add->add_option("--mtu", mtu, "MTU (default 1450)")->type_name("MTU");
+    add->add_flag("--encrypted", encrypted, "An encrypted overlay (ovnet-crypt): MTU 1424, Docker's for a 1500-byte underlay")
+        ->excludes(mtu_opt);
     add->add_option("--ageing", ageing, "Lifetime of learned fdb entries, seconds (Docker: 300)")->type_name("SECONDS");
     auto* uc = add->add_flag("--udpcsum", udpcsum, "UDP checksums on IPv4 outer packets (Docker sets it)");
     add->add_flag("--no-udpcsum", no_udpcsum, "No UDP checksums on IPv4 outer packets (the kernel's default)")->excludes(uc);
@@ -96,6 +99,12 @@ int main(int argc, char** argv) {
             if (!br.empty()) o["master"] = br;
             if (ttl) o["ttl"] = *ttl;
             if (mtu) o["mtu"] = *mtu;
+            if (encrypted) {
+                o["mtu"] = kEncryptedOverlayMtu;
+                if (!g.quiet)
+                    fmt::print(stderr, "{}: encrypted overlay: MTU {} (1500 - 50 VXLAN - 26 ESP, a multiple of 4)\n", g.name,
+                               kEncryptedOverlayMtu);
+            }
             if (ageing) o["ageing"] = *ageing;
             if (udpcsum || no_udpcsum) o["udp_csum"] = udpcsum;
             for (int i = 0; i < 4; i++)

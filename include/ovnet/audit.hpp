@@ -87,7 +87,9 @@ struct AuditSnapshot {
 /// AuditSnapshots: JSON through json_sax_fast (nlohmann's parser on what it gives up on), only
 /// the parts the audit uses kept. Every value must be an object with "schema": "ovnet-inspect/1",
 /// a "host", a "netns" object and a "networks" array. Errors are Error(Input), one line, naming
-/// the snapshot ("snapshot 2 (FILE): schema \"x\": expected ovnet-inspect/1").
+/// the snapshot ("snapshot 2 (FILE): schema \"x\": expected ovnet-inspect/1"). A text of 16 MB
+/// or more is read by two threads, half its snapshots each (on any error it is read again in
+/// one go, for the message).
 class AuditReader {
 public:
     /// Reads every snapshot of `text` (the content of FILE; `file` is its name, "stdin" for -).

@@ -627,6 +627,38 @@ TEST_CASE("audit: SYSCTL_DRIFT") {
     CHECK(!f.fix);
 }
 
+TEST_CASE("audit: DNAT_WITHOUT_SERVICE") {
+    Cluster c;
+    json row = {{"netns", "h2"}, {"owner", "ovnet"}, {"proto", "tcp"}, {"port", 8080}, {"ingress_sbox", "ingress_sbox"},
+                {"backends", json::array()}, {"ipvs", nullptr}};
+    for (int i = 1; i <= 3; i++) {
+        json r = row;
+        if (i != 2) r["ipvs"] = fwm_service(256, json::array());
+        ns1(c, i)["published"] = json::array({r});
+    }
+    auto r = c.audit();
+    auto& f = only(r, "DNAT_WITHOUT_SERVICE");
+    CHECK(f.nodes == V{"h2"});
+    CHECK(f.objects == V{"h2:h2 published 8080/tcp"});
+    REQUIRE(f.fix);
+    CHECK((*f.fix)[0].command == "ovnet-publish -n h2 del --port 8080 --proto tcp --ingress-sbox ingress_sbox");
+    // IPVS not readable (backends null): nothing to say.
+    ns1(c, 2)["published"][0]["backends"] = nullptr;
+    CHECK(c.audit().findings.empty());
+}
+
+TEST_CASE("audit: peers toward a node whose sandbox was not read are not stale and the fix keeps them") {
+    Cluster c;
+    c.endpoint(3)["addresses"] = json::array();   // c3's sandbox unread: no address, no MAC
+    c.endpoint(3)["mac"] = nullptr;
+    CHECK(c.audit().findings.empty());
+    c.peers(1).erase(0);   // h1 loses c2
+    auto r = c.audit();
+    auto& f = only(r, "PEER_MISSING");
+    CHECK((*f.fix)[0].input == json::parse(R"([{"ip":"10.0.0.3","mac":"02:42:0a:00:00:03","vtep":"192.0.2.12"},
+                                                {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}])"));
+}
+
 // Docker's vxlan0 has no local address (the kernel sends from its route's source): the audit
 // takes the address of the VTEP's underlay namespace on the remote VTEPs' subnet, so the peer
 // checks and the fdb fix know each node's VTEP; where none can be told, the fix keeps the node's

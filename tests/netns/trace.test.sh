@@ -1,0 +1,152 @@
+#!/bin/bash
+# trace: ovnet-trace on the README's three hosts (three_hosts_build). c1 -> c2 across VXLAN is
+# delivered with the expected hops (VNI 4097, the peer's VTEP 192.0.2.12, decapsulation on h2,
+# the listener in c2); the JSON is valid against schema/trace.schema.json; the trace computed
+# offline from an ovnet-inspect snapshot equals the live one (--minimal, the socket line aside:
+# snapshots carry no socket table). Failures injected one at a time with iproute2/iptables in
+# this run's namespaces, each named by its code (exit 1): NO_LISTENER, NO_ROUTE, DROP_RULE,
+# XFRM_NO_SA, IP_FORWARD_OFF, FDB_MISS, FDB_HALF_ENTRY, MTU_EXCEEDED (DF; --no-df fragments). Bad input:
+# exit 2, one line.
+. "$(dirname "$0")/lib.sh"
+SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=${OVNET_PYTHON:-/usr/bin/python3}
+for t in jq python3 ss; do command -v $t >/dev/null || skip "$t not installed"; done
+
+BR=ov-001001-7672d VX=vx-001001-7672d VNI=4097
+C1=$(c 1) C2=$(c 2) H1=$(h 1) H2=$(h 2)
+expect_rc 0 "three-host overlay built" three_hosts_build
+
+# a listener in c2 on 6379, waited for in the socket table
+ip netns exec "$C2" python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 6379)); s.listen(); time.sleep(300)' &
+for _ in $(seq 200); do [ -n "$(ip netns exec "$C2" ss -Hltn 'sport = :6379')" ] && break; sleep 0.05; done
+
+bad() {   # bad DESCRIPTION NEEDLE ARGS...
+  local what=$1 needle=$2; shift 2
+  run ovnet-trace "$@"
+  assert_eq "$RC" 2 "$what: exit 2"
+  assert_one_line "$ERR" "$what: one line"
+  assert_contains "$ERR" "$needle" "$what: names $needle"
+}
+
+# ---- delivered ----
+run ovnet-trace --from "$C1" --minimal tcp 10.0.0.3:6379
+assert_eq "$RC" 0 "c1 -> c2:6379 delivered: exit 0"
+LIVE=$OUT
+assert_contains "$OUT" "$C1 route out eth0" "c1 routes out eth0"
+assert_contains "$OUT" "$H1 bridge $BR: 02:42:0a:00:00:03 -> port $VX dst 192.0.2.12" "h1's bridge sends c2's MAC to the VXLAN port, VTEP 192.0.2.12"
+assert_contains "$OUT" "=> VXLAN VNI $VNI 192.0.2.11 -> 192.0.2.12 udp/4789" "encapsulation: VNI 4097, 192.0.2.11 -> 192.0.2.12, udp/4789"
+assert_contains "$OUT" "$(ns ul) bridge ul0: " "the underlay bridge forwards it"
+assert_contains "$OUT" "$H2 decap $VX: VNI $VNI udp/4789 => into $H2 $VX" "h2 decapsulates"
+assert_contains "$OUT" "$C2 socket tcp 10.0.0.3:6379: tcp LISTEN 0.0.0.0:6379 => delivered" "c2's listener takes it"
+assert_eq "$(tail -1 <<<"$OUT")" "delivered" "last line: delivered"
+
+run ovnet-trace --from "$C1" tcp 10.0.0.3:6379
+assert_eq "$(jq -c '[.schema, .mode, .outcome, .code, (.paths | length)]' <<<"$OUT")" '["ovnet-trace/1","live","delivered",null,1]' \
+  "JSON when piped: live, delivered, one path"
+printf '%s' "$OUT" >"$TMP/trace.json"
+if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/trace.json" >"$TMP/verr" 2>&1; then pass "the JSON is valid against schema/trace.schema.json"
+else fail "schema: $(cat "$TMP/verr")"; fi
+
+# ---- the probe: one real packet beside the computed trace ----
+if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379 2>&1 >/dev/null)" != *"without libpcap"* ]; then
+  run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+  assert_eq "$RC:$(jq -c '[.probe.answer, .probe.outcome, .probe.agrees]' <<<"$OUT")" '0:["connected","delivered",true]' \
+    "probe c1 -> c2:6379: connected, agrees"
+  assert_eq "$(jq -r '[.probe.seen[] | select(.packets > 0) | .netns + " " + .iface] | join(", ")' <<<"$OUT")" \
+    "$(jq -r '[.probe.seen[] | .netns + " " + .iface] | join(", ")' <<<"$OUT")" "the probe was seen leaving every device of the path"
+  assert_contains "$(jq -r '[.probe.seen[].iface] | join(" ")' <<<"$OUT")" "$VX" "one of them is h1's VXLAN port"
+  printf '%s' "$OUT" >"$TMP/probe.json"
+  if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
+  else fail "probe schema: $(cat "$TMP/verr")"; fi
+  run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6380
+  assert_eq "$RC:$(jq -c '[.code, .probe.answer, .probe.agrees]' <<<"$OUT")" '1:["NO_LISTENER","refused",true]' \
+    "probe to a closed port: refused, agrees with NO_LISTENER"
+  run ovnet-trace --from "$C1" --probe --size 1000 icmp 10.0.0.4
+  assert_eq "$RC:$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '0:["answered",true]' "probe ping c1 -> c3 (1000 bytes): answered, agrees"
+  if ip netns exec "$H2" iptables -A INPUT -p udp --dport 4789 -j DROP 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+    assert_eq "$RC:$(jq -c '[.code, .probe.answer, .probe.agrees, .probe.last_seen]' <<<"$OUT")" \
+      "1:[\"DROP_RULE\",\"timeout\",true,\"$(ns ul) $(jq -r '.paths[0].hops[] | select(.netns | endswith("-ul")) | select(.stage == "bridge") | .effect | ltrimstr("out ")' <<<"$OUT")\"]" \
+      "probe with h2 dropping udp/4789: timeout, last seen leaving the underlay toward h2, agrees with DROP_RULE"
+    ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
+  fi
+  bad "--probe with --snapshot" "not with --snapshot" --probe --snapshot "$TMP/trace.json" --from "$C1" tcp 10.0.0.3:1
+  bad "--probe from a client" "only from a sandbox" --probe --from client tcp 192.0.2.12:1
+else
+  echo "# ovnet-trace built without libpcap: --probe not tested"
+fi
+
+# ---- offline equals live ----
+ovnet-inspect >"$TMP/full.json"
+jq --arg p "$P-" '.netns |= with_entries(select(.key | startswith($p))) | .networks |= map(select(.netns | startswith($p)))' \
+  "$TMP/full.json" >"$TMP/snap.json"
+run ovnet-trace --snapshot "$TMP/snap.json" --from "$C1" --minimal tcp 10.0.0.3:6379
+assert_eq "$RC" 0 "offline: exit 0"
+assert_eq "$(grep -v " socket " <<<"$OUT")" "$(grep -v " socket " <<<"$LIVE")" "offline trace = live trace, hop by hop"
+assert_contains "$OUT" "$C2 socket tcp 10.0.0.3:6379: unknown" "offline: the socket is not known, and said so"
+# one snapshot per namespace, as one per node would be: the same trace
+args=()
+for n in ul h1 h2 h3 c1 c2 c3; do ovnet-inspect -n "$(ns $n)" >"$TMP/ns-$n.json"; args+=(--snapshot "$TMP/ns-$n.json"); done
+run ovnet-trace "${args[@]}" --from "$C1" --minimal tcp 10.0.0.3:6379
+assert_eq "$(grep -v " socket " <<<"$OUT")" "$(grep -v " socket " <<<"$LIVE")" "seven snapshots, one per namespace: the same trace"
+run ovnet-trace --snapshot - --from "$C1" tcp 10.0.0.3:6379 <"$TMP/snap.json"
+assert_eq "$(jq -r .mode <<<"$OUT")" "snapshot" "a snapshot on stdin: mode snapshot"
+
+# ---- failures, one at a time ----
+expect_code() {   # expect_code CODE DESCRIPTION ARGS...
+  local code=$1 what=$2; shift 2
+  run ovnet-trace --from "$C1" "$@"
+  assert_eq "$RC:$(jq -r .code <<<"$OUT")" "1:$code" "$what: exit 1, $code"
+}
+expect_code NO_LISTENER "nothing on c2:6380" tcp 10.0.0.3:6380
+expect_code NO_ROUTE "no route to 10.9.9.9 in c1" tcp 10.9.9.9:80
+expect_code MTU_EXCEEDED "1472 bytes with DF over c1's MTU 1450" --size 1472 udp 10.0.0.3:53
+run ovnet-trace --from "$C1" --size 1472 --no-df icmp 10.0.0.3
+assert_eq "$RC" 0 "1472 bytes without DF: fragmented, delivered"
+
+if command -v iptables >/dev/null && ip netns exec "$H2" iptables -A INPUT -p udp --dport 4789 -j DROP 2>/dev/null; then
+  expect_code DROP_RULE "h2 drops udp/4789 on INPUT" tcp 10.0.0.3:6379
+  assert_contains "$(jq -r .fix <<<"$OUT")" "iptables -t filter -D INPUT -p udp -m udp --dport 4789 -j DROP" "the fix deletes that rule"
+  ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
+else
+  echo "# no usable iptables: DROP_RULE not injected"
+fi
+
+if ip -n "$H1" xfrm policy add src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out \
+     tmpl src 192.0.2.11 dst 192.0.2.12 proto esp mode transport 2>/dev/null; then
+  expect_code XFRM_NO_SA "an xfrm policy on h1 selecting the VXLAN packets, without its SA" tcp 10.0.0.3:6379
+  ip -n "$H1" xfrm policy del src 192.0.2.11/32 dst 192.0.2.12/32 proto udp dport 4789 dir out
+else
+  echo "# no xfrm here: XFRM_NO_SA not injected"
+fi
+
+# forwarding: c1 reaches 198.51.100.0/24 through h1 (10.0.0.1 on the bridge), h1 on to h2
+ip -n "$H1" addr add 10.0.0.1/24 dev $BR && ip -n "$C1" route add 198.51.100.0/24 via 10.0.0.1 &&
+  ip -n "$H1" route add 198.51.100.0/24 via 192.0.2.12
+expect_code IP_FORWARD_OFF "h1 must forward, ip_forward 0" tcp 198.51.100.7:443
+ip netns exec "$H1" sysctl -qw net.ipv4.ip_forward=1
+expect_code NO_ROUTE "ip_forward 1 on h1: h2 has no route on" tcp 198.51.100.7:443
+assert_contains "$(jq -r '.paths[0].hops | map(.netns) | unique | join(" ")' <<<"$OUT")" "$H2" "the packet got to h2"
+ip netns exec "$H1" sysctl -qw net.ipv4.ip_forward=0
+ip -n "$C1" route del 198.51.100.0/24; ip -n "$H1" route del 198.51.100.0/24; ip -n "$H1" addr del 10.0.0.1/24 dev $BR
+
+bridge -n "$H1" fdb del 02:42:0a:00:00:03 dev $VX dst 192.0.2.12 self
+expect_code FDB_HALF_ENTRY "h1's neighbor for c2 without its fdb entry" tcp 10.0.0.3:6379
+ip -n "$H1" neigh del 10.0.0.3 dev $VX
+expect_code FDB_MISS "neither neighbor nor fdb entry for c2 on h1" tcp 10.0.0.3:6379
+three_hosts_peers
+run ovnet-trace --from "$C1" tcp 10.0.0.3:6379
+assert_eq "$RC" 0 "peers distributed again: delivered"
+
+# ---- bad input ----
+bad "unknown sandbox" "$P-nosuch" --from "$P-nosuch" tcp 10.0.0.3:1
+bad "malformed address" "10.0.0.300" --from "$C1" tcp 10.0.0.300:80
+bad "port out of range" "70000" --from "$C1" tcp 10.0.0.3:70000
+bad "icmp with a port" "icmp has no ports" --from "$C1" icmp 10.0.0.3:80
+bad "unknown protocol" "gre" --from "$C1" gre 10.0.0.3
+jq '.schema = "ovnet-inspect/2"' "$TMP/snap.json" >"$TMP/v2.json"
+bad "a snapshot of another version" "v2.json" --snapshot "$TMP/v2.json" --from "$C1" tcp 10.0.0.3:1
+
+kill %1 2>/dev/null
+done_testing
