@@ -130,10 +130,10 @@ void netns_from(AuditNetns& n, const json& o) {
 
 // What a namespace's member is to the reader, from its key: one comparison (100,000 namespaces
 // of 21 members in bench/audit).
-enum class NsKey { Other, Links, Addrs, Peers, Dom, Sysctls, Container };
+enum class NsKey { Other, Links, Addrs, Peers, Dom, Sysctls, Container, Path };
 NsKey ns_key(const std::string& k) {
     switch (k.size()) {
-        case 4: return k == "ipvs" || k == "xfrm" ? NsKey::Dom : NsKey::Other;
+        case 4: return k == "ipvs" || k == "xfrm" ? NsKey::Dom : k == "path" ? NsKey::Path : NsKey::Other;
         case 5: return k == "links" ? NsKey::Links : k == "peers" ? NsKey::Peers : k == "vteps" ? NsKey::Dom : NsKey::Other;
         case 7: return k == "bridges" ? NsKey::Dom : k == "sysctls" ? NsKey::Sysctls : NsKey::Other;
         case 9:
@@ -190,6 +190,7 @@ struct NsReader {
         switch (sub) {
             case Sub::None:
                 if (kind == NsKey::Container) container = s != nullptr;
+                if (kind == NsKey::Path && s) out.path = *s;
                 return;
             case Sub::Dom:
             {
@@ -864,10 +865,22 @@ std::string shq(const std::string& s) {
     return o + "'";
 }
 
-// "ovnet-X -n LABEL VERB": a namespace labelled "root" is the node's own (no -n).
-std::string cmd(const char* tool, const std::string& netns, const std::string& rest) {
+// What -n takes for a namespace of the snapshot: its label when that is its name in /run/netns or
+// Docker's default directory, else its path (a daemon with another exec-root: its bare names resolve
+// only with --docker-netns-dir, and the fix must work without it).
+std::string ns_arg(const AuditSnapshot& s, const std::string& label) {
+    auto it = s.netns.find(label);
+    if (it == s.netns.end() || it->second.path.empty() || label == "root") return label;
+    const std::string& p = it->second.path;
+    for (const char* dir : {"/run/netns/", "/var/run/netns/", "/var/run/docker/netns/", "/run/docker/netns/"})
+        if (p == dir + label) return label;
+    return p;
+}
+
+// "ovnet-X -n NS VERB": a namespace labelled "root" is the node's own (no -n).
+std::string cmd(const char* tool, const AuditSnapshot& s, const std::string& label, const std::string& rest) {
     std::string c = tool;
-    if (!netns.empty() && netns != "root") c += " -n " + shq(netns);
+    if (!label.empty() && label != "root") c += " -n " + shq(ns_arg(s, label));
     return c + " " + rest;
 }
 
@@ -1121,7 +1134,7 @@ struct Auditor {
     }
 
     std::string fdb_cmd(const Member& m, const json& set) {
-        return cmd("ovnet-fdb", m.net->netns, "apply -d " + shq(m.net->vtep) + " --prune" + (set.empty() ? " --allow-empty" : ""));
+        return cmd("ovnet-fdb", *m.snap, m.net->netns, "apply -d " + shq(m.net->vtep) + " --prune" + (set.empty() ? " --allow-empty" : ""));
     }
 
     void mtus(const std::string& key, const std::vector<Member>& ms) {
@@ -1147,7 +1160,7 @@ struct Auditor {
                 json in = *m.vtep;
                 in.erase("netns");
                 in["mtu"] = t;
-                fix(f, m.host(), cmd("ovnet-vtep", m.net->netns, "apply"), json::array({in}));
+                fix(f, m.host(), cmd("ovnet-vtep", *m.snap, m.net->netns, "apply"), json::array({in}));
             }
             if (m.bridge_mtu > m.limit) {
                 uint32_t t = target(br, m);
@@ -1157,7 +1170,7 @@ struct Auditor {
                 if (m.ns && m.ns->bridges.count(m.net->bridge)) evidence(f, m.host(), m.ns->bridges.at(m.net->bridge));
                 f.message = fmt::format("{}: bridge {} has MTU {}, above the {} {}; set it to {}", m.host(), m.net->bridge,
                                         m.bridge_mtu, m.limit, why.substr(why.find('(')), t);
-                fix(f, m.host(), cmd("ovnet-bridge", m.net->netns, "add " + shq(m.net->bridge) + " --mtu " + std::to_string(t)));
+                fix(f, m.host(), cmd("ovnet-bridge", *m.snap, m.net->netns, "add " + shq(m.net->bridge) + " --mtu " + std::to_string(t)));
             }
             for (auto& e : m.net->endpoints) {
                 auto ip = e.ipv4();
@@ -1195,9 +1208,9 @@ struct Auditor {
                     json in = *m.vtep;
                     in.erase("netns");
                     in["mtu"] = *best;
-                    fix(f, m.host(), cmd("ovnet-vtep", m.net->netns, "apply"), json::array({in}));
+                    fix(f, m.host(), cmd("ovnet-vtep", *m.snap, m.net->netns, "apply"), json::array({in}));
                 } else {
-                    fix(f, m.host(), cmd("ovnet-bridge", m.net->netns, "add " + shq(dev) + " --mtu " + std::to_string(*best)));
+                    fix(f, m.host(), cmd("ovnet-bridge", *m.snap, m.net->netns, "add " + shq(dev) + " --mtu " + std::to_string(*best)));
                 }
             }
         };
@@ -1209,9 +1222,9 @@ struct Auditor {
         std::string ip;
         for (auto& a : e.addresses)
             if (a.addr.family == AF_INET) { ip = a.str(); break; }
-        std::string rest = "connect " + shq(e.sandbox) + " --bridge " + shq(m.net->bridge) + " --ip " + ip;
+        std::string rest = "connect " + shq(ns_arg(*m.snap, e.sandbox)) + " --bridge " + shq(m.net->bridge) + " --ip " + ip;
         if (!e.host_ifname.empty()) rest += " --host-ifname " + shq(e.host_ifname);
-        return cmd("ovnet-sbox", m.net->netns, rest + extra);
+        return cmd("ovnet-sbox", *m.snap, m.net->netns, rest + extra);
     }
 
     // Endpoints: Docker's MAC rule and duplicates. Returns the addresses and MACs held twice
@@ -1412,7 +1425,7 @@ struct Auditor {
                                             p.vtep.valid() ? p.vtep.str() : "-", who);
                     std::string rest = "del -d " + shq(vx) + " --mac " + p.mac.str();
                     if (p.vtep.valid()) rest += " --vtep " + p.vtep.str();
-                    fix(f, m.host(), cmd("ovnet-fdb", m.net->netns, rest));
+                    fix(f, m.host(), cmd("ovnet-fdb", *m.snap, m.net->netns, rest));
                 } else {
                     f.message = fmt::format("{}: {} has a peer {} {} via {}: {}", m.host(), vx,
                                             p.ip.valid() ? p.ip.str() : "-", p.mac.str(), p.vtep.valid() ? p.vtep.str() : "-", who);
@@ -1501,7 +1514,7 @@ struct Auditor {
                                                      "(a drained task never removed)", s.host, key, label, target)
                                        : fmt::format("{}: IPVS service {} in {} sends to {}, which is no endpoint on any node",
                                                      s.host, key, label, target);
-                        fix(f, s.host, cmd("ovnet-ipvs", label, "del " + svc_opt(svc) + " -r " + target));
+                        fix(f, s.host, cmd("ovnet-ipvs", s, label, "del " + svc_opt(svc) + " -r " + target));
                     }
                 }
                 if (!ns.rules) continue;
@@ -1577,7 +1590,7 @@ struct Auditor {
                                             ours ? ": unpublish it (or publish it again with its backends)"
                                                  : ": Docker's rule; remove the service or restart its task (docker service update --force)");
                     if (ours)
-                        fix(f, s.host, cmd("ovnet-publish", label, "del --port " + std::to_string(jnum(p, "port")) + " --proto " +
+                        fix(f, s.host, cmd("ovnet-publish", s, label, "del --port " + std::to_string(jnum(p, "port")) + " --proto " +
                                                                    shq(jstr(p, "proto")) + (sbox.empty() ? "" : " --ingress-sbox " + shq(sbox))));
                 }
     }

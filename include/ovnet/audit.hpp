@@ -37,6 +37,7 @@ struct AuditPeer {
 /// What the audit reads of one namespace of a snapshot.
 struct AuditNetns {
     std::string label;
+    std::string path;                  ///< where the snapshot found it ("" unknown)
     std::map<std::string, uint32_t> link_mtu;                  ///< link name -> MTU
     std::vector<std::pair<std::string, Prefix>> addresses;     ///< (ifname, address)
     std::map<std::string, json> vteps, bridges;                ///< name -> the object as held

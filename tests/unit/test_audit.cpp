@@ -704,3 +704,16 @@ TEST_CASE("audit: VTEPs without a local address (Docker's vxlan0)") {
                                                     {"ip":"10.0.0.4","mac":"02:42:0a:00:00:04","vtep":"192.0.2.13"}])"));
     }
 }
+
+TEST_CASE("audit: a fix names a namespace by its path unless /run/netns or Docker's default directory holds it by its label") {
+    Cluster c;
+    c.peers(1).erase(1);
+    c.n[1]["netns"][h(1)]["path"] = "/run/od1-dk1/netns/" + h(1);   // a daemon with its own exec-root
+    auto r = c.audit();
+    auto& f = only(r, "PEER_MISSING");
+    REQUIRE(f.fix);
+    CHECK((*f.fix)[0].command == "ovnet-fdb -n /run/od1-dk1/netns/h1 apply -d vx-001001-7672d --prune");
+    c.n[1]["netns"][h(1)]["path"] = "/var/run/docker/netns/" + h(1);
+    auto r2 = c.audit();
+    CHECK((*only(r2, "PEER_MISSING").fix)[0].command == "ovnet-fdb -n h1 apply -d vx-001001-7672d --prune");
+}
