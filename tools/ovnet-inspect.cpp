@@ -3,6 +3,9 @@
 // assembled from it; on a terminal, a summary per network.
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+
 #include "common.hpp"
 
 using namespace ovnet;
@@ -77,7 +80,14 @@ int main(int argc, char** argv) {
         InspectOptions opt;
         opt.netns = g.netns;
         auto snap = inspect_node(opt);
-        emit(g, snap.to_json(), summary);
+        if (g.json_out() && !g.pretty) {
+            // Compact JSON is streamed from the objects (schema::to_file, the bytes of the DOM's
+            // dump()): a DOM of 100,000 peers would take several times the output's size.
+            bool ok = schema::to_file(stdout, snap) && std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
+            if (!ok) throw_sys(errno, "write the snapshot to stdout");
+        } else {
+            emit(g, snap.to_json(), summary);
+        }
     });
     return app.run(argc, argv);
 }
