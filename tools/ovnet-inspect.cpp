@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     App app("ovnet-inspect", "One JSON snapshot of the node's whole overlay state, with a networks view.");
     auto& g = app.g;
     std::vector<std::string> netns_dirs;
+    std::string host_prefix;
     app.cli.require_subcommand(0, 0);
     app.cli.add_option("--netns-dir", netns_dirs,
                        "Also read the namespaces in DIR (repeatable): a Docker exec-root's netns directory, "
@@ -75,19 +76,39 @@ int main(int argc, char** argv) {
                        ? std::string()
                        : "netns-dir \"" + v + "\": no such directory";
         });
+    app.cli.add_option("--host-prefix", host_prefix,
+                       "One machine, several nodes: one snapshot per namespace whose name starts with PFX "
+                       "(a node's host), with the namespaces attached to it")
+        ->type_name("PFX")
+        ->allow_extra_args(false);
     app.cli.callback([&] {
         for (auto& d : netns_dirs) docker_netns_dirs_add(d);
         InspectOptions opt;
         opt.netns = g.netns;
-        auto snap = inspect_node(opt);
-        if (g.json_out() && !g.pretty) {
-            // Compact JSON is streamed from the objects (schema::to_file, the bytes of the DOM's
-            // dump()): a DOM of 100,000 peers would take several times the output's size.
-            bool ok = schema::to_file(stdout, snap) && std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
-            if (!ok) throw_sys(errno, "write the snapshot to stdout");
-        } else {
-            emit(g, snap.to_json(), summary);
+        // Compact JSON is streamed from the objects (schema::to_file, the bytes of the DOM's
+        // dump()): a DOM of 100,000 peers would take several times the output's size.
+        auto out = [&](const Snapshot& snap) {
+            if (g.json_out() && !g.pretty) {
+                bool ok = schema::to_file(stdout, snap) && std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
+                if (!ok) throw_sys(errno, "write the snapshot to stdout");
+            } else {
+                emit(g, snap.to_json(), summary);
+            }
+        };
+        if (app.cli.count("--host-prefix")) {
+            if (!g.netns.empty()) throw_input("--host-prefix reads every namespace: it takes no -n (\"" + g.netns + "\")");
+            if (host_prefix.empty()) throw_input("host-prefix \"\": empty (every namespace would be a node)");
+            auto nodes = split_nodes(inspect_node(opt), host_prefix);
+            // JSON: the documents one after the other (one a line unless -p), what ovnet-audit reads.
+            bool first = true;
+            for (auto& n : nodes) {
+                if (!g.json_out()) fmt::print("{}== node {}\n", first ? "" : "\n", n.host);
+                first = false;
+                out(n);
+            }
+            return;
         }
+        out(inspect_node(opt));
     });
     return app.run(argc, argv);
 }

@@ -347,6 +347,19 @@ std::optional<std::string> docker_network_id(const std::string& name);
 /// a VTEP whose master it is), in namespace-label then bridge order. Pure.
 std::vector<Network> networks_view(const std::map<std::string, NetnsState>& netns);
 
+/// The one-machine form (a lab, the netns tests: hosts are namespaces): splits a snapshot of the
+/// whole machine into one snapshot per node. Every namespace whose label starts with `prefix` is a
+/// node's host namespace (the node's `host` is that label). A namespace joins a node when one of
+/// its veths has its peer as a port of a bridge in a namespace of the node (containers, Docker's
+/// lb_<id> and ingress_sbox), or when one of its VTEPs has its socket (link_netns) in a namespace
+/// of the node (Docker's 1-<id>); transitively, never through another node's host namespace.
+/// Namespaces in no node (the underlay) are left out, and so is one that two nodes would claim (a
+/// shared segment belongs to neither). Each snapshot keeps the machine's time, the namespaces'
+/// labels (so `-n LABEL` reaches them) and has the networks view of its own namespaces only.
+/// In node-name order. Error(Input) naming the prefix when no namespace's label starts with it.
+/// Pure.
+std::vector<Snapshot> split_nodes(const Snapshot& machine, const std::string& prefix);
+
 /// What inspect_node reads.
 struct InspectOptions {
     /// "" = every namespace of the node (the caller's, /run/netns, every Docker netns directory,

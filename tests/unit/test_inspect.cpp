@@ -362,4 +362,177 @@ TEST_CASE("snapshot: to_text and to_file write the DOM's bytes (maps as objects,
     CHECK(std::fread(back.data(), 1, back.size(), f) == back.size());
     std::fclose(f);
     CHECK(back == dom);
+// ---- split_nodes: one machine, several nodes ----------------------------------------------------
+
+namespace {
+
+// A veth link of `ns` whose peer is the port `port` of bridge `master` in namespace `peer_ns`.
+void veth_to(NetnsState& ns, const char* name, const char* peer_ns, const char* port, const char* master) {
+    LinkView l;
+    l.name = name;
+    l.kind = "veth";
+    l.peer = PeerRef{peer_ns, 7, port, master};
+    ns.links.push_back(l);
+}
+
+// Adds host `h` (underlay address `local`) of the three-host overlay with its container `c`
+// (10.0.0.N, port of the host's bridge), attached to the underlay bridge ul0 in "ul".
+void add_host(Snapshot& m, const std::string& h, const std::string& c, int n) {
+    NetnsState& hs = m.netns[h];
+    hs.label = hs.name = h;
+    Bridge br;
+    br.netns = h;
+    br.name = "ov-001001-7672d";
+    br.mtu = 1450;
+    BridgePort vx;
+    vx.name = "vx-001001-7672d";
+    vx.kind = "vxlan";
+    BridgePort veth;
+    veth.name = "veth" + c;
+    veth.kind = "veth";
+    veth.peer = PeerRef{c, 5, "eth0", ""};
+    br.ports = {vx, veth};
+    hs.bridges.push_back(br);
+    Vtep v;
+    v.name = vx.name;
+    v.master = br.name;
+    v.vxlan.vni = 4097;
+    v.vxlan.port = 4789;
+    v.vxlan.local = ip(("192.0.2.1" + std::to_string(n)).c_str());
+    hs.vteps.push_back(v);
+    veth_to(hs, "ul0", "ul", ("veth-" + h).c_str(), "ul0");
+    NetnsState& cs = m.netns[c];
+    cs.label = cs.name = c;
+    Endpoint e;
+    e.ifname = "eth0";
+    e.ifindex = 5;
+    e.kind = "veth";
+    e.mac = mac(("02:42:0a:00:00:0" + std::to_string(n + 1)).c_str());
+    e.addresses = {Prefix::parse(("10.0.0." + std::to_string(n + 1) + "/24").c_str())};
+    cs.interfaces.push_back(e);
+    veth_to(cs, "eth0", h.c_str(), veth.name.c_str(), br.name.c_str());
+    BridgePort up;
+    up.name = "veth-" + h;
+    up.kind = "veth";
+    up.peer = PeerRef{h, 3, "ul0", ""};
+    m.netns["ul"].bridges[0].ports.push_back(up);
+}
+
+Snapshot lab_machine() {
+    Snapshot m;
+    m.host = "lab";
+    m.time = "2026-11-26T02:00:00Z";
+    NetnsState& ul = m.netns["ul"];
+    ul.label = ul.name = "ul";
+    Bridge ul0;
+    ul0.netns = "ul";
+    ul0.name = "ul0";
+    ul.bridges.push_back(ul0);
+    add_host(m, "lab-h1", "lab-c1", 1);
+    add_host(m, "lab-h2", "lab-c2", 2);
+    add_host(m, "lab-h3", "lab-c3", 3);
+    m.netns["root"].label = "root";
+    m.networks = networks_view(m.netns);
+    return m;
+}
+
+std::vector<std::string> labels(const Snapshot& s) {
+    std::vector<std::string> v;
+    for (auto& [l, ns] : s.netns) v.push_back(l);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("split_nodes: one snapshot per host namespace with its containers and not the underlay", "[inspect]") {
+    auto nodes = split_nodes(lab_machine(), "lab-h");
+    REQUIRE(nodes.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+        std::string n = std::to_string(i + 1);
+        auto& s = nodes[size_t(i)];
+        CHECK(s.host == "lab-h" + n);
+        CHECK(s.time == "2026-11-26T02:00:00Z");
+        CHECK(labels(s) == std::vector<std::string>{"lab-c" + n, "lab-h" + n});
+        // The networks view is the node's own: one network, its one endpoint with MAC and IP.
+        REQUIRE(s.networks.size() == 1);
+        CHECK(s.networks[0].netns == "lab-h" + n);
+        CHECK(s.networks[0].local.str() == "192.0.2.1" + n);
+        REQUIRE(s.networks[0].endpoints.size() == 1);
+        CHECK(s.networks[0].endpoints[0].sandbox == "lab-c" + n);
+        CHECK(s.networks[0].endpoints[0].mac.str() == "02:42:0a:00:00:0" + std::to_string(i + 2));
+        CHECK(s.networks[0].subnets.size() == 1);
+        // Same schema and labels as the machine's document: the parts are copied, not rewritten.
+        CHECK(s.to_json()["netns"]["lab-h" + n] == lab_machine().to_json()["netns"]["lab-h" + n]);
+        CHECK(s.to_json()["schema"] == "ovnet-inspect/1");
+    }
+}
+
+TEST_CASE("split_nodes: Docker's layout joins through the VTEP socket and the overlay bridge", "[inspect]") {
+    Snapshot m = lab_machine();
+    // Node lab-h1 also runs Docker's way: 1-<id> holds br0 + vxlan0 (socket in lab-h1), a task's
+    // sandbox and lb_<id> are ports of br0, ingress_sbox hangs off a bridge of lab-h1.
+    NetnsState& sb = m.netns["1-3x1kqjqsbz"];
+    sb.label = sb.name = "1-3x1kqjqsbz";
+    Bridge br0;
+    br0.name = "br0";
+    BridgePort p1;
+    p1.name = "veth0";
+    p1.kind = "veth";
+    p1.peer = PeerRef{"abc123", 9, "eth0", ""};
+    BridgePort p2 = p1;
+    p2.name = "veth1";
+    p2.peer = PeerRef{"lb_3x1kqjqsb", 9, "eth0", ""};
+    br0.ports = {p1, p2};
+    sb.bridges.push_back(br0);
+    Vtep v;
+    v.name = "vxlan0";
+    v.master = "br0";
+    v.vxlan.vni = 4098;
+    v.link_netns = "lab-h1";
+    sb.vteps.push_back(v);
+    m.netns["abc123"].label = "abc123";
+    m.netns["lb_3x1kqjqsb"].label = "lb_3x1kqjqsb";
+    NetnsState& ing = m.netns["ingress_sbox"];
+    ing.label = "ingress_sbox";
+    veth_to(ing, "eth1", "lab-h1", "vething", "docker_gwbridge");
+    auto nodes = split_nodes(m, "lab-h");
+    REQUIRE(nodes.size() == 3);
+    CHECK(labels(nodes[0]) == std::vector<std::string>{"1-3x1kqjqsbz", "abc123", "ingress_sbox", "lab-c1", "lab-h1",
+                                                       "lb_3x1kqjqsb"});
+    REQUIRE(nodes[0].networks.size() == 2);
+    CHECK(nodes[0].networks[0].vni == 4098);
+    CHECK(nodes[0].networks[0].endpoints.size() == 2);
+    CHECK(labels(nodes[1]) == std::vector<std::string>{"lab-c2", "lab-h2"});
+}
+
+TEST_CASE("split_nodes: a namespace two nodes claim and another host are no part of a node", "[inspect]") {
+    Snapshot m = lab_machine();
+    // "shared" has a veth into a bridge of lab-h1 and one into a bridge of lab-h2.
+    NetnsState& sh = m.netns["shared"];
+    sh.label = "shared";
+    veth_to(sh, "a", "lab-h1", "va", "brx");
+    veth_to(sh, "b", "lab-h2", "vb", "brx");
+    // A bridge port of lab-h1 whose peer is lab-h3 (a host namespace): lab-h3 stays its own node.
+    BridgePort x;
+    x.name = "vx13";
+    x.kind = "veth";
+    x.peer = PeerRef{"lab-h3", 4, "to-h1", ""};
+    m.netns["lab-h1"].bridges[0].ports.push_back(x);
+    auto nodes = split_nodes(m, "lab-h");
+    REQUIRE(nodes.size() == 3);
+    CHECK(labels(nodes[0]) == std::vector<std::string>{"lab-c1", "lab-h1"});
+    CHECK(labels(nodes[1]) == std::vector<std::string>{"lab-c2", "lab-h2"});
+    CHECK(labels(nodes[2]) == std::vector<std::string>{"lab-c3", "lab-h3"});
+}
+
+TEST_CASE("split_nodes: a prefix that matches no namespace is bad input naming it", "[inspect]") {
+    try {
+        split_nodes(lab_machine(), "nope-");
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Input);
+        CHECK(std::string(e.what()).find("\"nope-\"") != std::string::npos);
+    }
+    // Node-name order, whatever the map holds besides.
+    CHECK(split_nodes(lab_machine(), "lab-h2").size() == 1);
 }

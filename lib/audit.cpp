@@ -1,0 +1,1003 @@
+// audit: cross-node consistency checks over ovnet-inspect snapshots. The reader keeps only what
+// the checks use; the checks are pure and each finding carries the commands that converge it.
+#include "ovnet/audit.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fmt/format.h>
+#include <set>
+#include <unordered_map>
+
+#include "ovnet/error.hpp"
+
+namespace ovnet {
+
+// ---- reading ---------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kInspect = "ovnet-inspect/1";
+
+// A DOM of one value, built from SAX events, leaving out the members `skip` names (by their path
+// of keys from the root: the derived or bulky parts the audit does not read).
+struct DomBuilder {
+    json root;
+    std::vector<json*> stack;
+    std::vector<std::string> keys;     // per depth: the current key (objects)
+    int skipping = 0;                  // nesting inside a skipped value
+    bool skip_next = false;            // the next value is skipped
+    bool (*skip)(const std::vector<std::string>& keys, size_t depth) = nullptr;
+    bool done = false;
+
+    void reset() {
+        root = json();
+        stack.clear();
+        keys.clear();
+        skipping = 0;
+        skip_next = false;
+        done = false;
+    }
+    // Places a value; returns the slot.
+    json* put(json&& v) {
+        if (stack.empty()) {
+            root = std::move(v);
+            return &root;
+        }
+        json& p = *stack.back();
+        if (p.is_array()) {
+            p.push_back(std::move(v));
+            return &p.back();
+        }
+        auto& slot = p[keys[stack.size() - 1]];
+        slot = std::move(v);
+        return &slot;
+    }
+    // A scalar: true when it completed the root.
+    bool scalar(json&& v) {
+        if (skipping) return false;
+        if (skip_next) { skip_next = false; return false; }
+        put(std::move(v));
+        return done = stack.empty();
+    }
+    void open(bool object) {
+        if (skipping) { skipping++; return; }
+        if (skip_next) { skip_next = false; skipping = 1; return; }
+        json* s = put(object ? json::object() : json::array());
+        stack.push_back(s);
+        if (keys.size() < stack.size()) keys.resize(stack.size());
+    }
+    // True when it closed the root.
+    bool close() {
+        if (skipping) { skipping--; return false; }
+        stack.pop_back();
+        return done = stack.empty();
+    }
+    void key(std::string& k) {
+        if (skipping) return;
+        keys[stack.size() - 1] = k;
+        if (skip && skip(keys, stack.size())) skip_next = true;
+    }
+};
+
+// netns[L]: the derived views and the raw text are not read.
+bool skip_netns(const std::vector<std::string>& k, size_t depth) {
+    if (depth == 1) return k[0] == "interfaces" || k[0] == "routes";
+    return depth == 2 && k[0] == "netfilter" && (k[1] == "text" || k[1] == "chains");
+}
+// networks[i]: the peers are the VTEP's rows in netns, read there.
+bool skip_network(const std::vector<std::string>& k, size_t depth) {
+    return depth == 1 && (k[0] == "peers" || k[0] == "peer_hosts");
+}
+
+const json& member(const json& o, const char* k) {
+    static const json null;
+    auto it = o.find(k);
+    return it == o.end() ? null : *it;
+}
+const json& array_member(const json& o, const char* k, const std::string& obj) {
+    static const json empty = json::array();
+    auto& v = member(o, k);
+    if (v.is_null()) return empty;
+    if (!v.is_array()) throw_input(obj, k, shown_value(v), "must be an array");
+    return v;
+}
+std::string str_member(const json& o, const char* k, const std::string& obj) {
+    auto v = opt_string(o, k, obj);
+    return v ? *v : std::string();
+}
+IpAddr ip_member(const json& o, const char* k, const std::string& obj) {
+    auto& v = member(o, k);
+    if (v.is_string() && v.get_ref<const std::string&>().empty()) return {};   // a VTEP's "local": ""
+    auto a = opt_ip(o, k, obj);
+    return a ? *a : IpAddr{};
+}
+
+AuditNetns netns_from(const std::string& label, const json& o) {
+    AuditNetns n;
+    n.label = label;
+    std::string obj = "netns " + label;
+    require_object(o, obj);
+    for (auto& l : array_member(o, "links", obj)) {
+        require_object(l, obj + " link");
+        std::string name = get_string(l, "name", obj + " link");
+        n.link_mtu[name] = uint32_t(opt_uint(l, "mtu", 0, UINT32_MAX, obj + " link " + name).value_or(0));
+    }
+    for (auto& a : array_member(o, "addresses", obj)) {
+        require_object(a, obj + " address");
+        auto p = opt_prefix(a, "address", obj + " address");
+        if (p) n.addresses.emplace_back(str_member(a, "ifname", obj + " address"), *p);
+    }
+    for (auto& v : array_member(o, "vteps", obj)) {
+        require_object(v, obj + " vtep");
+        n.vteps[get_string(v, "name", obj + " vtep")] = v;
+    }
+    for (auto& b : array_member(o, "bridges", obj)) {
+        require_object(b, obj + " bridge");
+        n.bridges[get_string(b, "name", obj + " bridge")] = b;
+    }
+    if (auto& p = member(o, "peers"); !p.is_null()) {
+        if (!p.is_object()) throw_input(obj, "peers", shown_value(p), "must be an object");
+        for (auto it = p.begin(); it != p.end(); ++it) {
+            std::string pobj = obj + " peers " + it.key();
+            if (!it->is_array()) throw_input(pobj, "peers", shown_value(*it), "must be an array");
+            auto& rows = n.peers[it.key()];
+            rows.reserve(it->size());
+            for (auto& r : *it) {
+                require_object(r, pobj);
+                AuditPeer e;
+                e.status = str_member(r, "status", pobj);
+                e.ip = ip_member(r, "ip", pobj);
+                e.vtep = ip_member(r, "vtep", pobj);
+                if (auto m = opt_mac(r, "mac", pobj)) e.mac = *m;
+                e.fdb_state = str_member(r, "fdb_state", pobj);
+                e.neigh_state = str_member(r, "neigh_state", pobj);
+                if (auto& f = member(r, "flags"); f.is_array())
+                    for (auto& x : f) e.master |= x.is_string() && x.get_ref<const std::string&>() == "master";
+                rows.push_back(std::move(e));
+            }
+        }
+    }
+    if (auto& v = member(o, "ipvs"); v.is_array()) n.ipvs = v;
+    if (auto& v = member(o, "netfilter"); v.is_object() && member(v, "rules").is_array()) n.rules = member(v, "rules");
+    if (auto& v = member(o, "xfrm"); v.is_object()) n.xfrm = v;
+    if (auto& v = member(o, "sysctls"); v.is_object()) n.sysctls = v;
+    if (auto& v = member(o, "lb_services"); v.is_array()) n.lb_services = v;
+    if (auto& v = member(o, "published"); v.is_array()) n.published = v;
+    return n;
+}
+
+AuditNetwork network_from(const json& o, size_t i) {
+    AuditNetwork n;
+    std::string obj = "networks[" + std::to_string(i) + "]";
+    require_object(o, obj);
+    n.id = opt_string(o, "id", obj);
+    n.netns = get_string(o, "netns", obj);
+    n.bridge = get_string(o, "bridge", obj);
+    n.vtep = str_member(o, "vtep", obj);
+    obj = "network " + n.netns + "/" + n.bridge;
+    n.vni = uint32_t(opt_uint(o, "vni", 0, 16777215, obj).value_or(0));
+    n.mtu = uint32_t(opt_uint(o, "mtu", 0, UINT32_MAX, obj).value_or(0));
+    n.port = uint16_t(opt_uint(o, "port", 0, 65535, obj).value_or(0));
+    n.local = ip_member(o, "local", obj);
+    n.encrypted = opt_bool(o, "encrypted", obj);
+    for (auto& s : array_member(o, "subnets", obj))
+        if (s.is_string()) n.subnets.push_back(Prefix::parse(s.get_ref<const std::string&>()));
+    for (auto& e : array_member(o, "endpoints", obj)) {
+        std::string eobj = obj + " endpoint";
+        require_object(e, eobj);
+        AuditEndpoint ep;
+        ep.sandbox = str_member(e, "sandbox", eobj);
+        ep.container = opt_string(e, "container", eobj);
+        ep.ifname = str_member(e, "ifname", eobj);
+        ep.host_ifname = str_member(e, "host_ifname", eobj);
+        if (auto m = opt_mac(e, "mac", eobj)) ep.mac = *m;
+        for (auto& a : array_member(e, "addresses", eobj)) {
+            if (!a.is_string()) throw_input(eobj, "addresses", shown_value(a), "must be a CIDR string");
+            ep.addresses.push_back(Prefix::parse(a.get_ref<const std::string&>()));
+        }
+        ep.raw = e;
+        n.endpoints.push_back(std::move(ep));
+    }
+    if (auto& v = member(o, "services"); v.is_array()) n.services = v;
+    if (auto& v = member(o, "published"); v.is_array()) n.published = v;
+    return n;
+}
+
+// The snapshot stream's SAX handler: top-level objects are snapshots; "schema", "host" are read
+// as they come, each namespace and each network is built as a small DOM and turned into its
+// typed form at once (so a 100-node stream never is one DOM).
+struct SnapSax : nlohmann::json_sax<json> {
+    std::vector<AuditSnapshot>& out;
+    const std::string& file;
+
+    enum class At { Top, Snap, Netns, Networks, Dom, Skip };
+    At at = At::Top;
+    At dom_parent = At::Top;           // Netns or Networks while At::Dom
+    int skip_depth = 0;
+    std::string key_;                  // the current key at the snapshot's level
+    std::string label_;                // the namespace being built
+    DomBuilder dom;
+    AuditSnapshot cur;
+    std::optional<std::string> schema, host;
+    bool has_netns = false, has_networks = false;
+    std::string deferred;              // a content error, reported unless the schema is wrong
+    size_t n_networks = 0;
+
+    SnapSax(std::vector<AuditSnapshot>& o, const std::string& f) : out(o), file(f) {}
+
+    std::string what() const { return fmt::format("snapshot {} ({})", out.size() + 1, file); }
+    [[noreturn]] void fail(const std::string& m) { throw Error(ErrorKind::Input, what() + ": " + m); }
+
+    void begin_snapshot() {
+        cur = AuditSnapshot{};
+        cur.what = what();
+        schema.reset();
+        host.reset();
+        has_netns = has_networks = false;
+        deferred.clear();
+        n_networks = 0;
+    }
+    void check_schema() {
+        if (!schema) fail(std::string("no \"schema\": expected ") + kInspect);
+        if (*schema != kInspect) fail("schema \"" + *schema + "\": expected " + kInspect);
+    }
+    void end_snapshot() {
+        check_schema();
+        if (!deferred.empty()) fail(deferred);
+        if (!host) fail("no \"host\"");
+        if (!has_netns || !has_networks) fail("not an ovnet-inspect snapshot (no \"netns\" object or \"networks\" array)");
+        cur.host = *host;
+        // Each endpoint's MTU from its sandbox's links.
+        for (auto& n : cur.networks)
+            for (auto& e : n.endpoints)
+                if (auto it = cur.netns.find(e.sandbox); it != cur.netns.end())
+                    if (auto l = it->second.link_mtu.find(e.ifname); l != it->second.link_mtu.end()) e.mtu = l->second;
+        out.push_back(std::move(cur));
+        at = At::Top;
+    }
+    // A built namespace or network into the snapshot; content errors wait for the schema check.
+    void take_dom() {
+        try {
+            if (dom_parent == At::Netns) cur.netns[label_] = netns_from(label_, dom.root);
+            else cur.networks.push_back(network_from(dom.root, n_networks++));
+        } catch (const Error& e) {
+            if (deferred.empty()) deferred = e.what();
+        }
+        dom.reset();
+        at = dom_parent;
+    }
+    void top_scalar(const char* type) { fail(std::string("not an ovnet-inspect snapshot (a JSON ") + type + ", not an object)"); }
+
+    // A scalar event; `type` for messages at the top.
+    bool scalar(json&& v, const char* type) {
+        switch (at) {
+            case At::Top: top_scalar(type);
+            case At::Snap:
+                if (key_ == "schema") {
+                    schema = v.is_string() ? v.get<std::string>() : v.dump();
+                    check_schema();   // at once: a foreign document's content never gets to speak first
+                } else if (key_ == "host") {
+                    if (!v.is_string() || v.get_ref<const std::string&>().empty()) fail("host " + shown_value(v) + ": must be a non-empty string");
+                    host = v.get<std::string>();
+                } else if (key_ == "netns" || key_ == "networks") {
+                    fail(key_ + " " + shown_value(v) + ": must be " + (key_ == "netns" ? "an object" : "an array"));
+                }
+                return true;
+            case At::Netns: fail("netns " + label_ + ": must be an object");
+            case At::Networks: fail("networks[" + std::to_string(n_networks) + "]: must be an object");
+            case At::Dom:
+                if (dom.scalar(std::move(v))) take_dom();
+                return true;
+            case At::Skip: return true;
+        }
+        return true;
+    }
+    bool null() override { return scalar(json(), "null"); }
+    bool boolean(bool x) override { return scalar(json(x), "boolean"); }
+    bool number_integer(json::number_integer_t x) override { return scalar(json(x), "number"); }
+    bool number_unsigned(json::number_unsigned_t x) override { return scalar(json(x), "number"); }
+    bool number_float(json::number_float_t x, const std::string&) override { return scalar(json(x), "number"); }
+    bool string(std::string& s) override {
+        if (at == At::Skip) return true;
+        return scalar(json(std::move(s)), "string");
+    }
+    bool binary(json::binary_t&) override { return true; }
+    bool open(bool object) {
+        switch (at) {
+            case At::Top:
+                if (!object) top_scalar("array");
+                begin_snapshot();
+                at = At::Snap;
+                return true;
+            case At::Snap:
+                if (key_ == "netns" && object) { at = At::Netns; has_netns = true; return true; }
+                if (key_ == "networks" && !object) { at = At::Networks; has_networks = true; return true; }
+                if (key_ == "schema" || key_ == "host") fail(key_ + ": must be a string");
+                if (key_ == "netns" || key_ == "networks")
+                    fail(key_ + ": must be " + (key_ == "netns" ? "an object" : "an array"));
+                at = At::Skip;
+                skip_depth = 1;
+                return true;
+            case At::Netns:
+            case At::Networks:
+                if (!object) fail(at == At::Netns ? "netns " + label_ + ": must be an object"
+                                                  : "networks[" + std::to_string(n_networks) + "]: must be an object");
+                dom_parent = at;
+                dom.reset();
+                dom.skip = at == At::Netns ? skip_netns : skip_network;
+                at = At::Dom;
+                dom.open(true);
+                return true;
+            case At::Dom: dom.open(object); return true;
+            case At::Skip: skip_depth++; return true;
+        }
+        return true;
+    }
+    bool close() {
+        switch (at) {
+            case At::Top: return true;
+            case At::Snap: end_snapshot(); return true;
+            case At::Netns:
+            case At::Networks: at = At::Snap; return true;
+            case At::Dom:
+                if (dom.close()) take_dom();
+                return true;
+            case At::Skip:
+                if (--skip_depth == 0) at = At::Snap;
+                return true;
+        }
+        return true;
+    }
+    bool start_object(std::size_t) override { return open(true); }
+    bool start_array(std::size_t) override { return open(false); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(std::string& k) override {
+        switch (at) {
+            case At::Snap: key_.swap(k); break;
+            case At::Netns: label_.swap(k); break;
+            case At::Dom: dom.key(k); break;
+            default: break;
+        }
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+
+}  // namespace
+
+void AuditReader::read(std::string_view text, const std::string& file) {
+    files_.push_back(file);
+    size_t before = snaps_.size();
+    SnapSax sax(snaps_, file);
+    json_sax_read(text, file, sax, [&] { snaps_.resize(before); }, [&](std::string_view span, size_t) {
+        SnapSax s(snaps_, file);
+        json::sax_parse(span.begin(), span.end(), &s);
+    });
+    // A value cut short inside the fast reader's run is caught by its syntax check; one the
+    // handler saw begin but not end cannot be left over (json_sax_read checks every value).
+}
+
+std::vector<AuditSnapshot> AuditReader::finish() {
+    if (snaps_.empty()) {
+        std::string f;
+        for (auto& x : files_) f += (f.empty() ? "" : ", ") + x;
+        throw Error(ErrorKind::Input, (f.empty() ? std::string("stdin") : f) +
+                                          ": no snapshot (empty input): nothing to audit");
+    }
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < snaps_.size(); i++) {
+        auto [it, fresh] = seen.emplace(snaps_[i].host, i);
+        if (!fresh)
+            throw Error(ErrorKind::Input, snaps_[i].what + ": host \"" + snaps_[i].host + "\" repeats " +
+                                              snaps_[it->second].what + ": one snapshot per node");
+    }
+    return std::move(snaps_);
+}
+
+// ---- report ----------------------------------------------------------------------------------
+
+const char* severity_name(Severity s) {
+    switch (s) {
+        case Severity::Error: return "error";
+        case Severity::Warning: return "warning";
+        case Severity::Info: return "info";
+    }
+    return "error";
+}
+
+const std::vector<std::string>& audit_codes() {
+    static const std::vector<std::string> c{
+        "PEER_MISSING", "PEER_WRONG_VTEP", "PEER_WRONG_MAC", "PEER_STALE", "PEER_DUP", "FDB_HALF_ENTRY",
+        "LEARNED_SHADOWS_PERMANENT", "MAC_NOT_0242_IP", "DUP_ENDPOINT_IP", "DUP_ENDPOINT_MAC", "VNI_MISMATCH",
+        "MTU_MISMATCH", "MTU_TOO_LARGE", "PORT_MISMATCH", "IPVS_WEIGHT0_LEFTOVER", "IPVS_DEST_UNKNOWN",
+        "SERVICE_PARTIAL", "PUBLISHED_PORT_PARTIAL", "FWM_WITHOUT_MARK_RULE", "MARK_RULE_WITHOUT_SERVICE",
+        "DNAT_WITHOUT_SERVICE", "SA_SP_ASYMMETRY", "SPI_MISMATCH", "KEY_MISMATCH", "SYSCTL_DRIFT"};
+    return c;
+}
+
+json AuditPeer::to_json() const {
+    json j = json::object();
+    j["status"] = status;
+    j["ip"] = ip.valid() ? json(ip.str()) : json();
+    j["mac"] = mac.str();
+    j["vtep"] = vtep.valid() ? json(vtep.str()) : json();
+    j["fdb_state"] = fdb_state.empty() ? json() : json(fdb_state);
+    j["neigh_state"] = neigh_state.empty() ? json() : json(neigh_state);
+    return j;
+}
+
+std::optional<IpAddr> AuditEndpoint::ipv4() const {
+    for (auto& a : addresses)
+        if (a.addr.family == AF_INET) return a.addr;
+    return std::nullopt;
+}
+
+std::string AuditNetwork::key() const {
+    if (id && !id->empty()) return *id;
+    if (!bridge.empty()) return bridge;
+    return "vni " + std::to_string(vni);
+}
+
+json AuditFinding::to_json() const {
+    json j = json::object();
+    j["code"] = code;
+    j["severity"] = severity_name(severity);
+    j["network"] = network ? json(*network) : json();
+    j["nodes"] = nodes;
+    j["objects"] = objects;
+    j["message"] = message;
+    j["evidence"] = evidence;
+    if (!fix) {
+        j["fix"] = nullptr;
+    } else {
+        json f = json::array();
+        for (auto& x : *fix) f.push_back({{"node", x.node}, {"command", x.command}, {"input", x.input}});
+        j["fix"] = std::move(f);
+    }
+    return j;
+}
+
+size_t AuditReport::count(Severity s) const {
+    return size_t(std::count_if(findings.begin(), findings.end(), [&](auto& f) { return f.severity == s; }));
+}
+
+json AuditReport::to_json() const {
+    json j = json::object();
+    j["schema"] = kAuditSchema;
+    j["nodes"] = nodes;
+    json n = json::array();
+    for (auto& x : networks)
+        n.push_back({{"key", x.key}, {"id", x.id ? json(*x.id) : json()}, {"vni", x.vni}, {"nodes", x.nodes}});
+    j["networks"] = std::move(n);
+    json f = json::array();
+    for (auto& x : findings) f.push_back(x.to_json());
+    j["findings"] = std::move(f);
+    j["summary"] = {{"error", count(Severity::Error)}, {"warning", count(Severity::Warning)}, {"info", count(Severity::Info)}};
+    return j;
+}
+
+namespace {
+
+// A word the shell reads as itself.
+std::string shq(const std::string& s) {
+    bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_./:=@%+,", c);
+    });
+    if (plain) return s;
+    std::string o = "'";
+    for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return o + "'";
+}
+
+// "ovnet-X -n LABEL VERB": a namespace labelled "root" is the node's own (no -n).
+std::string cmd(const char* tool, const std::string& netns, const std::string& rest) {
+    std::string c = tool;
+    if (!netns.empty() && netns != "root") c += " -n " + shq(netns);
+    return c + " " + rest;
+}
+
+}  // namespace
+
+std::string audit_fix_script(const AuditReport& r, const std::string& node) {
+    std::string out = "#!/bin/sh\n# ovnet-audit --fix: run each node's part on that node\n";
+    for (auto& host : r.nodes) {
+        if (!node.empty() && host != node) continue;
+        std::vector<std::pair<std::string, std::string>> seen;   // command, input
+        std::string part;
+        for (auto& f : r.findings) {
+            if (!f.fix) continue;
+            for (auto& x : *f.fix) {
+                if (x.node != host) continue;
+                std::string in = x.input.is_null() ? std::string() : x.input.dump();
+                if (std::find(seen.begin(), seen.end(), std::make_pair(x.command, in)) != seen.end()) continue;
+                seen.emplace_back(x.command, in);
+                if (in.empty()) part += x.command + "\n";
+                else part += x.command + " <<'EOF'\n" + in + "\nEOF\n";
+            }
+        }
+        if (!part.empty()) out += "# node " + host + "\n" + part;
+    }
+    return out;
+}
+
+}  // namespace ovnet
+
+// ---- checks ----------------------------------------------------------------------------------
+
+namespace ovnet {
+namespace {
+
+uint64_t mac_key(const Mac& m) {
+    uint64_t k = 0;
+    for (auto b : m.b) k = k << 8 | b;
+    return k;
+}
+
+// One node's instance of a network, with what the checks derive from its snapshot.
+struct Member {
+    const AuditSnapshot* snap = nullptr;
+    const AuditNetwork* net = nullptr;
+    const AuditNetns* ns = nullptr;    // the bridge's namespace
+    const json* vtep = nullptr;        // the VTEP object, when its namespace holds it
+    IpAddr local;                      // the VTEP's local address (unset: unknown)
+    uint32_t vtep_mtu = 0, bridge_mtu = 0;
+    uint32_t limit = 0;                // the largest MTU the overlay allows here, 0 unknown
+    uint32_t underlay_mtu = 0;
+    std::string underlay;              // the underlay namespace's label
+    const std::string& host() const { return snap->host; }
+};
+
+// A remote endpoint as a node's peers should hold it.
+struct Want {
+    IpAddr ip, vtep;
+    Mac mac;                           // Docker's 02:42:<IPv4> for an IPv4 endpoint (what the fixes converge to)
+    const Member* at;
+    const AuditEndpoint* ep;
+};
+
+uint32_t json_u32(const json& o, const char* k) {
+    auto& v = member(o, k);
+    return v.is_number_unsigned() ? uint32_t(v.get<uint64_t>()) : v.is_number_integer() ? uint32_t(v.get<int64_t>()) : 0;
+}
+
+// The value most members have (ties: the smallest), among those `ok` keeps.
+template <class F, class Ok>
+std::optional<uint32_t> majority(const std::vector<Member>& ms, F value, Ok ok) {
+    std::map<uint32_t, size_t> n;
+    for (auto& m : ms)
+        if (uint32_t v = value(m); v && ok(m, v)) n[v]++;
+    std::optional<uint32_t> best;
+    size_t bn = 0;
+    for (auto& [v, c] : n)
+        if (c > bn) best = v, bn = c;
+    return best;
+}
+
+struct Auditor {
+    const std::vector<AuditSnapshot>& snaps;
+    AuditReport r;
+    // Each node's target peer set per (netns, VTEP): the fdb fix input, built once.
+    std::map<std::tuple<std::string, std::string, std::string>, json> fdb_sets;
+
+    AuditFinding& add(const char* code, Severity sev, const std::optional<std::string>& net) {
+        auto& f = r.findings.emplace_back();
+        f.code = code;
+        f.severity = sev;
+        f.network = net;
+        return f;
+    }
+    static void node(AuditFinding& f, const std::string& h) {
+        if (std::find(f.nodes.begin(), f.nodes.end(), h) == f.nodes.end()) f.nodes.push_back(h);
+    }
+    static void evidence(AuditFinding& f, const std::string& h, json v) {
+        if (!f.evidence.contains(h)) f.evidence[h] = json::array();
+        f.evidence[h].push_back(std::move(v));
+    }
+    static void fix(AuditFinding& f, const std::string& h, std::string command, json input = nullptr) {
+        if (!f.fix) f.fix.emplace();
+        f.fix->push_back({h, std::move(command), std::move(input)});
+    }
+
+    // ---- per network ----
+
+    std::vector<Member> members(const std::vector<std::pair<const AuditSnapshot*, const AuditNetwork*>>& in) {
+        std::vector<Member> ms;
+        for (auto [s, n] : in) {
+            Member m;
+            m.snap = s;
+            m.net = n;
+            auto nsi = s->netns.find(n->netns);
+            if (nsi != s->netns.end()) {
+                m.ns = &nsi->second;
+                if (auto v = m.ns->vteps.find(n->vtep); v != m.ns->vteps.end()) m.vtep = &v->second;
+                if (auto b = m.ns->bridges.find(n->bridge); b != m.ns->bridges.end()) m.bridge_mtu = json_u32(b->second, "mtu");
+            }
+            if (!m.bridge_mtu) m.bridge_mtu = n->mtu;
+            m.local = n->local;
+            if (m.vtep) {
+                m.vtep_mtu = json_u32(*m.vtep, "mtu");
+                if (!m.local.valid()) m.local = ip_member(*m.vtep, "local", "vtep");
+            }
+            // The underlay: the namespace of the VTEP's socket, else the bridge's; its MTU is the
+            // one of the link holding the VTEP's local address there.
+            m.underlay = n->netns;
+            if (m.vtep)
+                if (auto& l = member(*m.vtep, "link_netns"); l.is_string() && !l.get_ref<const std::string&>().empty())
+                    m.underlay = l.get<std::string>();
+            if (auto u = s->netns.find(m.underlay); u != s->netns.end() && m.local.valid())
+                for (auto& [ifn, a] : u->second.addresses)
+                    if (a.addr == m.local)
+                        if (auto l = u->second.link_mtu.find(ifn); l != u->second.link_mtu.end()) m.underlay_mtu = l->second;
+            if (m.underlay_mtu) {
+                uint32_t over = (m.local.family == AF_INET6 ? 70 : 50) + (n->encrypted.value_or(false) ? 26 : 0);
+                m.limit = m.underlay_mtu > over + 68 ? m.underlay_mtu - over : 68;
+            }
+            ms.push_back(m);
+        }
+        return ms;
+    }
+
+    static std::string obj(const Member& m, const std::string& what) { return m.host() + ":" + what; }
+
+    // A creation setting (VNI, port) that differs: the members off the most common value.
+    void setting_mismatch(const std::string& key, const std::vector<Member>& ms, const char* code, const char* what,
+                          uint32_t (*value)(const Member&)) {
+        auto best = majority(ms, value, [](auto&, auto) { return true; });
+        if (!best) return;
+        std::map<uint32_t, size_t> n;
+        for (auto& m : ms) n[value(m)]++;
+        if (n.size() < 2) return;
+        bool tie = std::count_if(n.begin(), n.end(), [&](auto& x) { return x.second == n[*best]; }) > 1;
+        for (auto& m : ms) {
+            if (value(m) == *best && !tie) continue;
+            auto& f = add(code, Severity::Error, key);
+            node(f, m.host());
+            f.objects.push_back(obj(m, m.net->vtep));
+            evidence(f, m.host(), m.vtep ? *m.vtep : json(m.net->vtep));
+            for (auto& o : ms)
+                if (&o != &m && value(o) != value(m)) {
+                    node(f, o.host());
+                    evidence(f, o.host(), o.vtep ? *o.vtep : json(o.net->vtep));
+                }
+            f.message = fmt::format("{}: {} {} of network {} is {}, {} on {}: a VXLAN device's {} is fixed at creation, "
+                                    "no ovnet command changes it: recreate {} (ovnet-vtep del, then add with --{} {}) "
+                                    "and apply its peers",
+                                    m.host(), m.net->vtep, what, key, value(m), tie ? "differently" : std::to_string(*best),
+                                    tie ? "the other nodes" : "most nodes", what, m.net->vtep, what == std::string("VNI") ? "vni" : "port",
+                                    tie ? std::string("N") : std::to_string(*best));
+            if (tie) return;   // one finding names them all
+        }
+    }
+
+    std::string fdb_cmd(const Member& m, const json& set) {
+        return cmd("ovnet-fdb", m.net->netns, "apply -d " + shq(m.net->vtep) + " --prune" + (set.empty() ? " --allow-empty" : ""));
+    }
+
+    void mtus(const std::string& key, const std::vector<Member>& ms) {
+        // A device above the limit: MTU_TOO_LARGE, set to what most nodes have within their limit.
+        auto within = [](const Member& m, uint32_t v) { return !m.limit || v <= m.limit; };
+        auto vt = majority(ms, [](const Member& m) { return m.vtep_mtu; }, within);
+        auto br = majority(ms, [](const Member& m) { return m.bridge_mtu; }, within);
+        auto target = [](const std::optional<uint32_t>& best, const Member& m) {
+            return best && (!m.limit || *best <= m.limit) ? *best : m.limit;
+        };
+        for (auto& m : ms) {
+            if (!m.limit) continue;
+            auto why = fmt::format("the overlay allows {} here (underlay {} MTU {}, {} overhead)", m.limit, m.underlay,
+                                   m.underlay_mtu, m.net->encrypted.value_or(false) ? "encrypted VXLAN" : "VXLAN");
+            if (m.vtep && m.vtep_mtu > m.limit) {
+                uint32_t t = target(vt, m);
+                auto& f = add("MTU_TOO_LARGE", Severity::Error, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, m.net->vtep));
+                evidence(f, m.host(), *m.vtep);
+                f.message = fmt::format("{}: VTEP {} has MTU {}, above the {} {}; set it to {}", m.host(), m.net->vtep,
+                                        m.vtep_mtu, m.limit, why.substr(why.find('(')), t);
+                json in = *m.vtep;
+                in.erase("netns");
+                in["mtu"] = t;
+                fix(f, m.host(), cmd("ovnet-vtep", m.net->netns, "apply"), json::array({in}));
+            }
+            if (m.bridge_mtu > m.limit) {
+                uint32_t t = target(br, m);
+                auto& f = add("MTU_TOO_LARGE", Severity::Error, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, m.net->bridge));
+                if (m.ns && m.ns->bridges.count(m.net->bridge)) evidence(f, m.host(), m.ns->bridges.at(m.net->bridge));
+                f.message = fmt::format("{}: bridge {} has MTU {}, above the {} {}; set it to {}", m.host(), m.net->bridge,
+                                        m.bridge_mtu, m.limit, why.substr(why.find('(')), t);
+                fix(f, m.host(), cmd("ovnet-bridge", m.net->netns, "add " + shq(m.net->bridge) + " --mtu " + std::to_string(t)));
+            }
+            for (auto& e : m.net->endpoints) {
+                auto ip = e.ipv4();
+                if (!e.mtu || e.mtu <= m.limit || e.sandbox.empty()) continue;
+                uint32_t t = std::min(m.limit, m.bridge_mtu && m.bridge_mtu <= m.limit ? m.bridge_mtu : m.limit);
+                auto& f = add("MTU_TOO_LARGE", Severity::Error, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, m.net->bridge + " endpoint " + e.sandbox + " " + e.ifname));
+                evidence(f, m.host(), e.raw);
+                f.message = fmt::format("{}: endpoint {} {} has MTU {}, above the {} {}; set it to {}", m.host(), e.sandbox,
+                                        e.ifname, e.mtu, m.limit, why.substr(why.find('(')), t);
+                if (ip && !e.addresses.empty())
+                    fix(f, m.host(), connect_cmd(m, e, " --mtu " + std::to_string(t)));
+            }
+        }
+        // The same device with different MTUs within the limit: the members off the most common.
+        auto mismatch = [&](const char* what, uint32_t (*value)(const Member&), const std::optional<uint32_t>& best) {
+            if (!best) return;
+            for (auto& m : ms) {
+                uint32_t v = value(m);
+                if (!v || v == *best || (m.limit && v > m.limit) || (m.limit && *best > m.limit)) continue;
+                bool is_vtep = what == std::string("VTEP");
+                if (is_vtep && !m.vtep) continue;
+                std::string dev = is_vtep ? m.net->vtep : m.net->bridge;
+                auto& f = add("MTU_MISMATCH", Severity::Warning, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, dev));
+                for (auto& o : ms)
+                    if (value(o) == *best) node(f, o.host());
+                if (is_vtep) evidence(f, m.host(), *m.vtep);
+                else if (m.ns && m.ns->bridges.count(dev)) evidence(f, m.host(), m.ns->bridges.at(dev));
+                f.message = fmt::format("{}: {} {} of network {} has MTU {}, most nodes {}; set it to {}", m.host(), what,
+                                        dev, key, v, *best, *best);
+                if (is_vtep) {
+                    json in = *m.vtep;
+                    in.erase("netns");
+                    in["mtu"] = *best;
+                    fix(f, m.host(), cmd("ovnet-vtep", m.net->netns, "apply"), json::array({in}));
+                } else {
+                    fix(f, m.host(), cmd("ovnet-bridge", m.net->netns, "add " + shq(dev) + " --mtu " + std::to_string(*best)));
+                }
+            }
+        };
+        mismatch("VTEP", [](const Member& m) { return m.vtep_mtu; }, vt);
+        mismatch("bridge", [](const Member& m) { return m.bridge_mtu; }, br);
+    }
+
+    static std::string connect_cmd(const Member& m, const AuditEndpoint& e, const std::string& extra = {}) {
+        std::string ip;
+        for (auto& a : e.addresses)
+            if (a.addr.family == AF_INET) { ip = a.str(); break; }
+        std::string rest = "connect " + shq(e.sandbox) + " --bridge " + shq(m.net->bridge) + " --ip " + ip;
+        if (!e.host_ifname.empty()) rest += " --host-ifname " + shq(e.host_ifname);
+        return cmd("ovnet-sbox", m.net->netns, rest + extra);
+    }
+
+    // Endpoints: Docker's MAC rule and duplicates. Returns the addresses and MACs held twice
+    // (the peer checks leave them out: which endpoint a peer means cannot be told).
+    void endpoints(const std::string& key, const std::vector<Member>& ms, std::set<IpAddr>& dup_ip, std::set<uint64_t>& dup_mac) {
+        std::map<IpAddr, std::vector<std::pair<const Member*, const AuditEndpoint*>>> by_ip;
+        std::map<uint64_t, std::vector<std::pair<const Member*, const AuditEndpoint*>>> by_mac;
+        std::set<const AuditEndpoint*> bad_mac;
+        for (auto& m : ms)
+            for (auto& e : m.net->endpoints) {
+                for (auto& a : e.addresses) by_ip[a.addr].emplace_back(&m, &e);
+                if (!e.mac.is_zero()) by_mac[mac_key(e.mac)].emplace_back(&m, &e);
+                auto ip = e.ipv4();
+                if (!ip || e.mac.is_zero() || e.mac == docker_mac(*ip)) continue;
+                bad_mac.insert(&e);
+                auto& f = add("MAC_NOT_0242_IP", Severity::Warning, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, m.net->bridge + " endpoint " + e.sandbox + " " + e.ifname));
+                evidence(f, m.host(), e.raw);
+                f.message = fmt::format("{}: endpoint {} {} ({}) has MAC {}, not Docker's {} for its address; the "
+                                        "other nodes' peers expect {}",
+                                        m.host(), e.sandbox, e.ifname, ip->str(), e.mac.str(), docker_mac(*ip).str(),
+                                        docker_mac(*ip).str());
+                if (!e.sandbox.empty()) fix(f, m.host(), connect_cmd(m, e));
+            }
+        for (auto& [ip, v] : by_ip) {
+            if (v.size() < 2) continue;
+            dup_ip.insert(ip);
+            auto& f = add("DUP_ENDPOINT_IP", Severity::Error, key);
+            std::string where;
+            for (auto& [m, e] : v) {
+                node(f, m->host());
+                f.objects.push_back(obj(*m, m->net->bridge + " endpoint " + e->sandbox + " " + e->ifname));
+                evidence(f, m->host(), e->raw);
+                where += (where.empty() ? "" : ", ") + m->host() + " " + e->sandbox;
+                dup_mac.insert(mac_key(e->mac));
+            }
+            f.message = fmt::format("{} is the address of {} endpoints of network {} ({}); no command can tell which is "
+                                    "meant: disconnect all but one (ovnet-sbox disconnect)", ip.str(), v.size(), key, where);
+        }
+        for (auto& [mk, v] : by_mac) {
+            if (v.size() < 2) continue;
+            dup_mac.insert(mk);
+            // Same address too: DUP_ENDPOINT_IP says it. A MAC off Docker's rule: its fix clears this.
+            if (std::any_of(v.begin(), v.end(), [&](auto& x) { return bad_mac.count(x.second) || (x.second->ipv4() && dup_ip.count(*x.second->ipv4())); }))
+                continue;
+            auto& f = add("DUP_ENDPOINT_MAC", Severity::Error, key);
+            std::string where;
+            for (auto& [m, e] : v) {
+                node(f, m->host());
+                f.objects.push_back(obj(*m, m->net->bridge + " endpoint " + e->sandbox + " " + e->ifname));
+                evidence(f, m->host(), e->raw);
+                where += (where.empty() ? "" : ", ") + m->host() + " " + e->sandbox;
+            }
+            f.message = fmt::format("{} is the MAC of {} endpoints of network {} ({}); reconnect all but one with "
+                                    "another MAC (ovnet-sbox connect --mac)", v[0].second->mac.str(), v.size(), key, where);
+        }
+    }
+
+    // Each node's peers against the endpoints of the other nodes.
+    void peers(const std::string& key, const std::vector<Member>& ms, const std::set<IpAddr>& dup_ip,
+               const std::set<uint64_t>& dup_mac) {
+        // Every endpoint of the network, with the MAC the fixes converge it to.
+        std::vector<Want> all;
+        std::set<uint64_t> any_mac;
+        for (auto& m : ms)
+            for (auto& e : m.net->endpoints) {
+                if (!e.mac.is_zero()) any_mac.insert(mac_key(e.mac));
+                auto ip = e.ipv4();
+                IpAddr a = ip ? *ip : e.addresses.empty() ? IpAddr{} : e.addresses[0].addr;
+                if (!a.valid() || dup_ip.count(a)) continue;
+                Mac mac = ip ? docker_mac(*ip) : e.mac;
+                if (mac.is_zero() || dup_mac.count(mac_key(mac))) continue;
+                any_mac.insert(mac_key(mac));
+                all.push_back({a, m.local, mac, &m, &e});
+            }
+        for (auto& m : ms) {
+            if (!m.ns || m.net->vtep.empty()) continue;
+            static const std::vector<AuditPeer> none;
+            auto pit = m.ns->peers.find(m.net->vtep);
+            const auto& rows = pit == m.ns->peers.end() ? none : pit->second;
+            std::unordered_map<uint64_t, const Want*> want_mac;
+            std::map<IpAddr, const Want*> want_ip;
+            for (auto& w : all)
+                if (w.at != &m) want_mac.emplace(mac_key(w.mac), &w), want_ip.emplace(w.ip, &w);
+            std::unordered_map<uint64_t, size_t> n_mac;
+            for (auto& p : rows)
+                if (p.status != "local" && !p.master) n_mac[mac_key(p.mac)]++;
+            std::set<const Want*> seen;
+            std::set<uint64_t> dup_done;
+            std::string vx = m.net->vtep;
+            auto fdb_fix = [&](AuditFinding& f) {
+                auto& set = fdb_sets[{m.host(), m.net->netns, vx}];
+                if (set.is_null()) {
+                    set = json::array();
+                    std::vector<const Want*> ws;
+                    for (auto& [ip, w] : want_ip) ws.push_back(w);
+                    for (auto* w : ws) {
+                        IpAddr vt = w->vtep;
+                        if (!vt.valid()) continue;   // the remote VTEP's address is unknown
+                        set.push_back({{"ip", w->ip.str()}, {"mac", w->mac.str()}, {"vtep", vt.str()}});
+                    }
+                }
+                fix(f, m.host(), fdb_cmd(m, set), set);
+            };
+            auto peer_finding = [&](const char* code, Severity sev, const Mac& mac) -> AuditFinding& {
+                auto& f = add(code, sev, key);
+                node(f, m.host());
+                f.objects.push_back(obj(m, vx + " peer " + mac.str()));
+                return f;
+            };
+            auto remote = [&](const Want& w) {
+                return fmt::format("{} {} on {}{}", w.ep->sandbox.empty() ? std::string("endpoint") : w.ep->sandbox,
+                                   w.ip.str(), w.at->host(), w.vtep.valid() ? " behind " + w.vtep.str() : std::string());
+            };
+            for (auto& p : rows) {
+                if (p.status == "local" || p.master) continue;
+                uint64_t mk = mac_key(p.mac);
+                auto wm = want_mac.find(mk);
+                if (wm != want_mac.end()) {
+                    const Want& w = *wm->second;
+                    seen.insert(&w);
+                    if (n_mac[mk] > 1) {
+                        if (!dup_done.insert(mk).second) continue;
+                        auto& f = peer_finding("PEER_DUP", Severity::Error, p.mac);
+                        for (auto& q : rows)
+                            if (mac_key(q.mac) == mk && q.status != "local" && !q.master) evidence(f, m.host(), q.to_json());
+                        f.message = fmt::format("{}: {} holds {} rows for {} ({})", m.host(), vx, n_mac[mk], p.mac.str(), remote(w));
+                        fdb_fix(f);
+                        continue;
+                    }
+                    if (p.status == "learned") {
+                        auto& f = peer_finding("LEARNED_SHADOWS_PERMANENT", Severity::Warning, p.mac);
+                        evidence(f, m.host(), p.to_json());
+                        f.message = fmt::format("{}: {} has a learned entry for {} via {} where the permanent peer of {} "
+                                                "belongs", m.host(), vx, p.mac.str(), p.vtep.valid() ? p.vtep.str() : "-", remote(w));
+                        fdb_fix(f);
+                    } else if (p.status == "fdb-only" || p.status == "neigh-only") {
+                        auto& f = peer_finding("FDB_HALF_ENTRY", Severity::Error, p.mac);
+                        evidence(f, m.host(), p.to_json());
+                        f.message = fmt::format("{}: {} has only the {} entry of the peer {}", m.host(), vx,
+                                                p.status == "fdb-only" ? "fdb" : "neighbor", remote(w));
+                        fdb_fix(f);
+                    } else if (w.vtep.valid() && p.vtep.valid() && p.vtep != w.vtep) {
+                        auto& f = peer_finding("PEER_WRONG_VTEP", Severity::Error, p.mac);
+                        evidence(f, m.host(), p.to_json());
+                        f.message = fmt::format("{}: {} sends {} to {}, not to {} ({})", m.host(), vx, p.mac.str(),
+                                                p.vtep.str(), w.vtep.str(), remote(w));
+                        fdb_fix(f);
+                    } else if (p.ip.valid() && p.ip != w.ip) {
+                        auto& f = peer_finding("PEER_WRONG_MAC", Severity::Error, p.mac);
+                        evidence(f, m.host(), p.to_json());
+                        f.message = fmt::format("{}: {} maps {} to {}, the MAC of {}", m.host(), vx, p.ip.str(), p.mac.str(), remote(w));
+                        fdb_fix(f);
+                    }
+                    continue;
+                }
+                // A MAC no remote endpoint has (as the fixes converge them).
+                if (p.ip.valid()) {
+                    if (dup_ip.count(p.ip)) continue;
+                    if (auto wi = want_ip.find(p.ip); wi != want_ip.end()) {
+                        const Want& w = *wi->second;
+                        seen.insert(&w);
+                        auto& f = peer_finding("PEER_WRONG_MAC", Severity::Error, w.mac);
+                        evidence(f, m.host(), p.to_json());
+                        f.message = fmt::format("{}: {} maps {} to {}, not to {} ({})", m.host(), vx, p.ip.str(),
+                                                p.mac.str(), w.mac.str(), remote(w));
+                        fdb_fix(f);
+                        continue;
+                    }
+                }
+                if (dup_mac.count(mk)) continue;
+                auto& f = peer_finding("PEER_STALE", Severity::Warning, p.mac);
+                evidence(f, m.host(), p.to_json());
+                bool local = false;
+                for (auto& e : m.net->endpoints) local |= mac_key(e.mac) == mk || (p.ip.valid() && std::any_of(e.addresses.begin(), e.addresses.end(), [&](auto& a) { return a.addr == p.ip; }));
+                std::string who = local ? "a local endpoint of this node" : "no endpoint of network " + key + " on any node";
+                if (p.status == "learned") {
+                    // apply --prune removes permanent entries only; del removes this one.
+                    f.message = fmt::format("{}: {} has a learned entry for {} via {}, {}", m.host(), vx, p.mac.str(),
+                                            p.vtep.valid() ? p.vtep.str() : "-", who);
+                    std::string rest = "del -d " + shq(vx) + " --mac " + p.mac.str();
+                    if (p.vtep.valid()) rest += " --vtep " + p.vtep.str();
+                    fix(f, m.host(), cmd("ovnet-fdb", m.net->netns, rest));
+                } else {
+                    f.message = fmt::format("{}: {} has a peer {} {} via {}: {}", m.host(), vx,
+                                            p.ip.valid() ? p.ip.str() : "-", p.mac.str(), p.vtep.valid() ? p.vtep.str() : "-", who);
+                    fdb_fix(f);
+                }
+            }
+            for (auto& [ip, w] : want_ip) {
+                if (seen.count(w)) continue;
+                auto& f = peer_finding("PEER_MISSING", Severity::Error, w->mac);
+                node(f, w->at->host());
+                evidence(f, w->at->host(), w->ep->raw);
+                f.message = fmt::format("{}: {} has no peer for {} {} ({})", m.host(), vx, w->ip.str(), w->mac.str(), remote(*w));
+                fdb_fix(f);
+            }
+        }
+    }
+
+    void run() {
+        for (auto& s : snaps) r.nodes.push_back(s.host);
+        // Networks matched across nodes by key; a node's second instance of a key is left out.
+        std::map<std::string, std::vector<std::pair<const AuditSnapshot*, const AuditNetwork*>>> groups;
+        for (auto& s : snaps)
+            for (auto& n : s.networks) {
+                auto& g = groups[n.key()];
+                if (std::none_of(g.begin(), g.end(), [&](auto& x) { return x.first == &s; })) g.emplace_back(&s, &n);
+            }
+        for (auto& [key, g] : groups) {
+            auto ms = members(g);
+            AuditNetworkRef ref;
+            ref.key = key;
+            ref.id = g[0].second->id;
+            ref.vni = majority(ms, [](const Member& m) { return m.net->vni; }, [](auto&, auto) { return true; }).value_or(0);
+            for (auto& m : ms) ref.nodes.push_back(m.host());
+            r.networks.push_back(std::move(ref));
+            setting_mismatch(key, ms, "VNI_MISMATCH", "VNI", [](const Member& m) { return m.net->vni; });
+            setting_mismatch(key, ms, "PORT_MISMATCH", "port", [](const Member& m) { return uint32_t(m.net->port); });
+            mtus(key, ms);
+            std::set<IpAddr> dup_ip;
+            std::set<uint64_t> dup_mac;
+            endpoints(key, ms, dup_ip, dup_mac);
+            peers(key, ms, dup_ip, dup_mac);
+        }
+    }
+};
+
+}  // namespace
+
+AuditReport audit(const std::vector<AuditSnapshot>& snaps) {
+    Auditor a{snaps, {}, {}};
+    a.run();
+    return std::move(a.r);
+}
+
+}  // namespace ovnet
