@@ -80,11 +80,6 @@ struct DomBuilder {
     }
 };
 
-// netns[L]: the derived views and the raw text are not read.
-bool skip_netns(const std::vector<std::string>& k, size_t depth) {
-    if (depth == 1) return k[0] == "interfaces" || k[0] == "routes";
-    return depth == 2 && k[0] == "netfilter" && (k[1] == "text" || k[1] == "chains");
-}
 // networks[i]: the peers are the VTEP's rows in netns, read there.
 bool skip_network(const std::vector<std::string>& k, size_t depth) {
     return depth == 1 && (k[0] == "peers" || k[0] == "peer_hosts");
@@ -113,21 +108,9 @@ IpAddr ip_member(const json& o, const char* k, const std::string& obj) {
     return a ? *a : IpAddr{};
 }
 
-AuditNetns netns_from(const std::string& label, const json& o) {
-    AuditNetns n;
-    n.label = label;
-    std::string obj = "netns " + label;
-    require_object(o, obj);
-    for (auto& l : array_member(o, "links", obj)) {
-        require_object(l, obj + " link");
-        std::string name = get_string(l, "name", obj + " link");
-        n.link_mtu[name] = uint32_t(opt_uint(l, "mtu", 0, UINT32_MAX, obj + " link " + name).value_or(0));
-    }
-    for (auto& a : array_member(o, "addresses", obj)) {
-        require_object(a, obj + " address");
-        auto p = opt_prefix(a, "address", obj + " address");
-        if (p) n.addresses.emplace_back(str_member(a, "ifname", obj + " address"), *p);
-    }
+// The members of a namespace kept as DOM (netns_dom_keys) into n.
+void netns_from(AuditNetns& n, const json& o) {
+    std::string obj = "netns " + n.label;
     for (auto& v : array_member(o, "vteps", obj)) {
         require_object(v, obj + " vtep");
         n.vteps[get_string(v, "name", obj + " vtep")] = v;
@@ -136,38 +119,225 @@ AuditNetns netns_from(const std::string& label, const json& o) {
         require_object(b, obj + " bridge");
         n.bridges[get_string(b, "name", obj + " bridge")] = b;
     }
-    if (auto& p = member(o, "peers"); !p.is_null()) {
-        if (!p.is_object()) throw_input(obj, "peers", shown_value(p), "must be an object");
-        for (auto it = p.begin(); it != p.end(); ++it) {
-            std::string pobj = obj + " peers " + it.key();
-            if (!it->is_array()) throw_input(pobj, "peers", shown_value(*it), "must be an array");
-            auto& rows = n.peers[it.key()];
-            rows.reserve(it->size());
-            for (auto& r : *it) {
-                require_object(r, pobj);
-                AuditPeer e;
-                e.status = str_member(r, "status", pobj);
-                e.ip = ip_member(r, "ip", pobj);
-                e.vtep = ip_member(r, "vtep", pobj);
-                if (auto m = opt_mac(r, "mac", pobj)) e.mac = *m;
-                e.fdb_state = str_member(r, "fdb_state", pobj);
-                e.neigh_state = str_member(r, "neigh_state", pobj);
-                if (auto& f = member(r, "flags"); f.is_array())
-                    for (auto& x : f) e.master |= x.is_string() && x.get_ref<const std::string&>() == "master";
-                rows.push_back(std::move(e));
-            }
-        }
-    }
     if (auto& v = member(o, "ipvs"); v.is_array()) n.ipvs = v;
     if (auto& v = member(o, "netfilter"); v.is_object() && member(v, "rules").is_array()) n.rules = member(v, "rules");
     if (auto& v = member(o, "xfrm"); v.is_object()) n.xfrm = v;
     if (auto& v = member(o, "sysctls"); v.is_object()) n.sysctls = v;
     if (auto& v = member(o, "lb_services"); v.is_array()) n.lb_services = v;
     if (auto& v = member(o, "published"); v.is_array()) n.published = v;
-    return n;
 }
 
-AuditNetwork network_from(const json& o, size_t i) {
+bool is_dom_key(const std::string& k) {
+    return k == "vteps" || k == "bridges" || k == "ipvs" || k == "netfilter" || k == "xfrm" || k == "sysctls" ||
+           k == "lb_services" || k == "published";
+}
+
+// One namespace (netns[L]) from SAX events, without a DOM where it is large: links (name, MTU),
+// addresses and the peer rows are read into their typed form as they come; the small members
+// (is_dom_key) are built as DOMs; the rest (interfaces, routes, the raw netfilter text...) is
+// skipped. A 9,000-peer node is then 9,000 small structs, not 9,000 JSON objects.
+struct NsReader {
+    enum class Sub { None, Dom, Links, Addrs, Peers, Skip };
+    Sub sub = Sub::None;
+    int depth = 0;                     // 1: inside the namespace's object
+    int rdepth = 0;                    // nesting inside the member being read
+    std::string key, rkey, dev;
+    int field = 0;                     // the record's current key as an index (on_key)
+    AuditPeer row;                     // the peer row being read
+    bool has_mac = false;
+    std::vector<AuditPeer>* rows = nullptr;
+    bool is_container_key = false;
+    DomBuilder dom;
+    json doms = json::object();
+    AuditNetns out;
+    bool container = false;
+    std::string error;                 // the first content error
+    // the record being read
+    std::string f_name, f_a;
+    uint64_t f_mtu = 0;
+
+    void reset(const std::string& label) {
+        sub = Sub::None;
+        depth = rdepth = 0;
+        doms = json::object();
+        out = AuditNetns{};
+        out.label = label;
+        container = false;
+        error.clear();
+    }
+    void bad(const std::string& m) {
+        if (error.empty()) error = "netns " + out.label + ": " + m;
+    }
+    void clear_rec() {
+        f_name.clear(), f_a.clear();
+        f_mtu = 0;
+    }
+    // A scalar; `s` its text for strings, `null` for null.
+    void scalar(const std::string* s, uint64_t num, bool is_num, const json* other) {
+        switch (sub) {
+            case Sub::None:
+                if (is_container_key) container = s != nullptr;
+                return;
+            case Sub::Dom:
+            {
+                json v = s ? json(*s) : is_num ? json(num) : other ? json(*other) : json();
+                if (dom.scalar(std::move(v))) end_dom();
+            }
+                return;
+            case Sub::Links:
+                if (rdepth != 2) return;
+                if (field == 1 && s) f_name = *s;
+                else if (field == 2 && is_num) f_mtu = num;
+                return;
+            case Sub::Addrs:
+                if (rdepth != 2 || !s) return;
+                if (field == 3) f_name = *s;
+                else if (field == 4) f_a = *s;
+                return;
+            case Sub::Peers:
+                if (rdepth == 4 && field == 11 && s && *s == "master") row.master = true;
+                if (rdepth != 3 || !s) return;
+                switch (field) {
+                    case 5: row.status = *s; break;
+                    case 6:
+                        if (!IpAddr::try_parse(*s, row.ip)) bad("peers " + dev + ": ip \"" + *s + "\": not an IP address");
+                        break;
+                    case 7:
+                        if (!Mac::try_parse(*s, row.mac)) bad("peers " + dev + ": mac \"" + *s + "\": not a MAC address");
+                        has_mac = true;
+                        break;
+                    case 8:
+                        if (!IpAddr::try_parse(*s, row.vtep)) bad("peers " + dev + ": vtep \"" + *s + "\": not an IP address");
+                        break;
+                    case 9: row.fdb_state = *s; break;
+                    case 10: row.neigh_state = *s; break;
+                    default: break;
+                }
+                return;
+            case Sub::Skip: return;
+        }
+    }
+    void end_dom() {
+        doms[key] = std::move(dom.root);
+        dom.reset();
+        sub = Sub::None;
+    }
+    void open(bool object) {
+        if (depth == 0) { depth = 1; return; }
+        switch (sub) {
+            case Sub::None:
+                rdepth = 1;
+                if (key == "links" || key == "addresses") {
+                    sub = key == "links" ? Sub::Links : Sub::Addrs;
+                    if (object) bad(key + ": must be an array");
+                } else if (key == "peers") {
+                    sub = Sub::Peers;
+                    if (!object) bad("peers: must be an object");
+                } else if (is_dom_key(key) && !(key == "sysctls" && container)) {
+                    sub = Sub::Dom;
+                    dom.reset();
+                    dom.skip = [](const std::vector<std::string>& k, size_t d) {
+                        return d == 1 && (k[0] == "text" || k[0] == "chains");   // netfilter's
+                    };
+                    dom.open(object);
+                } else {
+                    sub = Sub::Skip;
+                }
+                return;
+            case Sub::Dom: dom.open(object); return;
+            case Sub::Links:
+            case Sub::Addrs:
+                if (++rdepth == 2) {
+                    clear_rec();
+                    if (!object) bad(key + ": an entry must be an object");
+                }
+                return;
+            case Sub::Peers:
+                ++rdepth;
+                if (rdepth == 2) {
+                    rows = &out.peers[dev];
+                    if (object) bad("peers " + dev + ": must be an array");
+                } else if (rdepth == 3) {
+                    row = AuditPeer{};
+                    has_mac = false;
+                    if (!object) bad("peers " + dev + ": a row must be an object");
+                }
+                return;
+            case Sub::Skip: ++rdepth; return;
+        }
+    }
+    // True when the namespace's object closed.
+    bool close() {
+        switch (sub) {
+            case Sub::None: return true;   // depth 1: the namespace's end
+            case Sub::Dom:
+                if (dom.close()) end_dom();
+                return false;
+            case Sub::Links:
+            case Sub::Addrs:
+                if (rdepth == 2) {
+                    if (sub == Sub::Links) {
+                        if (f_name.empty()) bad("links: an entry without a name");
+                        out.link_mtu[f_name] = uint32_t(f_mtu);
+                    } else if (!f_a.empty()) {
+                        try {
+                            out.addresses.emplace_back(f_name, Prefix::parse(f_a));
+                        } catch (const Error& e) {
+                            bad(std::string("addresses: ") + e.what());
+                        }
+                    }
+                }
+                if (--rdepth == 0) sub = Sub::None;
+                return false;
+            case Sub::Peers:
+                if (rdepth == 3) {
+                    if (!has_mac) bad("peers " + dev + ": a row without a mac");
+                    rows->push_back(std::move(row));
+                }
+                if (--rdepth == 0) sub = Sub::None;
+                return false;
+            case Sub::Skip:
+                if (--rdepth == 0) sub = Sub::None;
+                return false;
+        }
+        return false;
+    }
+    // A peer row's key as a field index, one comparison per key (900,000 rows of 8 keys).
+    static int peer_field(const std::string& k) {
+        switch (k.size()) {
+            case 2: return k == "ip" ? 6 : 0;
+            case 3: return k == "mac" ? 7 : 0;
+            case 4: return k == "vtep" ? 8 : 0;
+            case 5: return k == "flags" ? 11 : 0;
+            case 6: return k == "status" ? 5 : 0;
+            case 9: return k == "fdb_state" ? 9 : 0;
+            case 11: return k == "neigh_state" ? 10 : 0;
+            default: return 0;
+        }
+    }
+    void on_key(std::string& k) {
+        switch (sub) {
+            case Sub::None:
+                key.swap(k);
+                is_container_key = key == "container";
+                return;
+            case Sub::Dom: dom.key(k); return;
+            case Sub::Peers:
+                if (rdepth == 1) dev.swap(k);
+                else if (rdepth == 3) field = peer_field(k);
+                return;
+            case Sub::Links:
+                if (rdepth == 2) field = k == "name" ? 1 : k == "mtu" ? 2 : 0;
+                return;
+            case Sub::Addrs:
+                if (rdepth == 2) field = k == "ifname" ? 3 : k == "address" ? 4 : 0;
+                return;
+            case Sub::Skip: return;
+        }
+    }
+};
+
+AuditNetwork network_from(json& o, size_t i) {
     AuditNetwork n;
     std::string obj = "networks[" + std::to_string(i) + "]";
     require_object(o, obj);
@@ -183,7 +353,7 @@ AuditNetwork network_from(const json& o, size_t i) {
     n.encrypted = opt_bool(o, "encrypted", obj);
     for (auto& s : array_member(o, "subnets", obj))
         if (s.is_string()) n.subnets.push_back(Prefix::parse(s.get_ref<const std::string&>()));
-    for (auto& e : array_member(o, "endpoints", obj)) {
+    for (auto& e : const_cast<json&>(array_member(o, "endpoints", obj))) {
         std::string eobj = obj + " endpoint";
         require_object(e, eobj);
         AuditEndpoint ep;
@@ -196,7 +366,7 @@ AuditNetwork network_from(const json& o, size_t i) {
             if (!a.is_string()) throw_input(eobj, "addresses", shown_value(a), "must be a CIDR string");
             ep.addresses.push_back(Prefix::parse(a.get_ref<const std::string&>()));
         }
-        ep.raw = e;
+        ep.raw = std::move(e);
         n.endpoints.push_back(std::move(ep));
     }
     if (auto& v = member(o, "services"); v.is_array()) n.services = v;
@@ -211,13 +381,14 @@ struct SnapSax : nlohmann::json_sax<json> {
     std::vector<AuditSnapshot>& out;
     const std::string& file;
 
-    enum class At { Top, Snap, Netns, Networks, Dom, Skip };
+    enum class At { Top, Snap, Netns, Networks, Dom, Ns, Skip };
     At at = At::Top;
     At dom_parent = At::Top;           // Netns or Networks while At::Dom
     int skip_depth = 0;
     std::string key_;                  // the current key at the snapshot's level
     std::string label_;                // the namespace being built
     DomBuilder dom;
+    NsReader ns;
     AuditSnapshot cur;
     std::optional<std::string> schema, host;
     bool has_netns = false, has_networks = false;
@@ -259,15 +430,25 @@ struct SnapSax : nlohmann::json_sax<json> {
     // A built namespace or network into the snapshot; content errors wait for the schema check.
     void take_dom() {
         try {
-            if (dom_parent == At::Netns) cur.netns[label_] = netns_from(label_, dom.root);
-            else cur.networks.push_back(network_from(dom.root, n_networks++));
+            cur.networks.push_back(network_from(dom.root, n_networks++));
         } catch (const Error& e) {
             if (deferred.empty()) deferred = e.what();
         }
         dom.reset();
         at = dom_parent;
     }
-    void top_scalar(const char* type) { fail(std::string("not an ovnet-inspect snapshot (a JSON ") + type + ", not an object)"); }
+    void take_ns() {
+        try {
+            if (!ns.error.empty()) throw Error(ErrorKind::Input, ns.error);
+            netns_from(ns.out, ns.doms);
+            auto label = ns.out.label;
+            cur.netns[label] = std::move(ns.out);
+        } catch (const Error& e) {
+            if (deferred.empty()) deferred = e.what();
+        }
+        at = At::Netns;
+    }
+    [[noreturn]] void top_scalar(const char* type) { fail(std::string("not an ovnet-inspect snapshot (a JSON ") + type + ", not an object)"); }
 
     // A scalar event; `type` for messages at the top.
     bool scalar(json&& v, const char* type) {
@@ -289,17 +470,34 @@ struct SnapSax : nlohmann::json_sax<json> {
             case At::Dom:
                 if (dom.scalar(std::move(v))) take_dom();
                 return true;
+            case At::Ns:
             case At::Skip: return true;
         }
         return true;
     }
-    bool null() override { return scalar(json(), "null"); }
-    bool boolean(bool x) override { return scalar(json(x), "boolean"); }
-    bool number_integer(json::number_integer_t x) override { return scalar(json(x), "number"); }
-    bool number_unsigned(json::number_unsigned_t x) override { return scalar(json(x), "number"); }
-    bool number_float(json::number_float_t x, const std::string&) override { return scalar(json(x), "number"); }
+    bool null() override {
+        if (at == At::Ns) return ns.scalar(nullptr, 0, false, nullptr), true;
+        return scalar(json(), "null");
+    }
+    bool boolean(bool x) override {
+        if (at == At::Ns) { json v(x); return ns.scalar(nullptr, 0, false, &v), true; }
+        return scalar(json(x), "boolean");
+    }
+    bool number_integer(json::number_integer_t x) override {
+        if (at == At::Ns) { json v(x); return ns.scalar(nullptr, 0, false, &v), true; }
+        return scalar(json(x), "number");
+    }
+    bool number_unsigned(json::number_unsigned_t x) override {
+        if (at == At::Ns) return ns.scalar(nullptr, x, true, nullptr), true;
+        return scalar(json(x), "number");
+    }
+    bool number_float(json::number_float_t x, const std::string&) override {
+        if (at == At::Ns) { json v(x); return ns.scalar(nullptr, 0, false, &v), true; }
+        return scalar(json(x), "number");
+    }
     bool string(std::string& s) override {
         if (at == At::Skip) return true;
+        if (at == At::Ns) return ns.scalar(&s, 0, false, nullptr), true;
         return scalar(json(std::move(s)), "string");
     }
     bool binary(json::binary_t&) override { return true; }
@@ -320,12 +518,17 @@ struct SnapSax : nlohmann::json_sax<json> {
                 skip_depth = 1;
                 return true;
             case At::Netns:
+                if (!object) fail("netns " + label_ + ": must be an object");
+                ns.reset(label_);
+                at = At::Ns;
+                ns.open(true);
+                return true;
+            case At::Ns: ns.open(object); return true;
             case At::Networks:
-                if (!object) fail(at == At::Netns ? "netns " + label_ + ": must be an object"
-                                                  : "networks[" + std::to_string(n_networks) + "]: must be an object");
+                if (!object) fail("networks[" + std::to_string(n_networks) + "]: must be an object");
                 dom_parent = at;
                 dom.reset();
-                dom.skip = at == At::Netns ? skip_netns : skip_network;
+                dom.skip = skip_network;
                 at = At::Dom;
                 dom.open(true);
                 return true;
@@ -343,6 +546,9 @@ struct SnapSax : nlohmann::json_sax<json> {
             case At::Dom:
                 if (dom.close()) take_dom();
                 return true;
+            case At::Ns:
+                if (ns.close()) take_ns();
+                return true;
             case At::Skip:
                 if (--skip_depth == 0) at = At::Snap;
                 return true;
@@ -358,6 +564,7 @@ struct SnapSax : nlohmann::json_sax<json> {
             case At::Snap: key_.swap(k); break;
             case At::Netns: label_.swap(k); break;
             case At::Dom: dom.key(k); break;
+            case At::Ns: ns.on_key(k); break;
             default: break;
         }
         return true;
@@ -528,6 +735,14 @@ std::string audit_fix_script(const AuditReport& r, const std::string& node) {
 
 namespace ovnet {
 namespace {
+
+struct IpHash {
+    size_t operator()(const IpAddr& a) const {
+        uint64_t h = uint64_t(a.family) * 0x9e3779b97f4a7c15ull;
+        for (size_t i = 0; i < a.size(); i++) h = (h ^ a.b[i]) * 0x100000001b3ull;
+        return size_t(h);
+    }
+};
 
 uint64_t mac_key(const Mac& m) {
     uint64_t k = 0;
@@ -827,43 +1042,41 @@ struct Auditor {
                const std::set<uint64_t>& dup_mac) {
         // Every endpoint of the network, with the MAC the fixes converge it to.
         std::vector<Want> all;
-        std::set<uint64_t> any_mac;
         for (auto& m : ms)
             for (auto& e : m.net->endpoints) {
-                if (!e.mac.is_zero()) any_mac.insert(mac_key(e.mac));
                 auto ip = e.ipv4();
                 IpAddr a = ip ? *ip : e.addresses.empty() ? IpAddr{} : e.addresses[0].addr;
                 if (!a.valid() || dup_ip.count(a)) continue;
                 Mac mac = ip ? docker_mac(*ip) : e.mac;
                 if (mac.is_zero() || dup_mac.count(mac_key(mac))) continue;
-                any_mac.insert(mac_key(mac));
                 all.push_back({a, m.local, mac, &m, &e});
             }
+        // In address order (the fix's set and the findings follow it), indexed by MAC and address.
+        std::sort(all.begin(), all.end(), [](const Want& a, const Want& b) { return a.ip < b.ip; });
+        std::unordered_map<uint64_t, const Want*> by_mac;
+        std::unordered_map<IpAddr, const Want*, IpHash> by_ip;
+        by_mac.reserve(all.size());
+        by_ip.reserve(all.size());
+        for (auto& w : all) by_mac.emplace(mac_key(w.mac), &w), by_ip.emplace(w.ip, &w);
         for (auto& m : ms) {
             if (!m.ns || m.net->vtep.empty()) continue;
             static const std::vector<AuditPeer> none;
             auto pit = m.ns->peers.find(m.net->vtep);
             const auto& rows = pit == m.ns->peers.end() ? none : pit->second;
-            std::unordered_map<uint64_t, const Want*> want_mac;
-            std::map<IpAddr, const Want*> want_ip;
-            for (auto& w : all)
-                if (w.at != &m) want_mac.emplace(mac_key(w.mac), &w), want_ip.emplace(w.ip, &w);
             std::unordered_map<uint64_t, size_t> n_mac;
             for (auto& p : rows)
                 if (p.status != "local" && !p.master) n_mac[mac_key(p.mac)]++;
-            std::set<const Want*> seen;
+            std::vector<char> seen(all.size());
+            auto saw = [&](const Want& w) { seen[size_t(&w - all.data())] = 1; };
             std::set<uint64_t> dup_done;
             std::string vx = m.net->vtep;
             auto fdb_fix = [&](AuditFinding& f) {
                 auto& set = fdb_sets[{m.host(), m.net->netns, vx}];
                 if (set.is_null()) {
                     set = json::array();
-                    std::vector<const Want*> ws;
-                    for (auto& [ip, w] : want_ip) ws.push_back(w);
-                    for (auto* w : ws) {
-                        IpAddr vt = w->vtep;
-                        if (!vt.valid()) continue;   // the remote VTEP's address is unknown
-                        set.push_back({{"ip", w->ip.str()}, {"mac", w->mac.str()}, {"vtep", vt.str()}});
+                    for (auto& w : all) {
+                        if (w.at == &m || !w.vtep.valid()) continue;   // local, or the remote VTEP's address is unknown
+                        set.push_back({{"ip", w.ip.str()}, {"mac", w.mac.str()}, {"vtep", w.vtep.str()}});
                     }
                 }
                 fix(f, m.host(), fdb_cmd(m, set), set);
@@ -881,10 +1094,10 @@ struct Auditor {
             for (auto& p : rows) {
                 if (p.status == "local" || p.master) continue;
                 uint64_t mk = mac_key(p.mac);
-                auto wm = want_mac.find(mk);
-                if (wm != want_mac.end()) {
+                auto wm = by_mac.find(mk);
+                if (wm != by_mac.end() && wm->second->at != &m) {
                     const Want& w = *wm->second;
-                    seen.insert(&w);
+                    saw(w);
                     if (n_mac[mk] > 1) {
                         if (!dup_done.insert(mk).second) continue;
                         auto& f = peer_finding("PEER_DUP", Severity::Error, p.mac);
@@ -923,9 +1136,9 @@ struct Auditor {
                 // A MAC no remote endpoint has (as the fixes converge them).
                 if (p.ip.valid()) {
                     if (dup_ip.count(p.ip)) continue;
-                    if (auto wi = want_ip.find(p.ip); wi != want_ip.end()) {
+                    if (auto wi = by_ip.find(p.ip); wi != by_ip.end() && wi->second->at != &m) {
                         const Want& w = *wi->second;
-                        seen.insert(&w);
+                        saw(w);
                         auto& f = peer_finding("PEER_WRONG_MAC", Severity::Error, w.mac);
                         evidence(f, m.host(), p.to_json());
                         f.message = fmt::format("{}: {} maps {} to {}, not to {} ({})", m.host(), vx, p.ip.str(),
@@ -953,13 +1166,294 @@ struct Auditor {
                     fdb_fix(f);
                 }
             }
-            for (auto& [ip, w] : want_ip) {
-                if (seen.count(w)) continue;
+            for (auto& want : all) {
+                auto* w = &want;
+                if (w->at == &m || seen[size_t(w - all.data())]) continue;
                 auto& f = peer_finding("PEER_MISSING", Severity::Error, w->mac);
                 node(f, w->at->host());
                 evidence(f, w->at->host(), w->ep->raw);
                 f.message = fmt::format("{}: {} has no peer for {} {} ({})", m.host(), vx, w->ip.str(), w->mac.str(), remote(*w));
                 fdb_fix(f);
+            }
+        }
+    }
+
+    // ---- per node: IPVS, marks, services, published ports, xfrm, sysctls ----
+
+    static std::string jstr(const json& o, const char* k) {
+        auto& v = member(o, k);
+        return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
+    }
+    static uint64_t jnum(const json& o, const char* k) {
+        auto& v = member(o, k);
+        return v.is_number_unsigned() ? v.get<uint64_t>() : v.is_number_integer() && v.get<int64_t>() >= 0 ? uint64_t(v.get<int64_t>()) : 0;
+    }
+    // The -f/-t/-u option naming a service for ovnet-ipvs.
+    static std::string svc_opt(const json& svc) {
+        std::string proto = jstr(svc, "protocol");
+        if (proto == "fwm" || jnum(svc, "fwmark")) {
+            return "-f " + std::to_string(jnum(svc, "fwmark")) + (jstr(svc, "family") == "ipv6" ? " -6" : "");
+        }
+        std::string a = jstr(svc, "address");
+        if (a.find(':') != std::string::npos) a = "[" + a + "]";
+        a += ":" + std::to_string(jnum(svc, "port"));
+        return (proto == "udp" ? "-u " : proto == "sctp" ? "--sctp-service " : "-t ") + a;
+    }
+    // The mark a netfilter rule sets (-j MARK --set-xmark M/... or --set-mark M), 0 for none.
+    static uint32_t rule_mark(const json& r) {
+        std::string spec = jstr(r, "spec");
+        for (const char* opt : {"--set-xmark ", "--set-mark "}) {
+            auto p = spec.find(opt);
+            if (p == std::string::npos) continue;
+            try {
+                return uint32_t(std::stoul(spec.substr(p + std::strlen(opt)), nullptr, 0));
+            } catch (...) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+    static constexpr uint32_t kEncryptMark = 0xd0c4e3;   // Docker's mark for encrypted VXLAN, not a service's
+
+    void ipvs() {
+        std::set<IpAddr> endpoint_ips;
+        for (auto& s : snaps)
+            for (auto& n : s.networks)
+                for (auto& e : n.endpoints)
+                    for (auto& a : e.addresses) endpoint_ips.insert(a.addr);
+        for (auto& s : snaps)
+            for (auto& [label, ns] : s.netns) {
+                if (!ns.ipvs) continue;
+                std::set<uint32_t> fw_services;
+                for (auto& svc : *ns.ipvs) {
+                    std::string key = jstr(svc, "key");
+                    if (uint64_t m = jnum(svc, "fwmark")) fw_services.insert(uint32_t(m));
+                    auto& dests = member(svc, "dests");
+                    if (!dests.is_array()) continue;
+                    for (auto& d : dests) {
+                        std::string addr = jstr(d, "address");
+                        IpAddr a;
+                        if (!IpAddr::try_parse(addr, a)) continue;
+                        uint64_t port = jnum(d, "port");
+                        std::string target = a.family == AF_INET6 ? "[" + addr + "]" : addr;
+                        if (port) target += ":" + std::to_string(port);
+                        bool w0 = member(d, "weight").is_number() && jnum(d, "weight") == 0;
+                        if (!w0 && endpoint_ips.count(a)) continue;
+                        auto& f = add(w0 ? "IPVS_WEIGHT0_LEFTOVER" : "IPVS_DEST_UNKNOWN", Severity::Warning, std::nullopt);
+                        node(f, s.host);
+                        f.objects.push_back(s.host + ":" + label + " ipvs " + key + " dest " + target);
+                        evidence(f, s.host, d);
+                        f.message = w0 ? fmt::format("{}: IPVS service {} in {} keeps destination {} with weight 0 "
+                                                     "(a drained task never removed)", s.host, key, label, target)
+                                       : fmt::format("{}: IPVS service {} in {} sends to {}, which is no endpoint on any node",
+                                                     s.host, key, label, target);
+                        fix(f, s.host, cmd("ovnet-ipvs", label, "del " + svc_opt(svc) + " -r " + target));
+                    }
+                }
+                if (!ns.rules) continue;
+                std::set<uint32_t> marks;
+                for (auto& r : *ns.rules)
+                    if (jstr(r, "table") == "mangle")
+                        if (uint32_t m = rule_mark(r); m && m != kEncryptMark) {
+                            marks.insert(m);
+                            if (fw_services.count(m)) continue;
+                            auto& f = add("MARK_RULE_WITHOUT_SERVICE", Severity::Warning, std::nullopt);
+                            node(f, s.host);
+                            f.objects.push_back(fmt::format("{}:{} mangle {} {}", s.host, label, jstr(r, "chain"), jstr(r, "spec")));
+                            evidence(f, s.host, r);
+                            f.message = fmt::format("{}: {} marks packets {:#x} ({}) but has no IPVS service for that mark: "
+                                                    "remove the rule with its owner's tool (ovnet-lb del, ovnet-publish del)",
+                                                    s.host, label, m, m);
+                        }
+                for (uint32_t m : fw_services) {
+                    if (marks.count(m)) continue;
+                    auto& f = add("FWM_WITHOUT_MARK_RULE", Severity::Warning, std::nullopt);
+                    node(f, s.host);
+                    f.objects.push_back(fmt::format("{}:{} ipvs fwm {}", s.host, label, m));
+                    for (auto& svc : *ns.ipvs)
+                        if (jnum(svc, "fwmark") == m) evidence(f, s.host, svc);
+                    f.message = fmt::format("{}: IPVS service fwm {} in {} has no mangle rule setting mark {:#x}: nothing "
+                                            "reaches it; recreate it with its owner's tool (ovnet-lb add, ovnet-publish add)",
+                                            s.host, m, label, m);
+                }
+            }
+    }
+
+    // A network's services and the node's published ports present on some nodes only.
+    void partial() {
+        std::map<std::string, std::vector<const AuditSnapshot*>> ports;   // "PORT/PROTO" -> nodes
+        std::map<std::string, const json*> port_obj;
+        for (auto& s : snaps) {
+            std::set<std::string> mine;
+            for (auto& [label, ns] : s.netns)
+                for (auto& p : ns.published) {
+                    std::string k = std::to_string(jnum(p, "port")) + "/" + jstr(p, "proto");
+                    if (mine.insert(k).second) ports[k].push_back(&s), port_obj[k] = &p;
+                }
+        }
+        for (auto& [k, have] : ports) {
+            if (have.size() == snaps.size()) continue;
+            for (auto& s : snaps) {
+                if (std::find(have.begin(), have.end(), &s) != have.end()) continue;
+                auto& f = add("PUBLISHED_PORT_PARTIAL", Severity::Warning, std::nullopt);
+                node(f, s.host);
+                for (auto* h : have) node(f, h->host), evidence(f, h->host, *port_obj[k]);
+                f.objects.push_back(s.host + ":published " + k);
+                f.message = fmt::format("{}: port {} is published on {} of {} nodes but not here: the routing mesh "
+                                        "answers it only there; publish it here (ovnet-publish add) with the backends "
+                                        "the other nodes have", s.host, k, have.size(), snaps.size());
+            }
+        }
+    }
+    void services(const std::string& key, const std::vector<Member>& ms) {
+        std::map<std::string, std::vector<const Member*>> vips;
+        std::map<std::string, const json*> obj_of;
+        for (auto& m : ms) {
+            std::set<std::string> mine;
+            for (auto& sv : m.net->services) {
+                if (mine.insert(jstr(sv, "vip")).second) vips[jstr(sv, "vip")].push_back(&m), obj_of[jstr(sv, "vip")] = &sv;
+            }
+        }
+        for (auto& [vip, have] : vips) {
+            if (have.size() == ms.size()) continue;
+            for (auto& m : ms) {
+                if (std::find(have.begin(), have.end(), &m) != have.end()) continue;
+                auto& f = add("SERVICE_PARTIAL", Severity::Warning, key);
+                node(f, m.host());
+                for (auto* h : have) node(f, h->host()), evidence(f, h->host(), *obj_of[vip]);
+                f.objects.push_back(m.host() + ":" + m.net->bridge + " service " + vip);
+                f.message = fmt::format("{}: service VIP {} of network {} is load-balanced on {} of {} nodes but not "
+                                        "here: add it in this node's sandboxes on the network (ovnet-lb add) with the "
+                                        "backends the other nodes have", m.host(), vip, key, have.size(), ms.size());
+            }
+        }
+    }
+
+    // xfrm between node pairs: an SA or policy one way only, SPIs or keys that differ.
+    void xfrm() {
+        struct Sa { std::string spi, fp; const json* obj; };
+        struct Node { const AuditSnapshot* s; std::set<IpAddr> local; std::map<std::pair<IpAddr, IpAddr>, std::vector<Sa>> sa;
+                      std::set<std::pair<IpAddr, IpAddr>> out_pol; bool read = false; };
+        std::vector<Node> nodes;
+        for (auto& s : snaps) {
+            Node n{&s, {}, {}, {}, false};
+            for (auto& net : s.networks)
+                if (net.local.valid()) n.local.insert(net.local);
+            for (auto& [label, ns] : s.netns) {
+                if (!ns.xfrm) continue;
+                n.read = true;
+                for (auto& st : member(*ns.xfrm, "states")) {
+                    IpAddr a, b;
+                    if (!IpAddr::try_parse(jstr(st, "src"), a) || !IpAddr::try_parse(jstr(st, "dst"), b)) continue;
+                    std::string fp;
+                    for (auto& al : member(st, "algs")) fp += jstr(al, "key_fingerprint") + ",";
+                    n.sa[{a, b}].push_back({jstr(st, "spi"), fp, &st});
+                }
+                for (auto& po : member(*ns.xfrm, "policies")) {
+                    if (jstr(po, "dir") != "out") continue;
+                    for (auto& t : member(po, "templates")) {
+                        IpAddr a, b;
+                        if (IpAddr::try_parse(jstr(t, "src"), a) && IpAddr::try_parse(jstr(t, "dst"), b)) n.out_pol.insert({a, b});
+                    }
+                }
+            }
+            nodes.push_back(std::move(n));
+        }
+        auto holder = [&](const IpAddr& a) -> const Node* {
+            for (auto& n : nodes)
+                if (n.local.count(a)) return &n;
+            return nullptr;
+        };
+        for (auto& A : nodes) {
+            for (auto& [dir, sas] : A.sa) {
+                // Each SA between A and another node B, checked on B (once: from the lower host).
+                const Node* B = A.local.count(dir.first) ? holder(dir.second) : A.local.count(dir.second) ? holder(dir.first) : nullptr;
+                if (!B || B == &A || !B->read) continue;
+                auto it = B->sa.find(dir);
+                std::string d = dir.first.str() + " -> " + dir.second.str();
+                if (it == B->sa.end()) {
+                    auto& f = add("SA_SP_ASYMMETRY", Severity::Error, std::nullopt);
+                    node(f, B->s->host), node(f, A.s->host);
+                    f.objects.push_back(B->s->host + ":xfrm state " + d);
+                    for (auto& sa : sas) evidence(f, A.s->host, *sa.obj);
+                    f.message = fmt::format("{} has the SA {} (spi {}) and {} none: encrypted traffic between them fails "
+                                            "one way; no ovnet command programs xfrm: let Docker re-key the network "
+                                            "(its keys come from the swarm)", A.s->host, d, sas[0].spi, B->s->host);
+                    continue;
+                }
+                if (A.s->host > B->s->host) continue;
+                bool common = false;
+                for (auto& x : sas)
+                    for (auto& y : it->second)
+                        if (x.spi == y.spi) {
+                            common = true;
+                            if (x.fp != y.fp) {
+                                auto& f = add("KEY_MISMATCH", Severity::Error, std::nullopt);
+                                node(f, A.s->host), node(f, B->s->host);
+                                f.objects.push_back(A.s->host + ":xfrm state " + d + " spi " + x.spi);
+                                f.objects.push_back(B->s->host + ":xfrm state " + d + " spi " + y.spi);
+                                evidence(f, A.s->host, *x.obj), evidence(f, B->s->host, *y.obj);
+                                f.message = fmt::format("the SA {} spi {} has different keys on {} and {} (fingerprints "
+                                                        "differ): no ovnet command programs xfrm: let Docker re-key",
+                                                        d, x.spi, A.s->host, B->s->host);
+                            }
+                        }
+                if (!common) {
+                    auto& f = add("SPI_MISMATCH", Severity::Error, std::nullopt);
+                    node(f, A.s->host), node(f, B->s->host);
+                    f.objects.push_back(A.s->host + ":xfrm state " + d);
+                    f.objects.push_back(B->s->host + ":xfrm state " + d);
+                    for (auto& x : sas) evidence(f, A.s->host, *x.obj);
+                    for (auto& y : it->second) evidence(f, B->s->host, *y.obj);
+                    f.message = fmt::format("the SA {} has SPI {} on {} and {} on {}: no ovnet command programs xfrm: let "
+                                            "Docker re-key", d, sas[0].spi, A.s->host, it->second[0].spi, B->s->host);
+                }
+            }
+            for (auto& dir : A.out_pol) {
+                const Node* B = holder(dir.second);
+                if (!B || B == &A || !B->read || B->out_pol.count({dir.second, dir.first})) continue;
+                auto& f = add("SA_SP_ASYMMETRY", Severity::Error, std::nullopt);
+                node(f, B->s->host), node(f, A.s->host);
+                f.objects.push_back(B->s->host + ":xfrm policy out " + dir.second.str() + " -> " + dir.first.str());
+                f.message = fmt::format("{} encrypts toward {} ({} -> {}) but {} has no policy back: no ovnet command "
+                                        "programs xfrm: let Docker re-key", A.s->host, B->s->host, dir.first.str(),
+                                        dir.second.str(), B->s->host);
+            }
+        }
+    }
+
+    // The sysctls of each node's own namespace ("root", or the one labelled as the host) that
+    // differ from what most nodes have.
+    void sysctls() {
+        std::vector<std::pair<const AuditSnapshot*, const AuditNetns*>> own;
+        for (auto& s : snaps) {
+            auto it = s.netns.find("root");
+            if (it == s.netns.end()) it = s.netns.find(s.host);
+            if (it != s.netns.end() && it->second.sysctls.is_object()) own.emplace_back(&s, &it->second);
+        }
+        if (own.size() < 2) return;
+        std::set<std::string> keys;
+        for (auto& [s, ns] : own)
+            for (auto it = ns->sysctls.begin(); it != ns->sysctls.end(); ++it) keys.insert(it.key());
+        for (auto& k : keys) {
+            std::map<std::string, size_t> n;
+            auto val = [&](const AuditNetns* ns) {
+                if (!ns->sysctls.contains(k)) return std::string("absent");
+                auto& v = ns->sysctls[k];
+                return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string("absent") : v.dump();
+            };
+            for (auto& [s, ns] : own) n[val(ns)]++;
+            if (n.size() < 2) continue;
+            auto best = std::max_element(n.begin(), n.end(), [](auto& a, auto& b) { return a.second < b.second; });
+            for (auto& [s, ns] : own) {
+                auto v = val(ns);
+                if (v == best->first) continue;
+                auto& f = add("SYSCTL_DRIFT", Severity::Info, std::nullopt);
+                node(f, s->host);
+                f.objects.push_back(s->host + ":" + ns->label + " sysctl " + k);
+                evidence(f, s->host, json{{k, ns->sysctls.contains(k) ? ns->sysctls[k] : json()}});
+                f.message = fmt::format("{}: {} is {} in {}, {} on most nodes; no ovnet command sets a node's "
+                                        "sysctl: sysctl -w {}={}", s->host, k, v, ns->label, best->first, k, best->first);
             }
         }
     }
@@ -988,7 +1482,12 @@ struct Auditor {
             std::set<uint64_t> dup_mac;
             endpoints(key, ms, dup_ip, dup_mac);
             peers(key, ms, dup_ip, dup_mac);
+            services(key, ms);
         }
+        ipvs();
+        partial();
+        xfrm();
+        sysctls();
     }
 };
 

@@ -1,6 +1,8 @@
 // ovnet-audit: cross-node consistency checks over ovnet-inspect snapshots, each finding with the
 // ovnet commands that fix it. Exit 0 when clean, 1 with findings, 2 on bad input. Never writes.
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <cstring>
 #include <unistd.h>
 
@@ -11,6 +13,19 @@ using namespace ovnet;
 using namespace ovnet::tool;
 
 namespace {
+
+// A regular file mapped read-only: 100 snapshots are hundreds of MB, read once; mapping them
+// saves copying them (about a third of the time read(2) took in bench/audit).
+struct Mapped {
+    void* p = MAP_FAILED;
+    size_t n = 0;
+    Mapped() = default;
+    Mapped(const Mapped&) = delete;
+    Mapped& operator=(const Mapped&) = delete;
+    ~Mapped() {
+        if (p != MAP_FAILED) ::munmap(p, n);
+    }
+};
 
 void print_list(const json& doc) {
     auto& nets = doc["networks"];
@@ -64,6 +79,17 @@ int main(int argc, char** argv) {
             int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) throw Error(ErrorKind::Input, what + ": cannot open: " + std::strerror(errno));
             Fd h(fd);
+            struct stat st {};
+            if (::fstat(h.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+                Mapped m;
+                m.n = size_t(st.st_size);
+                m.p = ::mmap(nullptr, m.n, PROT_READ, MAP_PRIVATE, h.get(), 0);
+                if (m.p != MAP_FAILED) {
+                    ::madvise(m.p, m.n, MADV_SEQUENTIAL);
+                    reader.read(std::string_view(static_cast<const char*>(m.p), m.n), what);
+                    continue;
+                }
+            }
             reader.read(read_fd_all(h.get(), what), what);
         }
         auto snaps = reader.finish();

@@ -501,3 +501,128 @@ TEST_CASE("audit: snapshots numbered across files") {
     v["schema"] = "x";
     require_input_error([&] { r.read(v.dump(), "b.json"); }, "snapshot 2 (b.json): schema \"x\": expected ovnet-inspect/1");
 }
+
+namespace {
+json& ns1(Cluster& c, int i) { return c.n[i]["netns"][h(i)]; }
+json fwm_service(uint32_t mark, json dests) {
+    return {{"key", "fwm " + std::to_string(mark)}, {"family", "ipv4"}, {"protocol", "fwm"}, {"fwmark", mark},
+            {"address", nullptr}, {"port", nullptr}, {"scheduler", "rr"}, {"dests", dests}};
+}
+json dest(const std::string& a, int weight) { return {{"address", a}, {"port", 0}, {"weight", weight}}; }
+json mark_rule(const std::string& m) {
+    return {{"table", "mangle"}, {"chain", "PREROUTING"}, {"position", 1},
+            {"spec", "-d 10.0.0.100/32 -j MARK --set-xmark " + m + "/0xffffffff"}};
+}
+json sa(const std::string& src, const std::string& dst, const std::string& spi, const std::string& fp = "00112233aabbccdd") {
+    return {{"src", src}, {"dst", dst}, {"proto", "esp"}, {"spi", spi}, {"reqid", 0}, {"mode", "transport"},
+            {"algs", json::array({{{"kind", "aead"}, {"name", "rfc4106(gcm(aes))"}, {"key_bits", 160},
+                                    {"key_fingerprint", fp}, {"icv_bits", 64}}})}};
+}
+}  // namespace
+
+TEST_CASE("audit: IPVS_WEIGHT0_LEFTOVER") {
+    Cluster c;
+    ns1(c, 1)["ipvs"] = json::array({fwm_service(257, json::array({dest("10.0.0.3", 0), dest("10.0.0.4", 1)}))});
+    ns1(c, 1)["netfilter"] = {{"rules", json::array({mark_rule("0x101")})}};
+    auto r = c.audit();
+    auto& f = only(r, "IPVS_WEIGHT0_LEFTOVER");
+    CHECK(f.severity == Severity::Warning);
+    CHECK(f.nodes == V{"h1"});
+    CHECK(f.objects == V{"h1:h1 ipvs fwm 257 dest 10.0.0.3"});
+    CHECK(f.evidence["h1"][0]["weight"] == 0);
+    CHECK((*f.fix)[0].command == "ovnet-ipvs -n h1 del -f 257 -r 10.0.0.3");
+}
+
+TEST_CASE("audit: IPVS_DEST_UNKNOWN") {
+    Cluster c;
+    json svc = {{"key", "tcp 10.0.0.100:80"}, {"family", "ipv4"}, {"protocol", "tcp"}, {"fwmark", nullptr},
+                {"address", "10.0.0.100"}, {"port", 80}, {"dests", json::array({{{"address", "10.0.0.77"}, {"port", 8080}, {"weight", 1}}})}};
+    ns1(c, 2)["ipvs"] = json::array({svc});
+    auto r = c.audit();
+    auto& f = only(r, "IPVS_DEST_UNKNOWN");
+    CHECK(f.nodes == V{"h2"});
+    CHECK((*f.fix)[0].command == "ovnet-ipvs -n h2 del -t 10.0.0.100:80 -r 10.0.0.77:8080");
+}
+
+TEST_CASE("audit: FWM_WITHOUT_MARK_RULE") {
+    Cluster c;
+    ns1(c, 1)["ipvs"] = json::array({fwm_service(257, json::array({dest("10.0.0.3", 1)}))});
+    ns1(c, 1)["netfilter"] = {{"rules", json::array()}};
+    auto r = c.audit();
+    auto& f = only(r, "FWM_WITHOUT_MARK_RULE");
+    CHECK(f.objects == V{"h1:h1 ipvs fwm 257"});
+    CHECK(!f.fix);
+}
+
+TEST_CASE("audit: MARK_RULE_WITHOUT_SERVICE") {
+    Cluster c;
+    ns1(c, 3)["ipvs"] = json::array();
+    ns1(c, 3)["netfilter"] = {{"rules", json::array({mark_rule("0x102"), mark_rule("0xd0c4e3")})}};
+    auto r = c.audit();
+    auto& f = only(r, "MARK_RULE_WITHOUT_SERVICE");
+    CHECK(f.nodes == V{"h3"});
+    CHECK(f.message.find("0x102") != std::string::npos);
+    CHECK(!f.fix);
+}
+
+TEST_CASE("audit: SERVICE_PARTIAL") {
+    Cluster c;
+    for (int i : {1, 2}) c.n[i]["networks"][0]["services"] = json::array({{{"vip", "10.0.0.100"}, {"fwmark", 257}}});
+    auto r = c.audit();
+    auto& f = only(r, "SERVICE_PARTIAL");
+    CHECK(f.network == "7672d");
+    CHECK(f.nodes == V{"h3", "h1", "h2"});
+    CHECK(f.objects == V{"h3:ov-001001-7672d service 10.0.0.100"});
+    CHECK(!f.fix);
+}
+
+TEST_CASE("audit: PUBLISHED_PORT_PARTIAL") {
+    Cluster c;
+    for (int i : {1, 3}) ns1(c, i)["published"] = json::array({{{"port", 8080}, {"proto", "tcp"}}});
+    auto r = c.audit();
+    auto& f = only(r, "PUBLISHED_PORT_PARTIAL");
+    CHECK(f.nodes == V{"h2", "h1", "h3"});
+    CHECK(f.objects == V{"h2:published 8080/tcp"});
+    CHECK(f.network == std::nullopt);
+}
+
+TEST_CASE("audit: SA_SP_ASYMMETRY") {
+    Cluster c;
+    ns1(c, 1)["xfrm"] = {{"states", json::array({sa(ul(1), ul(2), "0x00000101")})}, {"policies", json::array()}};
+    ns1(c, 2)["xfrm"] = {{"states", json::array()}, {"policies", json::array()}};
+    auto r = c.audit();
+    auto& f = only(r, "SA_SP_ASYMMETRY");
+    CHECK(f.nodes == V{"h2", "h1"});
+    CHECK(f.objects == V{"h2:xfrm state 192.0.2.11 -> 192.0.2.12"});
+    CHECK(!f.fix);
+}
+
+TEST_CASE("audit: SPI_MISMATCH") {
+    Cluster c;
+    ns1(c, 1)["xfrm"] = {{"states", json::array({sa(ul(1), ul(2), "0x00000101")})}, {"policies", json::array()}};
+    ns1(c, 2)["xfrm"] = {{"states", json::array({sa(ul(1), ul(2), "0x00000202")})}, {"policies", json::array()}};
+    auto r = c.audit();
+    auto& f = only(r, "SPI_MISMATCH");
+    CHECK(f.nodes == V{"h1", "h2"});
+}
+
+TEST_CASE("audit: KEY_MISMATCH") {
+    Cluster c;
+    ns1(c, 1)["xfrm"] = {{"states", json::array({sa(ul(1), ul(2), "0x00000101")})}, {"policies", json::array()}};
+    ns1(c, 2)["xfrm"] = {{"states", json::array({sa(ul(1), ul(2), "0x00000101", "ffffffffffffffff")})}, {"policies", json::array()}};
+    auto r = c.audit();
+    auto& f = only(r, "KEY_MISMATCH");
+    CHECK(f.nodes == V{"h1", "h2"});
+    CHECK(f.evidence["h2"][0]["algs"][0]["key_fingerprint"] == "ffffffffffffffff");
+}
+
+TEST_CASE("audit: SYSCTL_DRIFT") {
+    Cluster c;
+    ns1(c, 3)["sysctls"]["net.ipv4.ip_forward"] = "0";
+    auto r = c.audit();
+    auto& f = only(r, "SYSCTL_DRIFT");
+    CHECK(f.severity == Severity::Info);
+    CHECK(f.objects == V{"h3:h3 sysctl net.ipv4.ip_forward"});
+    CHECK(f.message.find("sysctl -w net.ipv4.ip_forward=1") != std::string::npos);
+    CHECK(!f.fix);
+}
