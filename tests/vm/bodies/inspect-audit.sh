@@ -117,11 +117,17 @@ ovnet-inspect --host-prefix ${P}n > "$W/nodes.json" 2> "$W/split.err" || { fail 
 jq -s -r '[.[].host] | join(" ")' "$W/nodes.json" > "$W/hosts"
 [ "$(cat "$W/hosts")" = "${P}n1 ${P}n2 ${P}n3" ] && ok "--host-prefix: three node snapshots: $(cat "$W/hosts")" ||
   fail "--host-prefix gave hosts \"$(cat "$W/hosts")\""
-i=0; while IFS= read -r doc; do i=$((i + 1)); echo "SCHEMA-DOC inspect-node$i inspect $doc"; DOCS=$((DOCS + 1)); done < <(jq -c . "$W/nodes.json")
-# node 1 holds its own namespaces only: n1, s1, lb1, c1, r21, r22 (not ul, not node 2's)
-got=$(jq -s -r '.[0].netns | keys | join(" ")' "$W/nodes.json")
-[ "$got" = "$(printf '%s\n' ${P}c1 ${P}lb1 ${P}n1 ${P}r21 ${P}r22 ${P}s1 | sort | tr '\n' ' ' | sed 's/ $//')" ] &&
-  ok "node 1's namespaces: $got" || fail "node 1's namespaces: $got"
+# (the guest has no /dev/fd: no process substitution)
+jq -c . "$W/nodes.json" > "$W/nodes.lines"
+i=0; while IFS= read -r doc; do i=$((i + 1)); echo "SCHEMA-DOC inspect-node$i inspect $doc"; DOCS=$((DOCS + 1)); done < "$W/nodes.lines"
+# each node holds its own namespaces only (not ul, not another node's)
+want1="${P}c1 ${P}lb1 ${P}n1 ${P}s1" want2="${P}c2 ${P}lb2 ${P}n2 ${P}r21 ${P}r22 ${P}s2" want3="${P}c3 ${P}lb3 ${P}n3 ${P}r31 ${P}s3"
+for n in 1 2 3; do
+  got=$(jq -s -r --argjson i $((n - 1)) '.[$i].netns | keys | join(" ")' "$W/nodes.json")
+  want=want$n
+  [ "$got" = "$(printf '%s\n' ${!want} | sort | tr '\n' ' ' | sed 's/ $//')" ] &&
+    ok "node $n's namespaces: $got" || fail "node $n's namespaces: $got, want ${!want}"
+done
 if ! command -v ovnet-audit >/dev/null; then
   SKIP="ovnet-audit not built: the audit part did not run (inspect checks above: passed)"
   finish
@@ -157,9 +163,14 @@ fault() {
   echo "--fix for $name:"; sed 's/^/  | /' "$W/$name.fix" | head -20
 }
 # 1. a destination left at weight 0 (a drain that never finished) in lb1
-ovnet-ipvs -q -n ${P}lb1 edit -f 256 -r 10.0.0.22 -w 0 || fail "ovnet-ipvs edit -w 0"
+ovnet-ipvs -q -n ${P}lb1 edit -f 256 -r 10.0.0.22 -w 0 >/dev/null || fail "ovnet-ipvs edit -w 0"
 fault weight0 IPVS_WEIGHT0_LEFTOVER
-ovnet-ipvs -q -n ${P}lb1 edit -f 256 -r 10.0.0.22 -w 1 || fail "ovnet-ipvs edit -w 1"
+# its fix (remove the destination) clears it
+sh "$W/weight0.fix" > "$W/weight0.fix.out" 2>&1 || fail "the weight0 --fix script: $(cat "$W/weight0.fix.out")"
+ovnet-inspect --host-prefix ${P}n > "$W/fixed.json" 2>/dev/null; audit "$W/fixed.json"
+grep -q "^IPVS_WEIGHT0_LEFTOVER@" "$W/fixed.json.codes" && fail "IPVS_WEIGHT0_LEFTOVER still found after --fix | sh" ||
+  ok "after ovnet-audit --fix | sh: no IPVS_WEIGHT0_LEFTOVER (findings: $(tr '\n' ' ' < "$W/fixed.json.codes"))"
+ovnet-ipvs -q -n ${P}lb1 add -f 256 -r 10.0.0.22 -m -w 1 >/dev/null || fail "ovnet-ipvs add the destination back"
 # 2. port 30000 published on nodes 1 and 2 only
 ovnet-publish -q -n ${P}n3 del --port 30000 --ingress-sbox ${P}s3 >/dev/null 2>"$W/del3.err" || fail "ovnet-publish del on node 3: $(cat "$W/del3.err")"
 fault partial PUBLISHED_PORT_PARTIAL
