@@ -362,6 +362,8 @@ TEST_CASE("snapshot: to_text and to_file write the DOM's bytes (maps as objects,
     CHECK(std::fread(back.data(), 1, back.size(), f) == back.size());
     std::fclose(f);
     CHECK(back == dom);
+}
+
 // ---- split_nodes: one machine, several nodes ----------------------------------------------------
 
 namespace {
