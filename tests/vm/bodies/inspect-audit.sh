@@ -121,12 +121,11 @@ jq -s -r '[.[].host] | join(" ")' "$W/nodes.json" > "$W/hosts"
 jq -c . "$W/nodes.json" > "$W/nodes.lines"
 i=0; while IFS= read -r doc; do i=$((i + 1)); echo "SCHEMA-DOC inspect-node$i inspect $doc"; DOCS=$((DOCS + 1)); done < "$W/nodes.lines"
 # each node holds its own namespaces only (not ul, not another node's)
-want1="${P}c1 ${P}lb1 ${P}n1 ${P}s1" want2="${P}c2 ${P}lb2 ${P}n2 ${P}r21 ${P}r22 ${P}s2" want3="${P}c3 ${P}lb3 ${P}n3 ${P}r31 ${P}s3"
 for n in 1 2 3; do
+  case $n in 1) want="c1 lb1 n1 s1";; 2) want="c2 lb2 n2 r21 r22 s2";; 3) want="c3 lb3 n3 r31 s3";; esac
+  want=$(for x in $want; do echo "$P$x"; done | sort | tr '\n' ' ' | sed 's/ $//')
   got=$(jq -s -r --argjson i $((n - 1)) '.[$i].netns | keys | join(" ")' "$W/nodes.json")
-  want=want$n
-  [ "$got" = "$(printf '%s\n' ${!want} | sort | tr '\n' ' ' | sed 's/ $//')" ] &&
-    ok "node $n's namespaces: $got" || fail "node $n's namespaces: $got, want ${!want}"
+  [ "$got" = "$want" ] && ok "node $n's namespaces: $got" || fail "node $n's namespaces: $got, want $want"
 done
 if ! command -v ovnet-audit >/dev/null; then
   SKIP="ovnet-audit not built: the audit part did not run (inspect checks above: passed)"
