@@ -457,6 +457,14 @@ void place_published(std::map<std::string, NetnsState>& all) {
             for (auto& a : ns.addresses)
                 if (gws.count(a.address.addr.str())) sboxes.insert(l2);
         }
+        // On one machine holding several nodes (labs, tests) every node's ingress sandbox has the
+        // same gateway address (172.18.0.2): the host's own is the one on its bridges (Docker's
+        // docker_gwbridge). Without such a sandbox, every one holding the address is kept.
+        std::set<std::string> on_host;
+        for (auto& br : host.bridges)
+            for (auto& port : br.ports)
+                if (port.peer && sboxes.count(port.peer->netns)) on_host.insert(port.peer->netns);
+        if (!on_host.empty()) sboxes = std::move(on_host);
         for (auto& sb : sboxes) {
             auto& s = all.at(sb);
             if (!s.netfilter) continue;

@@ -3,6 +3,9 @@
 // assembled from it; on a terminal, a summary per network.
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+
 #include "common.hpp"
 
 using namespace ovnet;
@@ -82,6 +85,16 @@ int main(int argc, char** argv) {
         for (auto& d : netns_dirs) docker_netns_dirs_add(d);
         InspectOptions opt;
         opt.netns = g.netns;
+        // Compact JSON is streamed from the objects (schema::to_file, the bytes of the DOM's
+        // dump()): a DOM of 100,000 peers would take several times the output's size.
+        auto out = [&](const Snapshot& snap) {
+            if (g.json_out() && !g.pretty) {
+                bool ok = schema::to_file(stdout, snap) && std::fputc('\n', stdout) != EOF && std::fflush(stdout) == 0;
+                if (!ok) throw_sys(errno, "write the snapshot to stdout");
+            } else {
+                emit(g, snap.to_json(), summary);
+            }
+        };
         if (app.cli.count("--host-prefix")) {
             if (!g.netns.empty()) throw_input("--host-prefix reads every namespace: it takes no -n (\"" + g.netns + "\")");
             if (host_prefix.empty()) throw_input("host-prefix \"\": empty (every namespace would be a node)");
@@ -91,11 +104,11 @@ int main(int argc, char** argv) {
             for (auto& n : nodes) {
                 if (!g.json_out()) fmt::print("{}== node {}\n", first ? "" : "\n", n.host);
                 first = false;
-                emit(g, n.to_json(), summary);
+                out(n);
             }
             return;
         }
-        emit(g, inspect_node(opt).to_json(), summary);
+        out(inspect_node(opt));
     });
     return app.run(argc, argv);
 }

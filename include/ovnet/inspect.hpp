@@ -134,9 +134,7 @@ struct Netfilter {
         w("backends", backends, ReadOnly);
         w("chains", chains, ReadOnly);
         w("rules", rules, ReadOnly);
-        json t = json::object();
-        for (auto& [k, v] : text) t[k] = v;
-        w("text", t, ReadOnly);
+        w("text", text, ReadOnly);
     }
     /// Builds the structure from save outputs (with or without -c), in backend order; only the
     /// raw, mangle, nat and filter tables are kept. Pure. Error(Runtime) on unreadable text.
@@ -248,18 +246,14 @@ struct NetnsState {
         w("interfaces", interfaces, ReadOnly);
         w("addresses", addresses, ReadOnly);
         w("routes", routes, ReadOnly);
-        json p = json::object();
-        for (auto& [dev, rows] : peers) p[dev] = schema::DomWriter::value(rows);
-        w("peers", p, ReadOnly);
+        w("peers", peers, ReadOnly);
         w("ipvs", ipvs, ReadOnly);
         w("ipvs_error", ipvs_error.empty() ? Sv() : Sv(ipvs_error), ReadOnly);
         w("netfilter", netfilter, ReadOnly);
         w("netfilter_error", netfilter_error.empty() ? Sv() : Sv(netfilter_error), ReadOnly);
         w("xfrm", xfrm, ReadOnly);
         w("xfrm_error", xfrm_error.empty() ? Sv() : Sv(xfrm_error), ReadOnly);
-        json s = json::object();
-        for (auto& [k, v] : sysctls) s[k] = v ? json(*v) : json();
-        w("sysctls", s, ReadOnly);
+        w("sysctls", sysctls, ReadOnly);
         w("lb_services", lb_services, ReadOnly);
         w("published", published, ReadOnly);
     }
@@ -338,9 +332,7 @@ struct Snapshot {
         w("schema", kInspectSchema, ReadOnly);
         w("host", host, ReadOnly);
         w("time", time, ReadOnly);
-        json n = json::object();
-        for (auto& [label, ns] : netns) n[label] = schema::DomWriter::value(ns);
-        w("netns", n, ReadOnly);
+        w("netns", netns, ReadOnly);
         w("networks", networks, ReadOnly);
     }
     json to_json() const { return schema::to_dom(*this); }

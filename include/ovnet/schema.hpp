@@ -21,11 +21,12 @@
 // schema/ describe the same objects for other programs; tests validate real output against them.
 //
 // Values: std::string, const char*, bool, integers, Mac, IpAddr (null when unset), Prefix,
-// std::optional<V> (null when empty), std::vector<V> (array), json (as is), and any type with its
-// own fields() (a nested object).
+// std::optional<V> (null when empty), std::vector<V> (array), std::map<std::string, V> (an object,
+// in the map's key order), json (as is), and any type with its own fields() (a nested object).
 #pragma once
 #include <charconv>
 #include <concepts>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -70,7 +71,11 @@ public:
         else if constexpr (std::is_same_v<V, Prefix>) return v.str();
         else if constexpr (requires { typename V::value_type; v.has_value(); })
             return v ? value(*v) : json();
-        else if constexpr (requires { v.begin(); v.end(); typename V::value_type; } &&
+        else if constexpr (requires { typename V::key_type; typename V::mapped_type; }) {
+            json o = json::object();
+            for (auto& [k, x] : v) o[k] = value(x);
+            return o;
+        } else if constexpr (requires { v.begin(); v.end(); typename V::value_type; } &&
                            !std::is_convertible_v<V, std::string_view>) {
             json a = json::array();
             for (auto& x : v) a.push_back(value(x));
@@ -133,6 +138,18 @@ public:
         else if constexpr (requires { typename V::value_type; v.has_value(); }) {
             if (v) value(out, *v);
             else out += "null";
+        } else if constexpr (requires { typename V::key_type; typename V::mapped_type; }) {
+            out += '{';
+            bool first = true;
+            for (auto& [k, x] : v) {
+                if (!first) out += ',';
+                first = false;
+                json_append(out, std::string_view(k));
+                out += ':';
+                value(out, x);
+                flush(out);
+            }
+            out += '}';
         } else if constexpr (requires { v.begin(); v.end(); typename V::value_type; }) {
             out += '[';
             bool first = true;
@@ -140,6 +157,7 @@ public:
                 if (!first) out += ',';
                 first = false;
                 value(out, x);
+                flush(out);
             }
             out += ']';
         } else if constexpr (HasFields<TextWriter, V>) {
@@ -152,7 +170,17 @@ public:
         }
     }
 
+    /// While set, the text written so far goes to this file whenever it passes 64 KiB (at the
+    /// end of an array element or object member), and the string is cleared: to_file.
+    static inline thread_local std::FILE* sink = nullptr;
+
 private:
+    static void flush(std::string& out) {
+        if (sink && out.size() >= (1u << 16)) {
+            std::fwrite(out.data(), 1, out.size(), sink);
+            out.clear();
+        }
+    }
     std::string& out_;
     bool first_ = true;
 };
@@ -186,6 +214,21 @@ json to_dom(const T& v) {
 template <class T>
 void to_text(std::string& out, const T& v) {
     TextWriter::value(out, v);
+}
+
+/// Writes the object's compact JSON text (to_text's bytes) to `f` in pieces of about 64 KiB,
+/// never holding all of it (a snapshot of 100,000 peers). False on a write error (ferror).
+template <class T>
+bool to_file(std::FILE* f, const T& v) {
+    std::string out;
+    out.reserve((1u << 16) + 4096);
+    struct Reset {
+        ~Reset() { TextWriter::sink = nullptr; }
+    } reset;
+    TextWriter::sink = f;
+    TextWriter::value(out, v);
+    std::fwrite(out.data(), 1, out.size(), f);
+    return !std::ferror(f);
 }
 
 /// Appends a JSON array of objects' compact text.

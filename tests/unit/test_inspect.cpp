@@ -7,6 +7,7 @@
 #include <linux/xfrm.h>
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "ovnet/inspect.hpp"
@@ -320,6 +321,47 @@ TEST_CASE("xfrm: an SA's key is written as its length and fingerprint only", "[i
     CHECK(t2 == text);
     XfrmPolicy pol;
     CHECK(!xfrm_policy_parse(h, pol));   // not a policy message
+}
+
+TEST_CASE("snapshot: to_text and to_file write the DOM's bytes (maps as objects, escaped keys)", "[inspect]") {
+    Snapshot snap;
+    snap.host = "node-1";
+    snap.time = "2026-11-26T02:00:00Z";
+    snap.netns = three_hosts_h1();
+    NetnsState& h1 = snap.netns.at("h1");
+    // Enough peers on a second VTEP for several 64 KiB pieces of to_file, and a key that needs escaping.
+    auto& many = h1.peers["vx\"odd"];
+    for (int i = 0; i < 3000; i++) {
+        char a[32], m[32];
+        std::snprintf(a, sizeof a, "10.1.%d.%d", i / 256, i % 256);
+        std::snprintf(m, sizeof m, "02:42:0a:01:%02x:%02x", i / 256, i % 256);
+        many.push_back(peer("peer", a, m, "192.0.2.13"));
+    }
+    h1.sysctls["net.ipv4.ip_forward"] = "1";
+    h1.sysctls["net.ipv4.vs.conntrack"] = std::nullopt;
+    Netfilter nf;
+    nf.backends = {"iptables-nft-save", "iptables-legacy-save"};
+    nf.text["iptables-nft-save"] = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+    nf.text["iptables-legacy-save"] = "";
+    h1.netfilter = nf;
+    snap.networks = networks_view(snap.netns);
+    std::string dom = snap.to_json().dump();
+    CHECK(dom.find("\"vx\\\"odd\":[{") != std::string::npos);
+    CHECK(dom.find("\"sysctls\":{\"net.ipv4.ip_forward\":\"1\",\"net.ipv4.vs.conntrack\":null}") != std::string::npos);
+    CHECK(dom.find("\"text\":{\"iptables-legacy-save\":\"\",\"iptables-nft-save\":\"*nat\\n") != std::string::npos);
+    std::string text;
+    schema::to_text(text, snap);
+    CHECK(text == dom);
+    REQUIRE(dom.size() > 3 * (1u << 16));
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    CHECK(schema::to_file(f, snap));
+    CHECK(schema::TextWriter::sink == nullptr);
+    std::string back(size_t(std::ftell(f)), '\0');
+    std::rewind(f);
+    CHECK(std::fread(back.data(), 1, back.size(), f) == back.size());
+    std::fclose(f);
+    CHECK(back == dom);
 }
 
 // ---- split_nodes: one machine, several nodes ----------------------------------------------------
