@@ -802,9 +802,14 @@ json AuditEndpoint::to_json() const {
     return j;
 }
 
+// A host-length address on an endpoint is a service VIP, which Docker (and ovnet-lb) put on every
+// load-balancing sandbox of the network (lb_<id>, ingress_sbox): the same on every node by design,
+// never the endpoint's own address.
+static bool is_vip(const Prefix& a) { return a.len == (a.addr.family == AF_INET ? 32 : 128); }
+
 std::optional<IpAddr> AuditEndpoint::ipv4() const {
     for (auto& a : addresses)
-        if (a.addr.family == AF_INET) return a.addr;
+        if (a.addr.family == AF_INET && !is_vip(a)) return a.addr;
     return std::nullopt;
 }
 
@@ -1235,7 +1240,8 @@ struct Auditor {
         std::set<const AuditEndpoint*> bad_mac;
         for (auto& m : ms)
             for (auto& e : m.net->endpoints) {
-                for (auto& a : e.addresses) by_ip[a.addr].emplace_back(&m, &e);
+                for (auto& a : e.addresses)
+                    if (!is_vip(a)) by_ip[a.addr].emplace_back(&m, &e);
                 if (!e.mac.is_zero()) by_mac[mac_key(e.mac)].emplace_back(&m, &e);
                 auto ip = e.ipv4();
                 if (!ip || e.mac.is_zero() || e.mac == docker_mac(*ip)) continue;

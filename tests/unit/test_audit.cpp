@@ -717,3 +717,11 @@ TEST_CASE("audit: a fix names a namespace by its path unless /run/netns or Docke
     auto r2 = c.audit();
     CHECK((*only(r2, "PEER_MISSING").fix)[0].command == "ovnet-fdb -n h1 apply -d vx-001001-7672d --prune");
 }
+
+TEST_CASE("audit: a service VIP (/32) on every node's load-balancing endpoint is no duplicate") {
+    Cluster c;
+    for (int i = 1; i <= 3; i++) c.endpoint(i)["addresses"].push_back("10.0.0.100/32");   // as lb_<id> holds it
+    auto r = c.audit();
+    INFO(r.to_json().dump(2));
+    CHECK(r.findings.empty());
+}
