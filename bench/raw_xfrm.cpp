@@ -1,17 +1,23 @@
-// raw_xfrm LOCAL N KEYHEX: the baseline of bench/crypt. Writes what `ovnet-crypt apply` writes for N
+// raw_xfrm LOCAL N KEYHEX [NETNS]: the baseline of bench/crypt. Writes what `ovnet-crypt apply` writes for N
 // peers (192.0.2.x from LOCAL+1 on; Docker's SPIs, key and salt, one key with tag 1): per peer an
 // outbound and an inbound rfc4106(gcm(aes)) SA and the outbound policy, as one batched NETLINK_XFRM
-// loop (many messages per sendmsg, an ack asked only for the last of each chunk). libc only.
+// loop (many messages per sendmsg, an ack asked only for the last of each chunk). libc only. With
+// NETNS (a name under /run/netns) it enters that namespace itself, as `ovnet-crypt -n` does, so
+// neither side pays for an `ip netns exec`.
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
@@ -111,9 +117,17 @@ void policy(Buf& m, uint32_t src, uint32_t dst, uint16_t port) {
 
 int main(int argc, char** argv) {
     if (argc < 4 || std::strlen(argv[3]) != 32) {
-        std::fprintf(stderr, "usage: raw_xfrm LOCAL N KEYHEX(32)\n");
+        std::fprintf(stderr, "usage: raw_xfrm LOCAL N KEYHEX(32) [NETNS]\n");
         return 2;
     }
+    if (argc > 4) {
+        std::string path = std::string("/run/netns/") + argv[4];
+        int ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) { std::perror(path.c_str()); return 1; }
+        close(ns);
+    }
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     in_addr local{};
     if (inet_pton(AF_INET, argv[1], &local) != 1) return 2;
     int n = std::atoi(argv[2]);
@@ -153,6 +167,8 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::printf("%d peers: %d SAs, %d policies, %d errors\n", n, 2 * n, n, errors);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    std::printf("%d peers: %d SAs, %d policies, %d errors, %.1f ms in process\n", n, 2 * n, n, errors,
+                double(t1.tv_sec - t0.tv_sec) * 1e3 + double(t1.tv_nsec - t0.tv_nsec) / 1e6);
     return errors ? 1 : 0;
 }

@@ -7,7 +7,8 @@
 # ESP arrives and VNI 4097 arrives in clear; the SA counters rise on both sides; what node A sends
 # with, node B receives with (SPI and key fingerprint); a key rotation (apply with the new key second,
 # rotate, apply with the new key alone, on every node) under a continuous ping loses nothing and
-# leaves no old SA; a node leaving is removed by one apply on the others; del removes everything.
+# leaves no old SA; a node leaving is removed by one apply on the others, and added back when it
+# joins again (symmetric with the others); del removes everything.
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}cv
 W=${VM_WORKDIR:-/tmp/crypt-vote.$$}; mkdir -p "$W"
@@ -153,6 +154,22 @@ for n in 1 2; do
   in_ns n$n ip xfrm state | grep -q 192.0.2.13 && fail "node $n: an SA with node 3 is left" || true
 done
 in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping n1 -> n2 after node 3 left" || fail "ping n1 -> n2 after node 3 left"
+
+# ---- node 3 joins again: one apply on each of the others (node 3 kept its own SAs)
+for n in 1 2; do
+  # shellcheck disable=SC2046
+  ovnet-crypt -q -n ${P}n$n apply --vni 4098 --port 5789 --local "$(ip4 $n)" $(others $n) --key-file "$W/k2" > /dev/null 2> "$W/join.err" ||
+    fail "apply with node 3 on node $n: $(cat "$W/join.err")"
+  s=$(in_ns n$n ip xfrm state | grep -c 'reqid 13681891') p=$(in_ns n$n ip xfrm policy | grep -c 'mark 0xd0c4e3/')
+  [ "$s/$p" = 4/2 ] && ok "node $n: node 3's SAs and policy added back" || fail "node $n: $s SAs, $p policies after node 3 joined"
+done
+in_ns v1 timeout 90 ping -c 2 -W 30 10.0.2.4 >/dev/null 2>&1 && ok "ping n1 -> n3 after node 3 joined" || fail "ping n1 -> n3 after node 3 joined"
+in_ns v3 timeout 90 ping -c 2 -W 30 10.0.2.3 >/dev/null 2>&1 && ok "ping n3 -> n2 after node 3 joined" || fail "ping n3 -> n2 after node 3 joined"
+ovnet-crypt -n ${P}n1 show --local "$(ip4 1)" -j > "$W/j1.json"
+ovnet-crypt -n ${P}n3 show --local "$(ip4 3)" -j > "$W/j3.json"
+a=$(jq -c '[.sas[] | select(.dir == "out" and .dst == "192.0.2.13") | {spi, key_fingerprint}]' "$W/j1.json")
+b=$(jq -c '[.sas[] | select(.dir == "in" and .src == "192.0.2.11") | {spi, key_fingerprint}]' "$W/j3.json")
+[ "$a" = "$b" ] && [ "$a" != "[]" ] && ok "symmetric after the join: n1 sends to n3 with what n3 receives with $a" || fail "asymmetric after the join: $a vs $b"
 
 # ---- per-pair keys (not Docker's scheme) between the two nodes left
 for n in 1 2; do
