@@ -13,6 +13,7 @@
 #include "ovnet/addr.hpp"
 #include "ovnet/docker.hpp"
 #include "ovnet/error.hpp"
+#include "ovnet/fdb.hpp"
 #include "ovnet/inspect.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/netlink.hpp"
@@ -37,6 +38,7 @@ public:
         try {
             InspectOptions o;
             o.netns = path;
+            o.peers = false;   // peer_rows asks for the entries the walk needs
             Snapshot s = inspect_node(o);
             if (s.netns.empty()) return nullptr;
             slot = schema::to_dom(s.netns.begin()->second);
@@ -47,6 +49,24 @@ public:
             return nullptr;
         }
         return &slot;
+    }
+
+    // The VTEP's rows for these addresses only (fdb_lookup: get requests, no dump of its table).
+    const json* peer_rows(const std::string& label, const std::string& dev, const IpAddr& ip, const Mac& mac) override {
+        std::string key = label + "|" + dev + "|" + ip.str() + "|" + mac.str();
+        auto it = peers_.find(key);
+        if (it != peers_.end()) return &it->second;
+        const json* n = netns(label);
+        if (!n) return nullptr;
+        bool vtep = false;
+        for (auto& v : (*n)["vteps"]) vtep |= v["name"] == dev;
+        if (!vtep) return nullptr;
+        Handle h(path_of(label));
+        std::vector<IpAddr> ips;
+        if (ip.valid()) ips.push_back(ip);
+        std::vector<Mac> macs;
+        if (!mac.is_zero()) macs.push_back(mac);
+        return &(peers_[key] = schema::DomWriter::value(fdb_lookup(h, dev, ips, macs)));
     }
 
     std::vector<std::string> owners(const IpAddr& a) override {
@@ -77,7 +97,10 @@ public:
     }
 
     std::vector<std::string> vxlan_holders(const std::string&) override {
-        std::vector<std::string> out;
+        // The same answer for every label (the namespaces holding a VXLAN device whose socket is
+        // elsewhere): read once.
+        if (holders_) return *holders_;
+        std::vector<std::string>& out = holders_.emplace();
         for (auto& n : list_) {
             try {
                 Handle h(n.path);
@@ -196,6 +219,8 @@ public:
 private:
     std::vector<NetnsInfo> list_;
     std::map<std::string, json> cache_;
+    std::map<std::string, json> peers_;
+    std::optional<std::vector<std::string>> holders_;
     bool addrs_loaded_ = false;
     std::multimap<IpAddr, std::string> addrs_;
 
