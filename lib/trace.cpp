@@ -814,7 +814,7 @@ bool Walker::ipvs(St& s) {
         St c = k + 1 == picks.size() ? std::move(s) : s;
         const json& d = *picks[k];
         if (picks.size() > 1)
-            c.path.assumptions.push_back(s.ns + ": IPVS " + key + " (" + sched + ") picks " + str(d, "address") +
+            c.path.assumptions.push_back(c.ns + ": IPVS " + key + " (" + sched + ") picks " + str(d, "address") +
                                          " (one path per candidate; --lb-dst chooses)");
         c.p.dst = ip_of(str(d, "address"));
         if (num(d, "port")) c.p.dport = uint16_t(num(d, "port"));

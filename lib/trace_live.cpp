@@ -194,24 +194,41 @@ public:
     std::optional<std::string> listener(const std::string& label, const TracePacket& p, bool* found) override {
         if (p.proto != "tcp" && p.proto != "udp") return std::nullopt;
         Handle h(netns_open(path_of(label)), NETLINK_SOCK_DIAG);
-        void* hdr;
-        NlMsg m = nl_new(SOCK_DIAG_BY_FAMILY, 0, sizeof(inet_diag_req_v2), &hdr);
-        auto* rq = static_cast<inet_diag_req_v2*>(hdr);
-        rq->sdiag_family = AF_INET;
-        rq->sdiag_protocol = p.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
-        rq->idiag_states = p.proto == "tcp" ? (1u << 10) : 0xffffffffu;   // TCP_LISTEN; every UDP socket
         std::string hit;
-        h.dump(m, [&](const nlmsghdr* r) {
-            if (r->nlmsg_type != SOCK_DIAG_BY_FAMILY || !hit.empty()) return;
-            auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(r));
-            if (ntohs(d->id.idiag_sport) != p.dport) return;
-            if (p.proto == "udp" && d->id.idiag_dport != 0) return;
-            IpAddr a = IpAddr::from_bytes(AF_INET, d->id.idiag_src);
-            bool any = d->id.idiag_src[0] == 0;
-            if (!any && a != p.dst) return;
-            hit = p.proto + (p.proto == "tcp" ? " LISTEN " : " ") + (any ? std::string("0.0.0.0") : a.str()) + ":" +
-                  std::to_string(p.dport);
-        }, [&] { hit.clear(); });
+        // IPv4 sockets, then IPv6 ones that take IPv4 too (bound to :: or ::ffff:DST without
+        // IPV6_V6ONLY: busybox httpd, most servers' default).
+        for (uint8_t fam : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
+            if (!hit.empty()) break;
+            void* hdr;
+            NlMsg m = nl_new(SOCK_DIAG_BY_FAMILY, 0, sizeof(inet_diag_req_v2), &hdr);
+            auto* rq = static_cast<inet_diag_req_v2*>(hdr);
+            rq->sdiag_family = fam;
+            rq->sdiag_protocol = p.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+            rq->idiag_states = p.proto == "tcp" ? (1u << 10) : 0xffffffffu;   // TCP_LISTEN; every UDP socket
+            h.dump(m, [&](const nlmsghdr* r) {
+                if (r->nlmsg_type != SOCK_DIAG_BY_FAMILY || !hit.empty()) return;
+                auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(r));
+                if (ntohs(d->id.idiag_sport) != p.dport) return;
+                if (p.proto == "udp" && d->id.idiag_dport != 0) return;
+                std::string shown;
+                if (fam == AF_INET) {
+                    IpAddr a = IpAddr::from_bytes(AF_INET, d->id.idiag_src);
+                    bool any = d->id.idiag_src[0] == 0;
+                    if (!any && a != p.dst) return;
+                    shown = any ? std::string("0.0.0.0") : a.str();
+                } else {
+                    int len = int(r->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
+                    for (auto* at = reinterpret_cast<const rtattr*>(d + 1); RTA_OK(at, len); at = RTA_NEXT(at, len))
+                        if (at->rta_type == INET_DIAG_SKV6ONLY && *static_cast<const uint8_t*>(RTA_DATA(at))) return;
+                    const auto* w = d->id.idiag_src;
+                    bool any = !w[0] && !w[1] && !w[2] && !w[3];
+                    bool mapped = !w[0] && !w[1] && w[2] == htonl(0xffff) && std::memcmp(&w[3], p.dst.b.data(), 4) == 0;
+                    if (!any && !mapped) return;
+                    shown = any ? std::string("[::]") : "[::ffff:" + p.dst.str() + "]";
+                }
+                hit = p.proto + (p.proto == "tcp" ? " LISTEN " : " ") + shown + ":" + std::to_string(p.dport);
+            }, [&] { hit.clear(); });
+        }
         *found = !hit.empty();
         return hit;
     }

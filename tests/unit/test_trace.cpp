@@ -321,6 +321,8 @@ TEST_CASE("trace: the routing mesh on a real Docker node's rules", "[trace]") {
     CHECK(has(m, "ingress_sbox ipvs fwm 257: rr [10.0.0.4:0 w1, 10.0.0.5:0 w1] => to 10.0.0.4 (masq)"));
     CHECK(has(m, "ingress_sbox ipvs fwm 257: rr [10.0.0.4:0 w1, 10.0.0.5:0 w1] => to 10.0.0.5 (masq)"));
     CHECK(has(m, "-A POSTROUTING -d 10.0.0.0/24 -m ipvs --ipvs -j SNAT --to-source 10.0.0.2 => SNAT to 10.0.0.2"));
+    // every forked path names where its assumption was made (the last one too)
+    for (auto& p : r.paths) CHECK(p.assumptions.at(0).rfind("ingress_sbox: IPVS fwm 257 (rr) picks 10.0.0.", 0) == 0);
     // the host's FORWARD policy is DROP; the fixture's filter DOCKER-INGRESS accepts the port
     CHECK(r.paths[0].outcome != "dropped");
 
