@@ -8,16 +8,20 @@
 # every node (FWM 258 = 0x102). From an external client on the underlay to each node, the trace
 # names the seed's numbers: DNAT to 172.18.0.2:30000, MARK 0x102 (258), FWM 258 with the candidates
 # 10.255.0.6 and 10.255.0.7, SNAT, VXLAN VNI 4096 to the task's node, and delivery to the listening
-# task; --lb-dst picks one path; the offline trace over snapshots equals the live one.
+# task; --lb-dst picks one path; the offline trace over snapshots equals the live one. Then the
+# internal VIP: a container c1 on node 1 (10.255.0.8) whose own sandbox holds VIP 10.255.0.5 for
+# the two tasks (ovnet-lb, mark 0x100 = 256, as Docker programs a service in each container):
+# the trace from c1 names the mark, FWM 256 with both candidates, the SNAT and VNI 4096, and a
+# probe from c1 is delivered.
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}t
 W=${VM_WORKDIR:-/tmp/trace-mesh.$$}; mkdir -p "$W"
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
-cleanup() { for n in ul n1 n2 n3 s1 s2 s3 c2 c3; do ip netns delete "$P$n" 2>/dev/null; done; }
+cleanup() { for n in ul n1 n2 n3 s1 s2 s3 c1 c2 c3; do ip netns delete "$P$n" 2>/dev/null; done; }
 finish() { cleanup; if [ $FAILS = 0 ]; then echo "VM-RESULT: PASS"; else echo "VM-RESULT: FAIL $FAILS check(s) failed"; fi; exit 0; }
-for t in ovnet-sbox ovnet-bridge ovnet-vtep ovnet-fdb ovnet-publish ovnet-trace ovnet-inspect; do
+for t in ovnet-sbox ovnet-bridge ovnet-vtep ovnet-fdb ovnet-publish ovnet-lb ovnet-trace ovnet-inspect; do
   command -v $t >/dev/null || { echo "VM-RESULT: FAIL $t not shipped into the VM"; exit 0; }
 done
 for m in veth bridge vxlan ip_vs ip_vs_rr nf_nat iptable_nat iptable_mangle xt_mark xt_nat xt_ipvs xt_tcpudp xt_addrtype \
@@ -101,5 +105,32 @@ ovnet-trace "${snaps[@]}" --from client --minimal tcp 192.0.2.11:30000 > "$W/off
 # offline: the socket table is not in a snapshot (the socket lines aside)
 grep -v " socket " "$W/t1" > "$W/t1.cmp"; grep -v " socket " "$W/off" > "$W/off.cmp"
 cmp -s "$W/t1.cmp" "$W/off.cmp" && ok "offline trace = live trace" || { fail "offline trace differs"; diff "$W/t1.cmp" "$W/off.cmp"; }
+
+# ---- the internal VIP, from a container
+ovnet-sbox -q -n ${P}n1 connect ${P}c1 --bridge ov-ingress --ip 10.255.0.8/16 >/dev/null
+for n in 1 2 3; do   # the peers again, c1 among them (the tasks answer its SNAT address)
+  for m in 1 2 3; do [ $n = $m ] || ovnet-fdb -n ${P}n$m local -d vx-ingress; done |
+    ovnet-fdb -q -n ${P}n$n apply -d vx-ingress --prune >/dev/null
+done
+ovnet-lb -n ${P}c1 add --vip 10.255.0.5 --backend 10.255.0.6 --backend 10.255.0.7 > /dev/null 2> "$W/lb.err" || fail "ovnet-lb add: $(cat "$W/lb.err")"
+r=$(ovnet-sbox exec ${P}c1 -- timeout 60 bash -c "exec 3<>/dev/tcp/10.255.0.5/30000; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3" 2>&1 | tail -1)
+case "$r" in task*) ok "the VIP answers c1: $r";; *) fail "the VIP does not answer c1: $r";; esac
+ovnet-trace --from ${P}c1 --minimal tcp 10.255.0.5:30000 > "$W/vip" 2>&1; rc=$?
+cat "$W/vip"
+[ $rc = 0 ] && ok "VIP: delivered (exit 0)" || fail "VIP: exit $rc"
+grep -q "${P}c1 netfilter mangle [A-Z-]*: .*=> MARK 0x100 (256)" "$W/vip" && ok "VIP: MARK 0x100 (256)" || fail "VIP: no MARK 0x100"
+for d in 6 7; do
+  grep -q "${P}c1 ipvs fwm 256: rr \[10.255.0.6:0 w1, 10.255.0.7:0 w1\] => to 10.255.0.$d (masq)" "$W/vip" &&
+    ok "VIP: FWM 256 candidate 10.255.0.$d" || fail "VIP: no FWM 256 path to 10.255.0.$d"
+done
+grep -q "encap vx-ingress: .*=> VXLAN VNI 4096 192.0.2.11 -> 192.0.2.1[23] udp/4789" "$W/vip" && ok "VIP: VNI 4096" || fail "VIP: no VNI 4096"
+if ovnet-trace --help 2>&1 | grep -q -- --probe; then
+  ovnet-trace --from ${P}c1 --minimal --probe tcp 10.255.0.5:30000 > "$W/probe" 2>&1; rc=$?
+  cat "$W/probe"
+  grep -q '^probe delivered' "$W/probe" && ok "VIP: the probe is delivered" || fail "VIP: probe (exit $rc)"
+  # IPVS's real pick: the probe left through the bridge port of c2 (node 2) or c3 (node 3), both computed candidates
+  grep -Eq "^probe delivered.*seen leaving: .*${P}n[23] veth[^,;]*; agrees$" "$W/probe" &&
+    ok "VIP: the probe's pick is a computed candidate, and it agrees" || fail "VIP: the probe's path is not a computed one"
+fi
 echo "trace-mesh body: $(( $(date +%s) - T0 )) s"
 finish
