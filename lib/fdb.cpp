@@ -2,6 +2,7 @@
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <netlink/msg.h>
 
 #include <algorithm>
 #include <bit>
@@ -668,6 +669,10 @@ std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
     if (reader.joinable()) reader.join();
     else neighs = dump_neighs(h, l.ifindex);
     if (neigh_err) std::rethrow_exception(neigh_err);
+    return peers_join(fdb, neighs);
+}
+
+std::vector<PeerEntry> peers_join(const std::vector<Neigh>& fdb, const std::vector<Neigh>& neighs) {
     // Each fdb entry takes the first neighbor with its MAC not taken yet, in dump order.
     MacIndex by_mac(neighs);
     std::vector<uint8_t> used(neighs.size());
@@ -712,6 +717,67 @@ std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev) {
         out.push_back(std::move(e));
     }
     return out;
+}
+
+namespace {
+// One RTM_GETNEIGH get request; false when the kernel has no such entry (ENOENT) or the entry
+// is another device's (the bridge answers for its whole table), throws on other errors
+// (EOPNOTSUPP: a kernel without fdb get; the caller falls back to a dump).
+bool neigh_get(Handle& h, uint8_t family, int ifindex, uint8_t flags, const IpAddr* dst, const Mac* mac, Neigh& out) {
+    void* hdr;
+    NlMsg m = nl_new(RTM_GETNEIGH, 0, sizeof(ndmsg), &hdr);
+    auto* nd = static_cast<ndmsg*>(hdr);
+    nd->ndm_family = family;
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_flags = flags;
+    if (dst) nla_put(m.get(), NDA_DST, dst->family == AF_INET ? 4 : 16, dst->b.data());
+    if (mac) nla_put(m.get(), NDA_LLADDR, 6, mac->b.data());
+    bool found = false;
+    std::string ext;
+    int err = h.get(std::move(m), [&](const nlmsghdr* r) { found = Neigh::parse(r, out) && out.ifindex == ifindex; }, &ext);
+    if (err == ENOENT) return false;
+    if (err) throw Error(ErrorKind::Runtime, "RTM_GETNEIGH: " + std::string(std::strerror(err)) + (ext.empty() ? "" : ": " + ext), err);
+    return found;
+}
+}  // namespace
+
+std::vector<PeerEntry> fdb_lookup(Handle& h, const std::string& dev, const std::vector<IpAddr>& ips,
+                                  const std::vector<Mac>& macs) {
+    Link l = need_dev(h, dev);
+    std::vector<Neigh> neighs, fdb;
+    std::vector<IpAddr> want_ips;
+    std::vector<Mac> want_macs = macs;
+    auto add_ip = [&](const IpAddr& a) {
+        if (a.valid() && std::find(want_ips.begin(), want_ips.end(), a) == want_ips.end()) want_ips.push_back(a);
+    };
+    for (auto& a : ips) add_ip(a);
+    // Docker's MACs carry their IPv4 address (02:42:a:b:c:d): that neighbor joins the entry too.
+    for (auto& m : macs)
+        if (m.b[0] == 0x02 && m.b[1] == 0x42) add_ip(IpAddr::from_bytes(AF_INET, m.b.data() + 2));
+    try {
+        for (auto& a : want_ips) {
+            Neigh n;
+            if (!neigh_get(h, uint8_t(a.family), l.ifindex, 0, &a, nullptr, n) || !n.has_lladdr) continue;
+            neighs.push_back(n);
+            if (std::find(want_macs.begin(), want_macs.end(), n.lladdr) == want_macs.end()) want_macs.push_back(n.lladdr);
+        }
+        // The dump's order: the bridge's entry for the port (master), then the VTEP's own (self).
+        for (auto& m : want_macs) {
+            Neigh n;
+            if (l.master && neigh_get(h, AF_BRIDGE, l.ifindex, NTF_MASTER, nullptr, &m, n)) fdb.push_back(n);
+            if (neigh_get(h, AF_BRIDGE, l.ifindex, NTF_SELF, nullptr, &m, n)) fdb.push_back(n);
+        }
+    } catch (const Error& e) {
+        if (e.err() != EOPNOTSUPP && e.err() != EINVAL) throw;
+        // A kernel without fdb get: the whole table, the rows of these addresses.
+        std::vector<PeerEntry> out;
+        for (auto& r : fdb_show(h, dev))
+            if (std::find(want_macs.begin(), want_macs.end(), r.mac) != want_macs.end() ||
+                std::find(want_ips.begin(), want_ips.end(), r.ip) != want_ips.end())
+                out.push_back(std::move(r));
+        return out;
+    }
+    return peers_join(fdb, neighs);
 }
 
 // ---- mutations -------------------------------------------------------------------------------

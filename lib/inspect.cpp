@@ -367,7 +367,7 @@ void read_sysctls(const NetnsFile& nsf, NetnsState& ns) {
 }
 
 // One namespace: one link, address and route dump, the fdb of each VTEP, IPVS, the rules.
-void read_netns(const NetnsInfo& info, NetnsState& ns) {
+void read_netns(const NetnsInfo& info, NetnsState& ns, bool peers) {
     NetnsFile nsf = info.path.empty() ? NetnsFile() : netns_open(info.path);
     Handle h(nsf);
     auto links = link_list(h);
@@ -400,7 +400,8 @@ void read_netns(const NetnsInfo& info, NetnsState& ns) {
     std::vector<Route> routes = route_list(h, AF_INET);
     for (auto& r : route_list(h, AF_INET6)) routes.push_back(r);
     for (auto& r : routes) ns.routes.push_back(SandboxRoute::of(r, ns.interfaces));
-    for (auto& v : ns.vteps) ns.peers[v.name] = fdb_show(h, v.name);
+    if (peers)
+        for (auto& v : ns.vteps) ns.peers[v.name] = fdb_show(h, v.name);
     try {
         IpvsHandle ih(nsf.path());
         ns.ipvs = ipvs_list(ih);
@@ -510,7 +511,7 @@ Snapshot inspect_node(const InspectOptions& opt) {
         ns.source = info.source;
         if (info.source == "docker" || info.source == "path") ns.container = docker_container_of(info.path);
         try {
-            read_netns(info, ns);
+            read_netns(info, ns, opt.peers);
         } catch (const Error& e) {
             if (only) throw;
             // PID 1's namespace is out of reach inside a container (its /proc entry is denied

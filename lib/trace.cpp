@@ -150,6 +150,7 @@ struct St {
     std::optional<TracePacket> inner;  // the encapsulated packet while on the underlay
     Mac inner_mac;
     Mac dst_mac;
+    IpAddr dst_ip, inner_ip;           // the addresses whose neighbor gave dst_mac, inner_mac
     std::string out_dev;
     bool ipvs = false, dnat = false, snat = false;
     std::string mark_ns;               // where the mark was set
@@ -813,7 +814,7 @@ bool Walker::ipvs(St& s) {
         St c = k + 1 == picks.size() ? std::move(s) : s;
         const json& d = *picks[k];
         if (picks.size() > 1)
-            c.path.assumptions.push_back(s.ns + ": IPVS " + key + " (" + sched + ") picks " + str(d, "address") +
+            c.path.assumptions.push_back(c.ns + ": IPVS " + key + " (" + sched + ") picks " + str(d, "address") +
                                          " (one path per candidate; --lb-dst chooses)");
         c.p.dst = ip_of(str(d, "address"));
         if (num(d, "port")) c.p.dport = uint16_t(num(d, "port"));
@@ -874,6 +875,7 @@ bool Walker::neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const st
     std::string from = s.ns;
     auto ok = [&](const Mac& m, const std::string& who) {
         s.dst_mac = m;
+        s.dst_ip = nh;
         TraceHop h;
         hop(s, "neighbor", nh.str(), who, m.str());
         return true;
@@ -903,14 +905,13 @@ bool Walker::neighbor(St& s, const IpAddr& nh, const std::string& l2ns, const st
         // a VTEP of the bridge answers from its neighbor table (proxy)
         for (auto& v : arr(ns(l2ns), "vteps")) {
             if (str(v, "master") != master) continue;
-            const json& n = ns(l2ns);
-            auto pit = n.find("peers");
-            if (pit == n.end() || !pit->is_object() || !pit->contains(str(v, "name"))) continue;
-            for (auto& row : (*pit)[str(v, "name")]) {
+            const json* rows = w_.peer_rows(l2ns, str(v, "name"), nh, docker_mac(nh));
+            if (!rows || !rows->is_array()) continue;
+            for (auto& row : *rows) {
                 if (ip_of(str(row, "ip")) != nh || str(row, "neigh_state").empty()) continue;
                 return ok(Mac::parse(str(row, "mac")), l2ns + " " + str(v, "name") + " neighbor (" + str(row, "neigh_state") + ")");
             }
-            for (auto& row : (*pit)[str(v, "name")]) {
+            for (auto& row : *rows) {
                 // a VXLAN entry (with its VTEP), not a MAC the bridge learned on the port
                 if (str(row, "mac") == docker_mac(nh).str() && !str(row, "fdb_state").empty() && !str(row, "vtep").empty()) {
                     drop(s, "FDB_HALF_ENTRY", str(v, "name") + " in " + l2ns + " has the fdb entry " + str(row, "mac") + " -> " +
@@ -1099,11 +1100,9 @@ void Walker::bridge_fwd(St s, const std::string& br, const std::string& in_port)
     }
     for (auto& v : arr(ns(s.ns), "vteps")) {
         if (str(v, "master") != br || str(v, "name") == in_port) continue;
-        const json& n = ns(s.ns);
-        const json* rows = nullptr;
-        if (n.contains("peers") && n["peers"].contains(str(v, "name"))) rows = &n["peers"][str(v, "name")];
+        const json* rows = w_.peer_rows(s.ns, str(v, "name"), s.dst_ip, s.dst_mac);
         const json* hit = nullptr;
-        if (rows)
+        if (rows && rows->is_array())
             for (auto& row : *rows)
                 if (str(row, "mac") == m) hit = &row;
         if (hit && !str(*hit, "fdb_state").empty() && !str(*hit, "vtep").empty()) {
@@ -1146,6 +1145,7 @@ void Walker::encap(St s, const json& v, const json& row) {
     o.mark = sock_ns == s.ns ? s.p.mark : 0;
     s.inner = s.p;
     s.inner_mac = s.dst_mac;
+    s.inner_ip = s.dst_ip;
     s.p = o;
     std::string eff = "VXLAN VNI " + std::to_string(o.vni) + " " + (o.src.valid() ? o.src.str() : std::string("(route's source)")) +
                       " -> " + o.dst.str() + " udp/" + std::to_string(o.dport) + ", " + std::to_string(o.size) + " bytes";
@@ -1166,6 +1166,7 @@ bool Walker::decap(St& s) {
         c.p.mark = 0;
         c.inner.reset();
         c.dst_mac = s.inner_mac;
+        c.dst_ip = s.inner_ip;
         c.ns = label;
         c.out_dev.clear();
         std::string master = str(v, "master");
@@ -1366,6 +1367,175 @@ SnapshotWorld::SnapshotWorld(std::vector<json> docs) : merged_(json::object()) {
             merged_[l] = std::move(n);
         }
     }
+}
+
+namespace {
+
+// The SAX handler of trace_snapshot_read: nlohmann's DOM, less what the walk never reads, and
+// each VTEP's peer rows as compact text (10,000 rows as DOM objects are most of a big snapshot).
+class TraceSnapSax : public nlohmann::json_sax<json> {
+public:
+    json root;
+    bool done = false;
+
+    bool null() override { return scalar(nullptr, [&] { text_ += "null"; }); }
+    bool boolean(bool b) override { return scalar(b, [&] { text_ += b ? "true" : "false"; }); }
+    bool number_integer(number_integer_t v) override { return scalar(v, [&] { text_ += std::to_string(v); }); }
+    bool number_unsigned(number_unsigned_t v) override { return scalar(v, [&] { text_ += std::to_string(v); }); }
+    bool number_float(number_float_t v, const string_t& t) override { return scalar(v, [&] { text_ += t; }); }
+    bool string(string_t& v) override { return scalar(std::move(v), [&] { json_append(text_, v); }); }
+    bool binary(binary_t&) override { return false; }
+    bool key(string_t& k) override {
+        if (skip_) return true;
+        if (!first_.empty()) {
+            sep();
+            json_append(text_, k);
+            text_ += ':';
+            after_key_ = true;
+            return true;
+        }
+        key_ = std::move(k);
+        return true;
+    }
+    bool start_object(std::size_t) override { return open(json::value_t::object, '{'); }
+    bool start_array(std::size_t) override { return open(json::value_t::array, '['); }
+    bool end_object() override { return close('}'); }
+    bool end_array() override { return close(']'); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+private:
+    std::vector<json*> stack_;
+    std::vector<std::string> keys_;   // the key of each open container ("" in an array)
+    std::string key_;
+    int skip_ = 0;                    // > 0: inside a left-out container
+    std::string text_;                // the peer row being written
+    std::vector<bool> first_;         // per open container of the row: nothing written yet
+    bool after_key_ = false;
+
+    enum class Kind { Keep, Hollow, Row };
+    // What becomes of a value starting here (its container holds stack_.size() levels).
+    Kind kind(bool object) const {
+        size_t d = stack_.size();
+        if (d == 1 && key_ == "networks") return Kind::Hollow;
+        if (d < 3 || keys_[1] != "netns") return Kind::Keep;
+        if (d == 3 && (key_ == "interfaces" || key_ == "lb_services" || key_ == "published")) return Kind::Hollow;
+        if (d == 4 && keys_[3] == "netfilter" && key_ == "text") return Kind::Hollow;
+        if (d == 5 && object && keys_[3] == "peers" && stack_[4]->is_array()) return Kind::Row;
+        return Kind::Keep;
+    }
+    json* place(json&& v) {
+        if (stack_.empty()) {
+            root = std::move(v);
+            return &root;
+        }
+        json& top = *stack_.back();
+        if (top.is_array()) {
+            top.push_back(std::move(v));
+            return &top.back();
+        }
+        json& slot = top[key_];
+        slot = std::move(v);
+        return &slot;
+    }
+    void sep() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (!first_.back()) text_ += ',';
+        first_.back() = false;
+    }
+    template <class V, class W> bool scalar(V&& v, W write) {
+        if (skip_) return true;
+        if (!first_.empty()) {
+            sep();
+            write();
+            return true;
+        }
+        place(json(std::forward<V>(v)));
+        if (stack_.empty()) done = true;
+        return true;
+    }
+    bool open(json::value_t t, char c) {
+        if (skip_) {
+            skip_++;
+            return true;
+        }
+        if (!first_.empty()) {
+            sep();
+            text_ += c;
+            first_.push_back(true);
+            return true;
+        }
+        Kind k = kind(t == json::value_t::object);
+        if (k == Kind::Row) {
+            text_.assign(1, c);
+            first_.push_back(true);
+            return true;
+        }
+        json* slot = place(json(t));
+        if (k == Kind::Hollow) {
+            skip_ = 1;
+            return true;
+        }
+        keys_.push_back(stack_.empty() || stack_.back()->is_array() ? std::string() : key_);
+        stack_.push_back(slot);
+        return true;
+    }
+    bool close(char c) {
+        if (skip_) {
+            skip_--;
+            return true;
+        }
+        if (!first_.empty()) {
+            text_ += c;
+            first_.pop_back();
+            if (first_.empty()) stack_.back()->push_back(json(std::move(text_)));
+            return true;
+        }
+        if (stack_.empty()) return false;
+        stack_.pop_back();
+        keys_.pop_back();
+        if (stack_.empty()) done = true;
+        return true;
+    }
+};
+
+}  // namespace
+
+json trace_snapshot_read(std::string_view text) {
+    TraceSnapSax h;
+    if (json_sax_fast(text, h) && h.done) return std::move(h.root);
+    return json::parse(text);
+}
+
+const json* TraceWorld::peer_rows(const std::string& label, const std::string& dev, const IpAddr&, const Mac&) {
+    const json* n = netns(label);
+    if (!n) return nullptr;
+    auto p = n->find("peers");
+    if (p == n->end() || !p->is_object()) return nullptr;
+    auto r = p->find(dev);
+    return r == p->end() ? nullptr : &*r;
+}
+
+const json* SnapshotWorld::peer_rows(const std::string& label, const std::string& dev, const IpAddr& ip, const Mac& mac) {
+    const json* rows = TraceWorld::peer_rows(label, dev, ip, mac);
+    if (!rows || !rows->is_array() || rows->empty() || !rows->front().is_string()) return rows;
+    // Rows kept as text (trace_snapshot_read): only those naming ip or mac are parsed.
+    std::string kip = ip.valid() ? "\"ip\":\"" + ip.str() + "\"" : std::string();
+    std::string kmac = mac.is_zero() ? std::string() : "\"mac\":\"" + mac.str() + "\"";
+    std::string key = label + "|" + dev + "|" + kip + "|" + kmac;
+    auto it = peers_.find(key);
+    if (it != peers_.end()) return &it->second;
+    json out = json::array();
+    for (auto& r : *rows) {
+        if (!r.is_string()) continue;
+        const std::string& t = r.get_ref<const std::string&>();
+        if ((kip.empty() || t.find(kip) == std::string::npos) && (kmac.empty() || t.find(kmac) == std::string::npos)) continue;
+        json row = json::parse(t);
+        if ((ip.valid() && ip_of(str(row, "ip")) == ip) || (!mac.is_zero() && str(row, "mac") == mac.str())) out.push_back(std::move(row));
+    }
+    return &(peers_[key] = std::move(out));
 }
 
 const json* SnapshotWorld::netns(const std::string& label) {

@@ -13,6 +13,7 @@
 #include "ovnet/addr.hpp"
 #include "ovnet/docker.hpp"
 #include "ovnet/error.hpp"
+#include "ovnet/fdb.hpp"
 #include "ovnet/inspect.hpp"
 #include "ovnet/link.hpp"
 #include "ovnet/netlink.hpp"
@@ -37,6 +38,7 @@ public:
         try {
             InspectOptions o;
             o.netns = path;
+            o.peers = false;   // peer_rows asks for the entries the walk needs
             Snapshot s = inspect_node(o);
             if (s.netns.empty()) return nullptr;
             slot = schema::to_dom(s.netns.begin()->second);
@@ -47,6 +49,24 @@ public:
             return nullptr;
         }
         return &slot;
+    }
+
+    // The VTEP's rows for these addresses only (fdb_lookup: get requests, no dump of its table).
+    const json* peer_rows(const std::string& label, const std::string& dev, const IpAddr& ip, const Mac& mac) override {
+        std::string key = label + "|" + dev + "|" + ip.str() + "|" + mac.str();
+        auto it = peers_.find(key);
+        if (it != peers_.end()) return &it->second;
+        const json* n = netns(label);
+        if (!n) return nullptr;
+        bool vtep = false;
+        for (auto& v : (*n)["vteps"]) vtep |= v["name"] == dev;
+        if (!vtep) return nullptr;
+        Handle h(path_of(label));
+        std::vector<IpAddr> ips;
+        if (ip.valid()) ips.push_back(ip);
+        std::vector<Mac> macs;
+        if (!mac.is_zero()) macs.push_back(mac);
+        return &(peers_[key] = schema::DomWriter::value(fdb_lookup(h, dev, ips, macs)));
     }
 
     std::vector<std::string> owners(const IpAddr& a) override {
@@ -77,7 +97,10 @@ public:
     }
 
     std::vector<std::string> vxlan_holders(const std::string&) override {
-        std::vector<std::string> out;
+        // The same answer for every label (the namespaces holding a VXLAN device whose socket is
+        // elsewhere): read once.
+        if (holders_) return *holders_;
+        std::vector<std::string>& out = holders_.emplace();
         for (auto& n : list_) {
             try {
                 Handle h(n.path);
@@ -171,24 +194,41 @@ public:
     std::optional<std::string> listener(const std::string& label, const TracePacket& p, bool* found) override {
         if (p.proto != "tcp" && p.proto != "udp") return std::nullopt;
         Handle h(netns_open(path_of(label)), NETLINK_SOCK_DIAG);
-        void* hdr;
-        NlMsg m = nl_new(SOCK_DIAG_BY_FAMILY, 0, sizeof(inet_diag_req_v2), &hdr);
-        auto* rq = static_cast<inet_diag_req_v2*>(hdr);
-        rq->sdiag_family = AF_INET;
-        rq->sdiag_protocol = p.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
-        rq->idiag_states = p.proto == "tcp" ? (1u << 10) : 0xffffffffu;   // TCP_LISTEN; every UDP socket
         std::string hit;
-        h.dump(m, [&](const nlmsghdr* r) {
-            if (r->nlmsg_type != SOCK_DIAG_BY_FAMILY || !hit.empty()) return;
-            auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(r));
-            if (ntohs(d->id.idiag_sport) != p.dport) return;
-            if (p.proto == "udp" && d->id.idiag_dport != 0) return;
-            IpAddr a = IpAddr::from_bytes(AF_INET, d->id.idiag_src);
-            bool any = d->id.idiag_src[0] == 0;
-            if (!any && a != p.dst) return;
-            hit = p.proto + (p.proto == "tcp" ? " LISTEN " : " ") + (any ? std::string("0.0.0.0") : a.str()) + ":" +
-                  std::to_string(p.dport);
-        }, [&] { hit.clear(); });
+        // IPv4 sockets, then IPv6 ones that take IPv4 too (bound to :: or ::ffff:DST without
+        // IPV6_V6ONLY: busybox httpd, most servers' default).
+        for (uint8_t fam : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
+            if (!hit.empty()) break;
+            void* hdr;
+            NlMsg m = nl_new(SOCK_DIAG_BY_FAMILY, 0, sizeof(inet_diag_req_v2), &hdr);
+            auto* rq = static_cast<inet_diag_req_v2*>(hdr);
+            rq->sdiag_family = fam;
+            rq->sdiag_protocol = p.proto == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+            rq->idiag_states = p.proto == "tcp" ? (1u << 10) : 0xffffffffu;   // TCP_LISTEN; every UDP socket
+            h.dump(m, [&](const nlmsghdr* r) {
+                if (r->nlmsg_type != SOCK_DIAG_BY_FAMILY || !hit.empty()) return;
+                auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(r));
+                if (ntohs(d->id.idiag_sport) != p.dport) return;
+                if (p.proto == "udp" && d->id.idiag_dport != 0) return;
+                std::string shown;
+                if (fam == AF_INET) {
+                    IpAddr a = IpAddr::from_bytes(AF_INET, d->id.idiag_src);
+                    bool any = d->id.idiag_src[0] == 0;
+                    if (!any && a != p.dst) return;
+                    shown = any ? std::string("0.0.0.0") : a.str();
+                } else {
+                    int len = int(r->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
+                    for (auto* at = reinterpret_cast<const rtattr*>(d + 1); RTA_OK(at, len); at = RTA_NEXT(at, len))
+                        if (at->rta_type == INET_DIAG_SKV6ONLY && *static_cast<const uint8_t*>(RTA_DATA(at))) return;
+                    const auto* w = d->id.idiag_src;
+                    bool any = !w[0] && !w[1] && !w[2] && !w[3];
+                    bool mapped = !w[0] && !w[1] && w[2] == htonl(0xffff) && std::memcmp(&w[3], p.dst.b.data(), 4) == 0;
+                    if (!any && !mapped) return;
+                    shown = any ? std::string("[::]") : "[::ffff:" + p.dst.str() + "]";
+                }
+                hit = p.proto + (p.proto == "tcp" ? " LISTEN " : " ") + shown + ":" + std::to_string(p.dport);
+            }, [&] { hit.clear(); });
+        }
         *found = !hit.empty();
         return hit;
     }
@@ -196,6 +236,8 @@ public:
 private:
     std::vector<NetnsInfo> list_;
     std::map<std::string, json> cache_;
+    std::map<std::string, json> peers_;
+    std::optional<std::vector<std::string>> holders_;
     bool addrs_loaded_ = false;
     std::multimap<IpAddr, std::string> addrs_;
 

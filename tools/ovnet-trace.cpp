@@ -29,7 +29,7 @@ std::vector<json> read_snapshots(const std::string& path) {
         text = read_fd_all(f.get(), what);
     }
     std::vector<json> docs;
-    for_each_json_span(std::string_view(text), what, [&](std::string_view s, size_t) { docs.push_back(json::parse(s)); });
+    for_each_json_span(std::string_view(text), what, [&](std::string_view s, size_t) { docs.push_back(trace_snapshot_read(s)); });
     if (docs.empty()) throw Error(ErrorKind::Input, what + ": not an ovnet-inspect snapshot (no JSON value)");
     for (auto& d : docs) check_snapshot(d, what);
     return docs;

@@ -78,6 +78,14 @@ std::vector<PeerSpec> peers_read(std::istream& in, const std::optional<IpAddr>& 
 
 /// The joined view of a VTEP's fdb and neighbor tables.
 std::vector<PeerEntry> fdb_show(Handle& h, const std::string& dev);
+/// fdb_show's rows for some addresses only, read with single get requests (as `bridge fdb get`
+/// and `ip neigh get` do) instead of dumping the tables: the neighbors of `ips` and of the IPv4
+/// address a Docker MAC (02:42:...) carries, the fdb entries (the bridge's and the VTEP's own) of
+/// `macs` and of those neighbors' MACs. Falls back to fdb_show on a kernel without fdb get.
+std::vector<PeerEntry> fdb_lookup(Handle& h, const std::string& dev, const std::vector<IpAddr>& ips,
+                                  const std::vector<Mac>& macs);
+/// fdb_show's join of an fdb dump (AF_BRIDGE entries of the device) and its neighbors. Pure.
+std::vector<PeerEntry> peers_join(const std::vector<Neigh>& fdb, const std::vector<Neigh>& neighs);
 /// Programs one peer exactly as Docker's peerAdd does. Idempotent.
 Changes fdb_add(Handle& h, const std::string& dev, const PeerSpec& p);
 /// Removes a peer's entries (by mac, and ip if given). Idempotent.

@@ -365,6 +365,9 @@ struct InspectOptions {
     /// "" = every namespace of the node (the caller's, /run/netns, every Docker netns directory,
     /// those given to docker_netns_dirs_add); else only this one (a -n argument).
     std::string netns;
+    /// false: the VTEPs' fdb and neighbor tables are not dumped (`peers` stays empty); the live
+    /// tracer asks for the one entry it needs instead (fdb_lookup).
+    bool peers = true;
 };
 
 /// The sysctls a snapshot reads in every namespace (route_localnet also per bridge).

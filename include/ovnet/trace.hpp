@@ -18,9 +18,11 @@
 // schema/trace.schema.json describes the document.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ovnet/json.hpp"
@@ -115,6 +117,10 @@ public:
     /// The labels of namespaces holding a VXLAN device whose UDP socket is in `label` (Docker's
     /// vxlan0 in 1-<id>, its socket in the host's namespace).
     virtual std::vector<std::string> vxlan_holders(const std::string& /*label*/) { return {}; }
+    /// The rows (`ovnet-fdb show`'s) of VTEP `dev` in `label` that may hold `ip` or `mac`; the
+    /// caller picks among them. nullptr: the namespace has no rows for `dev`. By default the
+    /// namespace's whole `.peers[dev]`; live: single get requests for these addresses.
+    virtual const json* peer_rows(const std::string& label, const std::string& dev, const IpAddr& ip, const Mac& mac);
     /// The kernel's route answer (live); nullopt: the tracer matches the snapshot's routes.
     virtual std::optional<RouteAnswer> route_get(const std::string& /*label*/, const TracePacket& /*p*/,
                                                  const std::string& /*iif*/) {
@@ -137,10 +143,21 @@ public:
     std::vector<std::string> owners(const IpAddr& a) override;
     std::string find_sandbox(const std::string& name) override;
     std::vector<std::string> vxlan_holders(const std::string& label) override;
+    /// Rows kept as text (trace_snapshot_read) are parsed here, only those naming ip or mac.
+    const json* peer_rows(const std::string& label, const std::string& dev, const IpAddr& ip, const Mac& mac) override;
 
 private:
     json merged_;                     ///< label -> namespace object
+    std::map<std::string, json> peers_;   ///< peer_rows' parsed answers
 };
+
+/// Reads one ovnet-inspect document (`text` holds exactly one JSON value) as the tracer uses it,
+/// with json_sax_fast (nlohmann's DOM parser when that gives up): what the walk never reads is
+/// left out (the networks view, the netfilter save texts, the namespaces' interfaces, lb rows and
+/// published ports: empty, of the same type, so check_snapshot judges it as the whole document)
+/// and each VTEP's peer rows stay compact JSON strings, parsed by SnapshotWorld::peer_rows only
+/// for the addresses a walk asks about. Throws nlohmann's parse_error on malformed text.
+json trace_snapshot_read(std::string_view text);
 
 /// The machine's live state (needs root): namespaces read with inspect_node as the packet
 /// reaches them, the kernel's RTM_GETROUTE answer, the socket table (sock_diag).

@@ -221,6 +221,53 @@ TEST_CASE("trace: each failure is named by its code", "[trace]") {
     }
 }
 
+TEST_CASE("trace: a snapshot read for the tracer walks as the whole document does", "[trace]") {
+    std::vector<json> snaps;
+    snaps.push_back(three_hosts());
+    json big = three_hosts();
+    for (int i = 0; i < 1000; i++) {
+        std::string ip = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+        big["netns"]["h1"]["peers"]["vx"].push_back(json{{"status", "peer"}, {"ip", ip}, {"mac", docker_mac(IpAddr::parse(ip)).str()},
+                                                         {"vtep", "192.0.2.99"}, {"fdb_state", "permanent"}, {"neigh_state", "permanent"},
+                                                         {"flags", {"self"}}, {"link_netnsid", nullptr}});
+    }
+    big["networks"] = {json{{"bridge", "ov"}}};
+    big["netns"]["h1"]["netfilter"]["text"] = {{"iptables-nft-save", "*filter\nCOMMIT\n"}};
+    big["netns"]["h1"]["interfaces"] = {json{{"name", "eth0"}}};
+    snaps.push_back(big);
+    json half = big;
+    auto& row = half["netns"]["h1"]["peers"]["vx"][0];
+    row["status"] = "fdb-only", row["neigh_state"] = nullptr, row["ip"] = nullptr;
+    snaps.push_back(half);
+    half = big;
+    auto& row2 = half["netns"]["h1"]["peers"]["vx"][0];
+    row2["status"] = "neigh-only", row2["fdb_state"] = nullptr, row2["vtep"] = nullptr;
+    snaps.push_back(half);
+    json moved = big;
+    moved["netns"]["h1"]["peers"]["vx"][0]["vtep"] = "192.0.2.99";
+    snaps.push_back(moved);
+    for (auto& snap : snaps) {
+        json read = trace_snapshot_read(snap.dump());
+        CHECK(read["networks"] == json::array());
+        CHECK(read["netns"]["h1"]["netfilter"].value("text", json::object()) == json::object());
+        CHECK(read["netns"]["h1"].value("interfaces", json::array()) == json::array());
+        CHECK(read["netns"]["h1"]["peers"]["vx"][0].is_string());
+        CHECK(read["netns"]["h1"]["links"] == snap["netns"]["h1"]["links"]);
+        CHECK(read["netns"]["h1"]["netfilter"]["rules"] == snap["netns"]["h1"]["netfilter"]["rules"]);
+        for (auto* dst : {"10.0.0.3:6379", "10.1.0.7:80"}) {
+            auto whole = run(snap, "c1", "tcp", dst).to_json();
+            auto fast = run(read, "c1", "tcp", dst).to_json();
+            INFO(snap["netns"]["h1"]["peers"]["vx"][0].dump() << " " << dst);
+            CHECK(fast == whole);
+        }
+    }
+    // text the fast reader gives up on (a \u escape) is read whole
+    json esc = three_hosts();
+    esc["host"] = "n\u00e9";
+    CHECK(trace_snapshot_read(esc.dump())["netns"]["h1"]["peers"]["vx"][0].is_object());
+    CHECK(run(trace_snapshot_read(esc.dump()), "c1", "tcp", "10.0.0.3:6379").to_json() == run(esc, "c1", "tcp", "10.0.0.3:6379").to_json());
+}
+
 TEST_CASE("trace: bad input", "[trace]") {
     require_input_error([] { TracePacket::parse("icmp", "10.0.0.3:80"); }, "icmp has no ports");
     require_input_error([] { TracePacket::parse("tcp", "10.0.0.3"); }, "needs ADDR:PORT");
@@ -274,6 +321,8 @@ TEST_CASE("trace: the routing mesh on a real Docker node's rules", "[trace]") {
     CHECK(has(m, "ingress_sbox ipvs fwm 257: rr [10.0.0.4:0 w1, 10.0.0.5:0 w1] => to 10.0.0.4 (masq)"));
     CHECK(has(m, "ingress_sbox ipvs fwm 257: rr [10.0.0.4:0 w1, 10.0.0.5:0 w1] => to 10.0.0.5 (masq)"));
     CHECK(has(m, "-A POSTROUTING -d 10.0.0.0/24 -m ipvs --ipvs -j SNAT --to-source 10.0.0.2 => SNAT to 10.0.0.2"));
+    // every forked path names where its assumption was made (the last one too)
+    for (auto& p : r.paths) CHECK(p.assumptions.at(0).rfind("ingress_sbox: IPVS fwm 257 (rr) picks 10.0.0.", 0) == 0);
     // the host's FORWARD policy is DROP; the fixture's filter DOCKER-INGRESS accepts the port
     CHECK(r.paths[0].outcome != "dropped");
 
