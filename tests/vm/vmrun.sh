@@ -179,6 +179,8 @@ for f in "$@"; do
   else
     cp -L "$f" "$R/usr/local/bin/${f##*/}"
   fi && chmod +x "$R/usr/local/bin/${f##*/}"
+  # copy() also put the unstripped file at its own path (for its libraries): only the stripped one runs.
+  r=$(readlink -f "$f"); [ "$r" = "/usr/local/bin/${f##*/}" ] || rm -f "$R$r"
 done
 for b in "${bodies[@]}"; do cp "$b" "$R/vm/bodies/" || die "copying body $b failed"; done
 
