@@ -35,12 +35,11 @@ void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     auto* s = reinterpret_cast<Sink*>(user);
     if (s->dump) pcap_dump(reinterpret_cast<u_char*>(s->dump), h, bytes);
     json j = decode_frame(bytes, h->caplen, h->len, s->opt);
-    char ts[40];
     std::tm tm{};
     time_t sec = h->ts.tv_sec;
     gmtime_r(&sec, &tm);
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                  tm.tm_min, tm.tm_sec, long(h->ts.tv_usec));
+    std::string ts = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                 tm.tm_hour, tm.tm_min, tm.tm_sec, long(h->ts.tv_usec % 1000000));
     json line = json::object();
     line["time"] = ts;
     for (auto& [k, v] : j.items()) line[k] = v;
