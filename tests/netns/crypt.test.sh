@@ -78,6 +78,9 @@ expect_rc 0 "apply with no peers (data port 5789)" ovnet-crypt -n "$H" apply --v
 assert_eq "$(xpol)" "2" "apply of port 5789 leaves port 4789's policy (another overlay's) alone"
 expect_rc 0 "apply with no peers (port 4789)" ovnet-crypt -n "$H" apply --vni 4098 --local $L --key-file "$K" -j
 assert_contains "$OUT" '"action":"removed","object":"policy out 192.0.2.1 -> 192.0.2.3 dport 4789"' "apply removes the policy of the peer that left"
+assert_eq "$(jq -c '[.vni, .port, .local, .summary.added, .summary.removed, .summary.writes > 0]' <<<"$OUT")" '[4098,4789,"192.0.2.1",0,1,true]' \
+  "the set report: the overlay, then the summary (nothing added, the left-over policy removed, writes made)"
+assert_contains "$ERR" "ovnet-crypt: overlay 4098: " "the summary line on stderr"
 if /usr/bin/python3 "$OVNET_SRC/tests/schema/validate.py" "$OVNET_SRC/schema" 'crypt-show#/$defs/report' - <<<"$OUT" >"$TMP/v" 2>&1; then
   pass "the report is valid against crypt-show.schema.json#/\$defs/report"
 else fail "report against the schema: $(cat "$TMP/v")"; fi
