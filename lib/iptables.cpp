@@ -1,9 +1,16 @@
 #include "ovnet/iptables.hpp"
 
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <fmt/format.h>
 #include <set>
 #include <sstream>
@@ -260,9 +267,81 @@ void ipt_restore(const std::string& netns_path, const std::string& payload) {
     if (r.status != 0) fail_exec(bin, r, "OVNET_IPTABLES_RESTORE");
 }
 
+namespace {
+
+// Whether `name` on PATH (or $env when set) is iptables-legacy (xtables-legacy-multi).
+bool legacy_binary(const char* env, const char* name) {
+    if (const char* v = std::getenv(env); v && *v) return false;
+    const char* path = std::getenv("PATH");
+    std::string_view rest = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+    while (true) {
+        auto colon = rest.find(':');
+        std::string dir(rest.substr(0, colon));
+        std::string f = (dir.empty() ? "." : dir) + "/" + name;
+        if (::access(f.c_str(), X_OK) == 0) {
+            std::error_code ec;
+            auto real = std::filesystem::canonical(f, ec);
+            return !ec && real.filename() == "xtables-legacy-multi";
+        }
+        if (colon == std::string_view::npos) return false;
+        rest.remove_prefix(colon + 1);
+    }
+}
+
+// Whether the legacy table `table` of the current namespace has a user chain named `chain`, read
+// as iptables-legacy-save reads it (IPT_SO_GET_INFO, IPT_SO_GET_ENTRIES: a user chain is an ERROR
+// target naming it). nullopt when the table cannot be read (then iptables-save decides).
+std::optional<bool> legacy_chain_present(const std::string& table, const std::string& chain) {
+    Fd fd(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+    if (!fd) return std::nullopt;
+    ipt_getinfo info{};
+    if (table.size() >= sizeof info.name) return std::nullopt;
+    std::memcpy(info.name, table.data(), table.size());
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd.get(), IPPROTO_IP, IPT_SO_GET_INFO, &info, &len) < 0) return std::nullopt;
+    std::vector<char> buf(sizeof(ipt_get_entries) + info.size);
+    auto* ge = reinterpret_cast<ipt_get_entries*>(buf.data());
+    std::memcpy(ge->name, info.name, sizeof ge->name);
+    ge->size = info.size;
+    len = socklen_t(buf.size());
+    if (::getsockopt(fd.get(), IPPROTO_IP, IPT_SO_GET_ENTRIES, ge, &len) < 0) return std::nullopt;
+    const char* base = reinterpret_cast<const char*>(ge->entrytable);
+    for (size_t off = 0; off + sizeof(ipt_entry) <= ge->size;) {
+        auto* e = reinterpret_cast<const ipt_entry*>(base + off);
+        if (e->next_offset < sizeof(ipt_entry) || off + e->next_offset > ge->size ||
+            e->target_offset + sizeof(xt_entry_target) > e->next_offset)
+            return std::nullopt;
+        auto* t = reinterpret_cast<const xt_entry_target*>(base + off + e->target_offset);
+        if (std::strcmp(t->u.user.name, XT_ERROR_TARGET) == 0 &&
+            t->u.user.target_size >= sizeof(xt_entry_target) + chain.size() + 1 &&
+            std::strncmp(reinterpret_cast<const char*>(t->data), chain.c_str(), chain.size() + 1) == 0)
+            return true;
+        off += e->next_offset;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool ipt_chains_absent(const std::string& netns_path, const std::vector<IptChain>& desired) {
+    if (desired.empty() || !legacy_binary("OVNET_IPTABLES_SAVE", "iptables-save") ||
+        !legacy_binary("OVNET_IPTABLES_RESTORE", "iptables-restore"))
+        return false;
+    NetnsGuard in(netns_path);
+    for (auto& c : desired) {
+        auto present = legacy_chain_present(c.table, c.chain);
+        if (!present || *present) return false;
+    }
+    return true;
+}
+
 Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& desired, size_t* restores) {
     for (auto& c : desired) validate_ipt_chain(c);
-    auto plan = ipt_plan(ipt_read(netns_path), desired);
+    // Writing chains that do not exist yet (an overlay's first apply on a node) needs no
+    // iptables-save: no rule can jump to a missing chain, so the plan against an empty state is
+    // the plan against the real one. A process less (~50 ms in the VM, bench/crypt).
+    bool writes_only = std::all_of(desired.begin(), desired.end(), [](auto& c) { return !c.rules.empty(); });
+    auto plan = ipt_plan(writes_only && ipt_chains_absent(netns_path, desired) ? IptState{} : ipt_read(netns_path), desired);
     if (restores) *restores = 0;
     if (!plan.payload.empty()) {
         ipt_restore(netns_path, plan.payload);

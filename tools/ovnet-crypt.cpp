@@ -72,8 +72,15 @@ CryptOverlay overlay_of(const Opts& o, bool need_peers = false) {
     return ov;
 }
 
-json report_doc(const CryptOverlay& ov, const Changes& ch, size_t writes) {
-    return json{{"vni", ov.vni}, {"port", ov.port}, {"local", ov.local.str()}, {"changes", to_json(ch)}, {"writes", writes}};
+// The one set report (tools/common.hpp): the overlay's head members, the summary (writes: netlink
+// writes and iptables-restore runs) and every change. A policy moved to another SPI and a chain
+// rewritten are "replaced".
+void report_overlay(const Global& g, const CryptOverlay& ov, const Changes& ch, size_t writes) {
+    ChangeStats st = count(ch);
+    st.writes = writes;
+    report_set(g, fmt::format("overlay {}", ov.vni), "replaced",
+               {{"vni", std::to_string(ov.vni)}, {"port", std::to_string(ov.port)}, {"local", json(ov.local.str()).dump()}},
+               ch, st);
 }
 
 // add/apply/rotate: the keys' SAs and policies for the peers, then the overlay's rules.
@@ -101,7 +108,7 @@ void converge(Global& g, const Opts& o, bool prune, bool rotate) {
     size_t restores = 0;
     Changes ch = plan.changes;
     for (auto& c : ipt_apply(g.netns, crypt_chains(ov.vni, ov.port, false), &restores)) ch.push_back(c);
-    report(g, ch, report_doc(ov, ch, writes + restores));
+    report_overlay(g, ov, ch, writes + restores);
 }
 
 void del(Global& g, const Opts& o) {
@@ -140,7 +147,7 @@ void del(Global& g, const Opts& o) {
         writes += crypt_execute(xh, plan);
         ch.insert(ch.end(), plan.changes.begin(), plan.changes.end());
     }
-    report(g, ch, report_doc(ov, ch, writes));
+    report_overlay(g, ov, ch, writes);
 }
 
 void show_table(const json& doc) {

@@ -102,8 +102,16 @@ IptState ipt_merge(IptState a, const IptState& b);
 /// tool's first stderr line on failure.
 void ipt_restore(const std::string& netns_path, const std::string& payload);
 
+/// True when iptables and iptables-save/-restore are the legacy backend (xtables-legacy-multi on
+/// PATH, no $OVNET_IPTABLES_SAVE/_RESTORE) and none of the chains exists in its table, read in
+/// the namespace through the kernel's legacy getsockopt interface as iptables-legacy-save reads
+/// it (no process). False when that cannot be known (nft backend, a table unreadable).
+bool ipt_chains_absent(const std::string& netns_path, const std::vector<IptChain>& desired);
+
 /// Reads the state, plans and, when something differs, restores once. Returns the changes
 /// (one "unchanged" entry per chain when nothing differs; then no process but iptables-save ran).
+/// When every desired chain is to be written and ipt_chains_absent() says none exists yet, the
+/// plan is made against an empty state without running iptables-save.
 Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& desired,
                   size_t* restores = nullptr);
 

@@ -78,6 +78,9 @@ expect_rc 0 "apply with no peers (data port 5789)" ovnet-crypt -n "$H" apply --v
 assert_eq "$(xpol)" "2" "apply of port 5789 leaves port 4789's policy (another overlay's) alone"
 expect_rc 0 "apply with no peers (port 4789)" ovnet-crypt -n "$H" apply --vni 4098 --local $L --key-file "$K" -j
 assert_contains "$OUT" '"action":"removed","object":"policy out 192.0.2.1 -> 192.0.2.3 dport 4789"' "apply removes the policy of the peer that left"
+assert_eq "$(jq -c '[.vni, .port, .local, .summary.added, .summary.removed, .summary.writes > 0]' <<<"$OUT")" '[4098,4789,"192.0.2.1",0,1,true]' \
+  "the set report: the overlay, then the summary (nothing added, the left-over policy removed, writes made)"
+assert_contains "$ERR" "ovnet-crypt: overlay 4098: " "the summary line on stderr"
 if /usr/bin/python3 "$OVNET_SRC/tests/schema/validate.py" "$OVNET_SRC/schema" 'crypt-show#/$defs/report' - <<<"$OUT" >"$TMP/v" 2>&1; then
   pass "the report is valid against crypt-show.schema.json#/\$defs/report"
 else fail "report against the schema: $(cat "$TMP/v")"; fi
@@ -173,5 +176,32 @@ assert_eq "$(ip -n "$H" xfrm policy | grep -c 'mark 0xd0c4e3/')/$(ip -n "$H" xfr
   "del of the last encrypted overlay removes its policies and SAs"
 assert_eq "$(ip -n "$H" xfrm policy | grep -c 'mark 0x7/')" "1" "someone else's policy still stays"
 expect_rerun_unchanged "del" "$H" ovnet-crypt -n "$H" del --vni 4098 --local $L
+
+# ---- legacy iptables: the first apply reads the (absent) chains in-process, no iptables-save ------------
+LEGACY=$(PATH=/usr/sbin:/sbin:$PATH command -v xtables-legacy-multi || true)
+LG=$(ns lg)
+if [ -n "$LEGACY" ] && mkns "$LG" && ip netns exec "$LG" "$LEGACY" iptables -t mangle -S >/dev/null 2>&1; then
+  mkdir -p "$TMP/legacy"
+  for t in iptables iptables-save iptables-restore; do ln -sf "$LEGACY" "$TMP/legacy/$t"; done
+  LPATH=$TMP/legacy:$PATH
+  if command -v strace >/dev/null; then
+    expect_rc 0 "legacy: first apply in a fresh namespace" \
+      env PATH="$LPATH" strace -f -qq -e trace=execve -o "$TMP/lg.trace" ovnet-crypt -n "$LG" apply --vni 4099 --local $L --key-file "$K"
+    assert_eq "$(grep -c 'execve("[^"]*iptables-save' "$TMP/lg.trace")/$(grep -c 'execve("[^"]*iptables-restore' "$TMP/lg.trace")" "0/1" \
+      "legacy: the absent chains were read in-process: no iptables-save, one iptables-restore"
+  else
+    expect_rc 0 "legacy: first apply in a fresh namespace" env PATH="$LPATH" ovnet-crypt -n "$LG" apply --vni 4099 --local $L --key-file "$K"
+  fi
+  LSAVE=$(PATH=$LPATH ip netns exec "$LG" iptables-save)
+  assert_contains "$LSAVE" "-A OUTPUT -j OVNET-CRYPT-4099" "legacy: mangle OUTPUT jumps to OVNET-CRYPT-4099"
+  assert_contains "$LSAVE" "-A INPUT -j OVNET-CRYPT-4099" "legacy: filter INPUT jumps to OVNET-CRYPT-4099"
+  assert_eq "$(grep -c '^-A OVNET-CRYPT-4099 ' <<<"$LSAVE")" "3" "legacy: the three rules"
+  expect_rc 0 "legacy: re-apply" env PATH="$LPATH" ovnet-crypt -n "$LG" apply --vni 4099 --local $L --key-file "$K" -j
+  assert_eq "$(jq -c '[.summary.unchanged, .summary.writes]' <<<"$OUT")" "[2,0]" "legacy: the re-apply reads the existing chains (iptables-save) and writes nothing"
+  expect_rc 0 "legacy: del" env PATH="$LPATH" ovnet-crypt -n "$LG" del --vni 4099 --local $L
+  assert_not_contains "$(PATH=$LPATH ip netns exec "$LG" iptables-save)" "OVNET-CRYPT" "legacy: del removes the chains"
+else
+  echo "# no iptables-legacy (xtables-legacy-multi) here: the in-process read is left to the VM bodies"
+fi
 
 done_testing
