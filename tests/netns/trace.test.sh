@@ -56,6 +56,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   assert_eq "$(jq -r '[.probe.seen[] | select(.packets > 0) | .netns + " " + .iface] | join(", ")' <<<"$OUT")" \
     "$(jq -r '[.probe.seen[] | .netns + " " + .iface] | join(", ")' <<<"$OUT")" "the probe was seen leaving every device of the path"
   assert_contains "$(jq -r '[.probe.seen[].iface] | join(" ")' <<<"$OUT")" "$VX" "one of them is h1's VXLAN port"
+  assert_eq "$(jq -c '[.probe.conntrack[] | select((.nat | length) > 0 or (.computed | length) > 0)]' <<<"$OUT")" '[]' \
+    "no NAT computed or done on c1 -> c2 (conntrack)"
   printf '%s' "$OUT" >"$TMP/probe.json"
   if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
   else fail "probe schema: $(cat "$TMP/verr")"; fi
@@ -70,6 +72,38 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
       "1:[\"DROP_RULE\",\"timeout\",true,\"$(ns ul) $(jq -r '.paths[0].hops[] | select(.netns | endswith("-ul")) | select(.stage == "bridge") | .effect | ltrimstr("out ")' <<<"$OUT")\"]" \
       "probe with h2 dropping udp/4789: timeout, last seen leaving the underlay toward h2, agrees with DROP_RULE"
     ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
+  fi
+  # conntrack: the NAT the kernel really did, read back through ctnetlink, beside the computed hop
+  if ip netns exec "$C1" iptables -t nat -A OUTPUT -p tcp -d 10.0.0.99 --dport 80 -j DNAT --to-destination 10.0.0.3:6379 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.99:80
+    assert_eq "$RC:$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '0:["connected",true]' "probe to a DNAT'd 10.0.0.99:80 in c1: connected, agrees"
+    assert_eq "$(jq -c ".probe.conntrack[] | select(.netns == \"$C1\") | [.nat, .computed, .agrees]" <<<"$OUT")" \
+      '[["DNAT to 10.0.0.3:6379"],["DNAT to 10.0.0.3:6379"],true]' "c1's conntrack entry confirms the computed DNAT to 10.0.0.3:6379"
+    assert_contains "$(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig + \" / \" + .reply" <<<"$OUT")" \
+      " -> 10.0.0.99:80 / tcp 10.0.0.3:6379 -> 10.0.0.2:" "the entry: original to 10.0.0.99:80, reply from 10.0.0.3:6379"
+    # with a source port SNAT too: both translations in one entry
+    ip netns exec "$C1" iptables -t nat -A POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
+    run ovnet-trace --from "$C1" --probe --minimal tcp 10.0.0.99:80
+    assert_contains "$OUT" "probe conntrack $C1: tcp 10.0.0.2:" "--minimal: the probe's conntrack line"
+    assert_contains "$OUT" ": DNAT to 10.0.0.3:6379, SNAT to 10.0.0.2:5555 (computed DNAT to 10.0.0.3:6379, SNAT to 10.0.0.2:5555): agrees" \
+      "DNAT and SNAT, computed and confirmed"
+    ip netns exec "$C1" iptables -t nat -D POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
+    # a DNAT behind a match ovnet does not model: the trace forks, its first path takes the DNAT,
+    # the kernel did not (the recent list is empty): the conntrack entry says so
+    if ip netns exec "$C1" iptables -t nat -I OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
+         -j DNAT --to-destination 10.0.0.4:6379 2>/dev/null; then
+      run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+      assert_eq "$(jq -c '[.paths[0].assumptions != [], .probe.answer, .probe.agrees]' <<<"$OUT")" '[true,"connected",false]' \
+        "an unmodelled match before a DNAT: the probe connects, and disagrees with the first path"
+      assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
+        "conntrack in $C1: computed DNAT to 10.0.0.4:6379, the kernel's entry no NAT ($(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig" <<<"$OUT"))" \
+        "the difference names c1's entry: computed DNAT to 10.0.0.4:6379, no NAT done"
+      ip netns exec "$C1" iptables -t nat -D OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
+        -j DNAT --to-destination 10.0.0.4:6379
+    fi
+    ip netns exec "$C1" iptables -t nat -D OUTPUT -p tcp -d 10.0.0.99 --dport 80 -j DNAT --to-destination 10.0.0.3:6379
+  else
+    echo "# no usable iptables nat: the probe's conntrack DNAT not tested"
   fi
   bad "--probe with --snapshot" "not with --snapshot" --probe --snapshot "$TMP/trace.json" --from "$C1" tcp 10.0.0.3:1
   bad "--probe from a client" "only from a sandbox" --probe --from client tcp 192.0.2.12:1
