@@ -115,13 +115,12 @@ int main(int argc, char** argv) {
     app.cli.add_flag("--minimal", minimal, "A stable short form: one line per hop and the outcome");
     app.cli.add_flag("--dot", dot, "The journey as a Graphviz graph (dot -Tsvg)");
     app.cli.add_flag("--probe", do_probe,
-                     "Also send one real packet from the sandbox, watch the path's devices, and say whether it agrees");
+                     "Also send one real packet (from the sandbox; from a client or --iif: from a throwaway namespace on the bridge the "
+                     "start interface's peer is on), watch the path's devices, read its conntrack entries, and say whether it agrees");
     app.cli.add_option("PROTO", proto, "tcp, udp or icmp")->required();
     app.cli.add_option("DST", dst, "Destination ADDR:PORT (icmp: ADDR)")->required();
     app.cli.callback([&] {
         if (do_probe && !snapshots.empty()) throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
-        if (do_probe && (from == "client" || !iif.empty()))
-            throw Error(ErrorKind::Input, "--probe: only from a sandbox (no --iif, not client)");
         TracePacket p = TracePacket::parse(proto, dst);
         if (!src.empty()) {
             p.src = arg_ip("packet", "--src", src);
@@ -165,7 +164,7 @@ int main(int argc, char** argv) {
         json pr;
         if (do_probe) {
 #ifdef OVNET_HAVE_PCAP
-            pr = probe(r);
+            pr = probe(r, *w);
 #else
             throw Error(ErrorKind::Input, "--probe: this ovnet-trace was built without libpcap");
 #endif

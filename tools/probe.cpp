@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,10 +18,12 @@
 #include <chrono>
 #include <cstring>
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "ovnet/fd.hpp"
 #include "pcap_util.hpp"
+#include "probe_inject.hpp"
 
 namespace ovnet::tool {
 
@@ -234,14 +237,52 @@ json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::stri
     return out;
 }
 
+volatile sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
+
+/// ^C and SIGTERM during the probe: noted, and the probe unwinds (removing what it added) instead
+/// of dying with its namespace and captures in place. The old handlers come back afterwards.
+struct SignalGuard {
+    struct sigaction old_int{}, old_term{};
+    SignalGuard() {
+        g_interrupted = 0;
+        struct sigaction sa{};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &old_int);
+        ::sigaction(SIGTERM, &sa, &old_term);
+    }
+    ~SignalGuard() {
+        ::sigaction(SIGINT, &old_int, nullptr);
+        ::sigaction(SIGTERM, &old_term, nullptr);
+    }
+    static void check() {
+        if (g_interrupted) throw Error(ErrorKind::Runtime, "--probe: interrupted; what it added is removed");
+    }
+};
+
 void on_pkt(u_char* user, const pcap_pkthdr*, const u_char*) { ++*reinterpret_cast<uint64_t*>(user); }
 
 }  // namespace
 
-json probe(const TraceResult& r) {
+json probe(const TraceResult& r, TraceWorld& world) {
     if (r.mode != "live") throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
-    if (r.start.kind != "sandbox") throw Error(ErrorKind::Input, "--probe: only from a sandbox (--from SANDBOX, no --iif, not client)");
-    const TracePacket& pk = r.packet;
+    SignalGuard sig;
+    TracePacket pk = r.packet;
+    // from outside (a client, or --iif): a throwaway namespace on the bridge the start interface's
+    // peer is on, holding the packet's source
+    std::optional<Injector> inj;
+    std::string send_ns = r.start.netns;
+    if (r.start.kind != "sandbox") {
+        const json* n = world.netns(r.start.netns);
+        if (!n) throw Error(ErrorKind::Input, "--probe: " + r.start.netns + ": not read");
+        IpAddr src = r.paths.front().hops.empty() ? pk.src : r.paths.front().hops.front().packet.src;
+        if (!src.valid()) src = pk.src;
+        inj.emplace(r.start.netns, r.start.iif, n->value("links", json::array()), n->value("addresses", json::array()), src);
+        pk.src = src;
+        send_ns = inj->netns();
+        SignalGuard::check();
+    }
     const TracePath& path = r.paths.front();
     // the devices the first path leaves through, in order
     std::vector<Watch> ws;
@@ -263,13 +304,21 @@ json probe(const TraceResult& r) {
     int payload = int(pk.size) - (pk.proto == "tcp" ? 40 : 28);
     if (payload < 0) payload = 0;
     {
-        NetnsFile nsf = netns_open(ns_arg(r.start.netns));
+        NetnsFile nsf = netns_open(ns_arg(send_ns));
         NetnsGuard g(nsf);
         int type = pk.proto == "tcp" ? SOCK_STREAM : pk.proto == "udp" ? SOCK_DGRAM : SOCK_RAW;
         sock = Fd(::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, pk.proto == "icmp" ? IPPROTO_ICMP : 0));
         if (!sock) throw Error(ErrorKind::Runtime, std::string("--probe: socket: ") + std::strerror(errno));
     }
     if (pk.mark) ::setsockopt(sock.get(), SOL_SOCKET, SO_MARK, &pk.mark, sizeof pk.mark);
+    if (inj) {
+        // the client's address; the port is the kernel's pick (read back below)
+        sockaddr_in me{};
+        me.sin_family = AF_INET;
+        std::memcpy(&me.sin_addr, pk.src.b.data(), 4);
+        if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&me), sizeof me) < 0)
+            throw Error(ErrorKind::Runtime, "--probe: bind " + pk.src.str() + " in " + send_ns + ": " + std::strerror(errno));
+    }
     int pmtu = pk.df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
     ::setsockopt(sock.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     sockaddr_in to{};
@@ -319,6 +368,7 @@ json probe(const TraceResult& r) {
     for (;;) {
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) break;
+        SignalGuard::check();
         std::vector<pollfd> fds;
         fds.push_back({sock.get(), short(answered ? 0 : pk.proto == "tcp" ? POLLOUT : POLLIN), 0});
         for (auto& w : ws) fds.push_back({pcap_get_selectable_fd(w.pc.get()), POLLIN, 0});
@@ -359,7 +409,7 @@ json probe(const TraceResult& r) {
     bool reached_end = !ws.empty() && ws.back().packets > 0;
     std::string got = answer == "connected" || answer == "answered" ? "delivered"
                       : answer == "refused"                           ? "refused"
-                      : answer == "sent" && reached_end               ? "delivered"
+                      : (answer == "sent" || (inj && answer == "timeout")) && reached_end ? "delivered"
                                                                       : "dropped";
     bool agrees = false;
     for (auto& p : r.paths) {
@@ -375,6 +425,7 @@ json probe(const TraceResult& r) {
     j["outcome"] = got;
     j["seen"] = std::move(seen);
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
+    j["injected"] = inj ? json(inj->where()) : json();
     j["conntrack"] = std::move(ct);
     j["agrees"] = agrees && ct_agrees;
     j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +

@@ -12,6 +12,6 @@ namespace ovnet::tool {
 /// "seen": [{netns, iface, filter, packets}], "last_seen", "conntrack": [{netns, orig, reply, nat,
 /// computed, agrees}] (the entries the packet created, read through ctnetlink), "agrees", "differs"}. Live and sandbox
 /// starts only (Error(Input) otherwise). Sockets and captures are closed on return or throw.
-json probe(const TraceResult& r);
+json probe(const TraceResult& r, TraceWorld& world);
 
 }  // namespace ovnet::tool
