@@ -1,6 +1,7 @@
 // The tracer's live world: namespaces read with inspect_node as the packet reaches them, the
 // kernel's own route answer (RTM_GETROUTE with iif, source and mark), the socket table (sock_diag).
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <linux/inet_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -77,7 +78,9 @@ public:
                     Handle h(n.path);
                     for (auto& ad : addr_list(h)) addrs_.emplace(ad.prefix.addr, n.label);
                 } catch (const Error& e) {
-                    if (e.err() == EPERM || e.err() == EACCES) throw;
+                    // without the capability: say so; with it, a namespace the machine still shields
+                    // (the host's from inside a container, /proc/1/ns/net) holds nothing we can trace
+                    if ((e.err() == EPERM || e.err() == EACCES) && !has_capability(CAP_SYS_ADMIN)) throw;
                 }
             }
         }

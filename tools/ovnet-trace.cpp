@@ -35,6 +35,18 @@ std::vector<json> read_snapshots(const std::string& path) {
     return docs;
 }
 
+// One conntrack entry of the probe: "conntrack NS: ORIG: DNAT to ... (computed DNAT to ...): agrees".
+std::string ct_line(const json& c) {
+    auto list = [](const json& a) {
+        std::string s;
+        for (auto& x : a) s += (s.empty() ? "" : ", ") + x.get<std::string>();
+        return s.empty() ? std::string("no NAT") : s;
+    };
+    return "conntrack " + c["netns"].get<std::string>() + ": " +
+           (c["orig"].is_null() ? std::string("no entry") : c["orig"].get<std::string>() + ": " + list(c["nat"])) +
+           " (computed " + list(c["computed"]) + "): " + (c["agrees"].get<bool>() ? "agrees" : "DIFFERS");
+}
+
 void print_table(const json& doc) {
     auto& pk = doc["packet"];
     fmt::print("{} {} {} -> {}{}  from {} {}{}\n", doc["mode"].get<std::string>(), pk["proto"].get<std::string>(),
@@ -68,6 +80,7 @@ void print_table(const json& doc) {
         fmt::print("\nprobe: {} ({})\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>());
         for (auto& x : pr["seen"])
             fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
+        for (auto& c : pr["conntrack"]) fmt::print("  {}\n", ct_line(c));
         fmt::print("{}\n", pr["agrees"].get<bool>() ? "the probe agrees with the computed trace" : "DIFFERS: " + pr["differs"].get<std::string>());
     }
 }
@@ -102,13 +115,12 @@ int main(int argc, char** argv) {
     app.cli.add_flag("--minimal", minimal, "A stable short form: one line per hop and the outcome");
     app.cli.add_flag("--dot", dot, "The journey as a Graphviz graph (dot -Tsvg)");
     app.cli.add_flag("--probe", do_probe,
-                     "Also send one real packet from the sandbox, watch the path's devices, and say whether it agrees");
+                     "Also send one real packet (from the sandbox; from a client or --iif: from a throwaway namespace on the bridge the "
+                     "start interface's peer is on), watch the path's devices, read its conntrack entries, and say whether it agrees");
     app.cli.add_option("PROTO", proto, "tcp, udp or icmp")->required();
     app.cli.add_option("DST", dst, "Destination ADDR:PORT (icmp: ADDR)")->required();
     app.cli.callback([&] {
         if (do_probe && !snapshots.empty()) throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
-        if (do_probe && (from == "client" || !iif.empty()))
-            throw Error(ErrorKind::Input, "--probe: only from a sandbox (no --iif, not client)");
         TracePacket p = TracePacket::parse(proto, dst);
         if (!src.empty()) {
             p.src = arg_ip("packet", "--src", src);
@@ -152,7 +164,7 @@ int main(int argc, char** argv) {
         json pr;
         if (do_probe) {
 #ifdef OVNET_HAVE_PCAP
-            pr = probe(r);
+            pr = probe(r, *w);
 #else
             throw Error(ErrorKind::Input, "--probe: this ovnet-trace was built without libpcap");
 #endif
@@ -165,6 +177,9 @@ int main(int argc, char** argv) {
                 std::string seen;
                 for (auto& x : pr["seen"])
                     if (x["packets"] != 0) seen += (seen.empty() ? "" : ", ") + x["netns"].get<std::string>() + " " + x["iface"].get<std::string>();
+                // the NAT the kernel really did, where some was done or computed
+                for (auto& c : pr["conntrack"])
+                    if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),
                            seen.empty() ? "nowhere" : seen, pr["agrees"].get<bool>() ? "agrees" : "DIFFERS");
             }

@@ -4,19 +4,26 @@
 #include "probe.hpp"
 
 #include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "ovnet/fd.hpp"
 #include "pcap_util.hpp"
+#include "probe_inject.hpp"
 
 namespace ovnet::tool {
 
@@ -48,14 +55,234 @@ uint16_t csum(const uint8_t* d, size_t n) {
     return uint16_t(~s);
 }
 
+// ---- conntrack, read through ctnetlink (raw NETLINK_NETFILTER, one dump per namespace) ----
+
+struct CtTuple {
+    uint8_t proto = 0;
+    IpAddr src, dst;
+    uint16_t sport = 0, dport = 0;   ///< icmp: sport = the echo id, dport 0
+    bool operator==(const CtTuple&) const = default;
+    std::string str() const {
+        std::string pn = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_ICMP ? "icmp" : std::to_string(proto);
+        if (proto == IPPROTO_ICMP) return pn + " " + src.str() + " -> " + dst.str() + " id " + std::to_string(sport);
+        return pn + " " + src.str() + ":" + std::to_string(sport) + " -> " + dst.str() + ":" + std::to_string(dport);
+    }
+};
+struct CtEntry { CtTuple orig, reply; };
+
+const nlattr* nla_next(const nlattr* a, size_t& left) {
+    size_t len = NLA_ALIGN(a->nla_len);
+    left = left > len ? left - len : 0;
+    return reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(a) + len);
+}
+template <class F> void nla_each(const void* data, size_t len, F f) {
+    size_t left = len;
+    for (auto* a = static_cast<const nlattr*>(data); left >= sizeof(nlattr) && a->nla_len >= sizeof(nlattr) && a->nla_len <= left;
+         a = nla_next(a, left))
+        f(a->nla_type & NLA_TYPE_MASK, reinterpret_cast<const char*>(a) + NLA_HDRLEN, size_t(a->nla_len) - NLA_HDRLEN);
+}
+uint16_t be16(const char* d) { return uint16_t(uint8_t(d[0]) << 8 | uint8_t(d[1])); }
+
+CtTuple ct_tuple(const char* d, size_t n) {
+    CtTuple t;
+    nla_each(d, n, [&](int type, const char* v, size_t vn) {
+        if (type == CTA_TUPLE_IP)
+            nla_each(v, vn, [&](int ty, const char* x, size_t xn) {
+                if (xn < 4) return;
+                if (ty == CTA_IP_V4_SRC) t.src = IpAddr::from_bytes(AF_INET, x);
+                if (ty == CTA_IP_V4_DST) t.dst = IpAddr::from_bytes(AF_INET, x);
+            });
+        else if (type == CTA_TUPLE_PROTO)
+            nla_each(v, vn, [&](int ty, const char* x, size_t xn) {
+                if (ty == CTA_PROTO_NUM && xn >= 1) t.proto = uint8_t(x[0]);
+                if (xn < 2) return;
+                if (ty == CTA_PROTO_SRC_PORT || ty == CTA_PROTO_ICMP_ID) t.sport = be16(x);
+                if (ty == CTA_PROTO_DST_PORT) t.dport = be16(x);
+            });
+    });
+    return t;
+}
+
+/// Every IPv4 conntrack entry of `proto` in namespace `label`: one dump (IPCTNL_MSG_CT_GET,
+/// NLM_F_DUMP), filtered here. No entries when conntrack is not active in that namespace.
+std::vector<CtEntry> ct_dump(const std::string& label, uint8_t proto) {
+    Fd fd;
+    {
+        NetnsFile nsf = netns_open(ns_arg(label));
+        NetnsGuard g(nsf);
+        fd = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
+    }
+    if (!fd) throw Error(ErrorKind::Runtime, "--probe: conntrack in " + label + ": netlink socket: " + std::strerror(errno));
+    struct {
+        nlmsghdr h;
+        nfgenmsg g;
+    } req{};
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = 1;
+    req.g.nfgen_family = AF_INET;
+    req.g.version = NFNETLINK_V0;
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    if (::sendto(fd.get(), &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+        throw Error(ErrorKind::Runtime, "--probe: conntrack in " + label + ": " + std::strerror(errno));
+    std::vector<CtEntry> out;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(ErrorKind::Runtime, "--probe: conntrack in " + label + ": " + std::strerror(errno));
+        }
+        size_t left = size_t(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_type == NLMSG_DONE) return out;
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(h));
+                if (e->error == 0) return out;
+                // no conntrack module/table in that namespace: nothing to read there
+                if (-e->error == ENOENT || -e->error == EOPNOTSUPP || -e->error == EPROTONOSUPPORT) return out;
+                throw Error(ErrorKind::Runtime, "--probe: conntrack in " + label + ": " + std::strerror(-e->error));
+            }
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nfgenmsg))) continue;
+            const char* a = static_cast<const char*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(nfgenmsg));
+            size_t al = h->nlmsg_len - NLMSG_LENGTH(sizeof(nfgenmsg));
+            CtEntry e;
+            nla_each(a, al, [&](int type, const char* v, size_t vn) {
+                if (type == CTA_TUPLE_ORIG) e.orig = ct_tuple(v, vn);
+                else if (type == CTA_TUPLE_REPLY) e.reply = ct_tuple(v, vn);
+            });
+            if (e.orig.proto == proto) out.push_back(e);
+        }
+    }
+}
+
+bool is_nat_effect(const std::string& eff) {
+    for (const char* p : {"DNAT to ", "REDIRECT to ", "SNAT to ", "MASQUERADE to "})
+        if (eff.rfind(p, 0) == 0) return true;
+    return false;
+}
+
+/// The conntrack entries the probe created, namespace by namespace along the first path: the
+/// probe's own tuple in its sandbox, then in each next namespace the tuple the previous entry
+/// translated it to (so the real packet is followed, not the computed one); each entry's real
+/// DNAT/SNAT (its reply tuple against its original one) beside the NAT hops computed there.
+json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::string& differs) {
+    std::vector<std::string> order;
+    for (auto& h : path.hops)
+        if (!h.packet.vni && (order.empty() || order.back() != h.netns) &&
+            std::find(order.begin(), order.end(), h.netns) == order.end())
+            order.push_back(h.netns);
+    json out = json::array();
+    for (auto& ns : order) {
+        std::vector<const TraceHop*> nat;
+        for (auto& h : path.hops)
+            if (h.netns == ns && h.stage == "netfilter" && is_nat_effect(h.effect)) nat.push_back(&h);
+        const CtEntry* found = nullptr;
+        auto entries = ct_dump(ns, t.proto);
+        for (auto& e : entries) {
+            CtTuple o = e.orig;
+            if (!t.src.valid()) o.src = IpAddr{};   // icmp from a raw socket: the source is the route's
+            if (o == t) { found = &e; break; }
+        }
+        if (!found && nat.empty()) continue;
+        json j = json::object();
+        j["netns"] = ns;
+        json real = json::array(), computed = json::array();
+        for (auto* h : nat) computed.push_back(h->effect);
+        bool ok = true;
+        if (found) {
+            const CtEntry& e = *found;
+            j["orig"] = e.orig.str();
+            j["reply"] = e.reply.str();
+            // the reply comes from where the packet really went, to whom it really came from
+            bool dnat = !(e.reply.src == e.orig.dst) || (e.orig.proto != IPPROTO_ICMP && e.reply.sport != e.orig.dport);
+            bool snat = !(e.reply.dst == e.orig.src) || (e.orig.proto != IPPROTO_ICMP && e.reply.dport != e.orig.sport);
+            std::string to_d = e.reply.src.str() + (e.orig.proto == IPPROTO_ICMP ? "" : ":" + std::to_string(e.reply.sport));
+            std::string to_s = e.reply.dst.str() + (e.orig.proto == IPPROTO_ICMP ? "" : ":" + std::to_string(e.reply.dport));
+            if (dnat) real.push_back("DNAT to " + to_d);
+            if (snat) real.push_back("SNAT to " + to_s);
+            // compared with the computed hops: the packet each computed NAT hop leaves with
+            const TraceHop* cd = nullptr;
+            const TraceHop* cs = nullptr;
+            for (auto* h : nat) (h->effect.rfind("DNAT", 0) == 0 || h->effect.rfind("REDIRECT", 0) == 0 ? cd : cs) = h;
+            if (bool(cd) != dnat || bool(cs) != snat) ok = false;
+            if (cd && dnat && (!(cd->packet.dst == e.reply.src) || (e.orig.proto != IPPROTO_ICMP && cd->packet.dport != e.reply.sport))) ok = false;
+            if (cs && snat && !(cs->packet.src == e.reply.dst)) ok = false;
+            // the packet goes on as the entry translated it
+            t.dst = e.reply.src, t.src = e.reply.dst;
+            t.sport = e.reply.dport, t.dport = e.orig.proto == IPPROTO_ICMP ? 0 : e.reply.sport;
+            if (e.orig.proto == IPPROTO_ICMP) t.sport = e.reply.sport;
+        } else {
+            // NAT computed, but no entry: the packet was dropped before conntrack confirmed it, or
+            // it did not come here
+            j["orig"] = nullptr;
+            j["reply"] = nullptr;
+            ok = false;
+        }
+        j["nat"] = std::move(real);
+        j["computed"] = std::move(computed);
+        j["agrees"] = ok;
+        if (!ok && differs.empty()) {
+            std::string c, rl;
+            for (auto& x : j["computed"]) c += (c.empty() ? "" : ", ") + x.get<std::string>();
+            for (auto& x : j["nat"]) rl += (rl.empty() ? "" : ", ") + x.get<std::string>();
+            differs = "conntrack in " + ns + ": computed " + (c.empty() ? "no NAT" : c) + ", the kernel's entry " +
+                      (found ? (rl.empty() ? "no NAT" : rl) + " (" + found->orig.str() + ")" : std::string("missing"));
+        }
+        agrees &= ok;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+volatile sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
+
+/// ^C and SIGTERM during the probe: noted, and the probe unwinds (removing what it added) instead
+/// of dying with its namespace and captures in place. The old handlers come back afterwards.
+struct SignalGuard {
+    struct sigaction old_int{}, old_term{};
+    SignalGuard() {
+        g_interrupted = 0;
+        struct sigaction sa{};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &old_int);
+        ::sigaction(SIGTERM, &sa, &old_term);
+    }
+    ~SignalGuard() {
+        ::sigaction(SIGINT, &old_int, nullptr);
+        ::sigaction(SIGTERM, &old_term, nullptr);
+    }
+    static void check() {
+        if (g_interrupted) throw Error(ErrorKind::Runtime, "--probe: interrupted; what it added is removed");
+    }
+};
+
 void on_pkt(u_char* user, const pcap_pkthdr*, const u_char*) { ++*reinterpret_cast<uint64_t*>(user); }
 
 }  // namespace
 
-json probe(const TraceResult& r) {
+json probe(const TraceResult& r, TraceWorld& world) {
     if (r.mode != "live") throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
-    if (r.start.kind != "sandbox") throw Error(ErrorKind::Input, "--probe: only from a sandbox (--from SANDBOX, no --iif, not client)");
-    const TracePacket& pk = r.packet;
+    SignalGuard sig;
+    TracePacket pk = r.packet;
+    // from outside (a client, or --iif): a throwaway namespace on the bridge the start interface's
+    // peer is on, holding the packet's source
+    std::optional<Injector> inj;
+    std::string send_ns = r.start.netns;
+    if (r.start.kind != "sandbox") {
+        const json* n = world.netns(r.start.netns);
+        if (!n) throw Error(ErrorKind::Input, "--probe: " + r.start.netns + ": not read");
+        IpAddr src = r.paths.front().hops.empty() ? pk.src : r.paths.front().hops.front().packet.src;
+        if (!src.valid()) src = pk.src;
+        inj.emplace(r.start.netns, r.start.iif, n->value("links", json::array()), n->value("addresses", json::array()), src);
+        pk.src = src;
+        send_ns = inj->netns();
+        SignalGuard::check();
+    }
     const TracePath& path = r.paths.front();
     // the devices the first path leaves through, in order
     std::vector<Watch> ws;
@@ -77,13 +304,21 @@ json probe(const TraceResult& r) {
     int payload = int(pk.size) - (pk.proto == "tcp" ? 40 : 28);
     if (payload < 0) payload = 0;
     {
-        NetnsFile nsf = netns_open(ns_arg(r.start.netns));
+        NetnsFile nsf = netns_open(ns_arg(send_ns));
         NetnsGuard g(nsf);
         int type = pk.proto == "tcp" ? SOCK_STREAM : pk.proto == "udp" ? SOCK_DGRAM : SOCK_RAW;
         sock = Fd(::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, pk.proto == "icmp" ? IPPROTO_ICMP : 0));
         if (!sock) throw Error(ErrorKind::Runtime, std::string("--probe: socket: ") + std::strerror(errno));
     }
     if (pk.mark) ::setsockopt(sock.get(), SOL_SOCKET, SO_MARK, &pk.mark, sizeof pk.mark);
+    if (inj) {
+        // the client's address; the port is the kernel's pick (read back below)
+        sockaddr_in me{};
+        me.sin_family = AF_INET;
+        std::memcpy(&me.sin_addr, pk.src.b.data(), 4);
+        if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&me), sizeof me) < 0)
+            throw Error(ErrorKind::Runtime, "--probe: bind " + pk.src.str() + " in " + send_ns + ": " + std::strerror(errno));
+    }
     int pmtu = pk.df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
     ::setsockopt(sock.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     sockaddr_in to{};
@@ -110,6 +345,21 @@ json probe(const TraceResult& r) {
         m[2] = uint8_t(c >> 8), m[3] = uint8_t(c);
         if (::sendto(sock.get(), m.data(), m.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) fail_answer(errno);
     }
+    // the probe's own conntrack tuple, read while the socket still holds its local address
+    CtTuple tuple;
+    tuple.proto = pk.proto == "tcp" ? IPPROTO_TCP : pk.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
+    tuple.dst = pk.dst;
+    if (pk.proto == "icmp") {
+        tuple.sport = echo_id;
+    } else {
+        sockaddr_in me{};
+        socklen_t ml = sizeof me;
+        if (::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&me), &ml) == 0 && me.sin_addr.s_addr) {
+            tuple.src = IpAddr::from_bytes(AF_INET, &me.sin_addr);
+            tuple.sport = ntohs(me.sin_port);
+        }
+        tuple.dport = pk.dport;
+    }
     // wait for the answer (2 s), then 200 ms more for the captures
     auto t0 = std::chrono::steady_clock::now();
     auto deadline = t0 + std::chrono::seconds(2);
@@ -118,6 +368,7 @@ json probe(const TraceResult& r) {
     for (;;) {
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) break;
+        SignalGuard::check();
         std::vector<pollfd> fds;
         fds.push_back({sock.get(), short(answered ? 0 : pk.proto == "tcp" ? POLLOUT : POLLIN), 0});
         for (auto& w : ws) fds.push_back({pcap_get_selectable_fd(w.pc.get()), POLLIN, 0});
@@ -158,7 +409,7 @@ json probe(const TraceResult& r) {
     bool reached_end = !ws.empty() && ws.back().packets > 0;
     std::string got = answer == "connected" || answer == "answered" ? "delivered"
                       : answer == "refused"                           ? "refused"
-                      : answer == "sent" && reached_end               ? "delivered"
+                      : (answer == "sent" || (inj && answer == "timeout")) && reached_end ? "delivered"
                                                                       : "dropped";
     bool agrees = false;
     for (auto& p : r.paths) {
@@ -166,13 +417,18 @@ json probe(const TraceResult& r) {
         else if (p.code == "NO_LISTENER") agrees |= got == "refused";
         else agrees |= got == "dropped";
     }
+    std::string ct_differs;
+    bool ct_agrees = true;
+    json ct = tuple.proto == IPPROTO_ICMP || tuple.src.valid() ? conntrack_entries(path, tuple, ct_agrees, ct_differs) : json::array();
     json j = json::object();
     j["answer"] = answer;
     j["outcome"] = got;
     j["seen"] = std::move(seen);
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
-    j["agrees"] = agrees;
-    j["differs"] = agrees ? json() : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
+    j["injected"] = inj ? json(inj->where()) : json();
+    j["conntrack"] = std::move(ct);
+    j["agrees"] = agrees && ct_agrees;
+    j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
                                           " (" + answer + (last ? ", last seen leaving " + last->netns + " " + last->iface : ", seen nowhere") + ")");
     return j;
 }

@@ -9,8 +9,9 @@ namespace ovnet::tool {
 /// ICMP echo) from its sandbox, while capturing on every device the computed first path leaves
 /// through, and waits up to 2 s for the answer. Returns {"answer": "connected"|"refused"|
 /// "answered"|"sent"|"timeout"|"unreachable"|"too big", "outcome": "delivered"|"refused"|"dropped",
-/// "seen": [{netns, iface, filter, packets}], "last_seen", "agrees", "differs"}. Live and sandbox
+/// "seen": [{netns, iface, filter, packets}], "last_seen", "conntrack": [{netns, orig, reply, nat,
+/// computed, agrees}] (the entries the packet created, read through ctnetlink), "agrees", "differs"}. Live and sandbox
 /// starts only (Error(Input) otherwise). Sockets and captures are closed on return or throw.
-json probe(const TraceResult& r);
+json probe(const TraceResult& r, TraceWorld& world);
 
 }  // namespace ovnet::tool

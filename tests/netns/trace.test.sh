@@ -56,6 +56,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   assert_eq "$(jq -r '[.probe.seen[] | select(.packets > 0) | .netns + " " + .iface] | join(", ")' <<<"$OUT")" \
     "$(jq -r '[.probe.seen[] | .netns + " " + .iface] | join(", ")' <<<"$OUT")" "the probe was seen leaving every device of the path"
   assert_contains "$(jq -r '[.probe.seen[].iface] | join(" ")' <<<"$OUT")" "$VX" "one of them is h1's VXLAN port"
+  assert_eq "$(jq -c '[.probe.conntrack[] | select((.nat | length) > 0 or (.computed | length) > 0)]' <<<"$OUT")" '[]' \
+    "no NAT computed or done on c1 -> c2 (conntrack)"
   printf '%s' "$OUT" >"$TMP/probe.json"
   if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
   else fail "probe schema: $(cat "$TMP/verr")"; fi
@@ -71,8 +73,72 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
       "probe with h2 dropping udp/4789: timeout, last seen leaving the underlay toward h2, agrees with DROP_RULE"
     ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j DROP
   fi
+  # conntrack: the NAT the kernel really did, read back through ctnetlink, beside the computed hop
+  if ip netns exec "$C1" iptables -t nat -A OUTPUT -p tcp -d 10.0.0.99 --dport 80 -j DNAT --to-destination 10.0.0.3:6379 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.99:80
+    assert_eq "$RC:$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '0:["connected",true]' "probe to a DNAT'd 10.0.0.99:80 in c1: connected, agrees"
+    assert_eq "$(jq -c ".probe.conntrack[] | select(.netns == \"$C1\") | [.nat, .computed, .agrees]" <<<"$OUT")" \
+      '[["DNAT to 10.0.0.3:6379"],["DNAT to 10.0.0.3:6379"],true]' "c1's conntrack entry confirms the computed DNAT to 10.0.0.3:6379"
+    assert_contains "$(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig + \" / \" + .reply" <<<"$OUT")" \
+      " -> 10.0.0.99:80 / tcp 10.0.0.3:6379 -> 10.0.0.2:" "the entry: original to 10.0.0.99:80, reply from 10.0.0.3:6379"
+    # with a source port SNAT too: both translations in one entry
+    ip netns exec "$C1" iptables -t nat -A POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
+    run ovnet-trace --from "$C1" --probe --minimal tcp 10.0.0.99:80
+    assert_contains "$OUT" "probe conntrack $C1: tcp 10.0.0.2:" "--minimal: the probe's conntrack line"
+    assert_contains "$OUT" ": DNAT to 10.0.0.3:6379, SNAT to 10.0.0.2:5555 (computed DNAT to 10.0.0.3:6379, SNAT to 10.0.0.2:5555): agrees" \
+      "DNAT and SNAT, computed and confirmed"
+    ip netns exec "$C1" iptables -t nat -D POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
+    # a DNAT behind a match ovnet does not model: the trace forks, its first path takes the DNAT,
+    # the kernel did not (the recent list is empty): the conntrack entry says so
+    if ip netns exec "$C1" iptables -t nat -I OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
+         -j DNAT --to-destination 10.0.0.4:6379 2>/dev/null; then
+      run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+      assert_eq "$(jq -c '[.paths[0].assumptions != [], .probe.answer, .probe.agrees]' <<<"$OUT")" '[true,"connected",false]' \
+        "an unmodelled match before a DNAT: the probe connects, and disagrees with the first path"
+      assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
+        "conntrack in $C1: computed DNAT to 10.0.0.4:6379, the kernel's entry no NAT ($(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig" <<<"$OUT"))" \
+        "the difference names c1's entry: computed DNAT to 10.0.0.4:6379, no NAT done"
+      ip netns exec "$C1" iptables -t nat -D OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
+        -j DNAT --to-destination 10.0.0.4:6379
+    fi
+    ip netns exec "$C1" iptables -t nat -D OUTPUT -p tcp -d 10.0.0.99 --dport 80 -j DNAT --to-destination 10.0.0.3:6379
+  else
+    echo "# no usable iptables nat: the probe's conntrack DNAT not tested"
+  fi
   bad "--probe with --snapshot" "not with --snapshot" --probe --snapshot "$TMP/trace.json" --from "$C1" tcp 10.0.0.3:1
-  bad "--probe from a client" "only from a sandbox" --probe --from client tcp 192.0.2.12:1
+  # from the underlay: a throwaway namespace on ul0 holds the client's address (an underlay one,
+  # so that h2's answer comes back), and is gone afterwards
+  UL=$(ns ul)
+  leftovers() { echo "$(ip netns list | grep -c "^ovnet-probe-")/$(ip -n "$UL" -o link show master ul0 | grep -c ": ovp")"; }
+  ip netns exec "$H2" python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 7946)); s.listen(); time.sleep(300)' &
+  for _ in $(seq 200); do [ -n "$(ip netns exec "$H2" ss -Hltn 'sport = :7946')" ] && break; sleep 0.05; done
+  run ovnet-trace --from client --src 192.0.2.99 --probe tcp 192.0.2.12:7946
+  assert_eq "$RC:$(jq -c '[.start.netns, .start.iif, .probe.answer, .probe.outcome, .probe.agrees]' <<<"$OUT")" \
+    "0:[\"$H2\",\"eth0\",\"connected\",\"delivered\",true]" "probe from a client on the underlay to h2:7946: connected, agrees"
+  assert_contains "$(jq -r .probe.injected <<<"$OUT")" "$UL ovp" "injected from a port on the underlay's namespace"
+  assert_eq "$(leftovers)" "0/0" "the client's namespace and its bridge port are gone"
+  if ip netns exec "$H2" iptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.0.2.12:7946 2>/dev/null; then
+    run ovnet-trace --from client --src 192.0.2.99 --probe tcp 192.0.2.12:8080
+    assert_eq "$RC:$(jq -c "[.probe.answer, .probe.agrees, (.probe.conntrack[] | select(.netns == \"$H2\") | .nat, .computed)]" <<<"$OUT")" \
+      '0:["connected",true,["DNAT to 192.0.2.12:7946"],["DNAT to 192.0.2.12:7946"]]' \
+      "client -> h2:8080, DNAT'd by h2's PREROUTING: connected, the conntrack entry confirms the DNAT"
+    ip netns exec "$H2" iptables -t nat -D PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.0.2.12:7946
+  fi
+  run ovnet-trace --from "$H2" --iif eth0 --src 192.0.2.98 --probe --minimal tcp 192.0.2.12:7946
+  assert_eq "$RC:$(tail -1 <<<"$OUT")" "0:probe delivered (connected), seen leaving: nowhere; agrees" "--from h2 --iif eth0: injected there, connected"
+  # ^C while the probe waits (h2 drops the SYN): exit 1, one line, nothing left behind
+  ip netns exec "$H2" iptables -I INPUT -p tcp --dport 7946 -j DROP
+  ovnet-trace --from client --src 192.0.2.99 --probe tcp 192.0.2.12:7946 >"$TMP/int.out" 2>"$TMP/int.err" &
+  pid=$!
+  for _ in $(seq 400); do [ "$(ip -n "$UL" -o link show master ul0 | grep -c ": ovp")" != 0 ] && break; sleep 0.01; done
+  kill -INT $pid; wait $pid; rc=$?
+  assert_eq "$rc:$(cat "$TMP/int.err")" "1:ovnet-trace: --probe: interrupted; what it added is removed" "^C: exit 1, one line"
+  assert_eq "$(leftovers)" "0/0" "^C: nothing left behind"
+  ip netns exec "$H2" iptables -D INPUT -p tcp --dport 7946 -j DROP
+  bad "--probe from an interface with no bridged peer" "not a veth whose peer is on a bridge" --probe --from "$C1" --iif lo --src 10.0.0.9 tcp 10.0.0.2:1
+  assert_eq "$(leftovers)" "0/0" "a refused probe leaves nothing"
+  kill %2 2>/dev/null
 else
   echo "# ovnet-trace built without libpcap: --probe not tested"
 fi
