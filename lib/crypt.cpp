@@ -541,7 +541,10 @@ size_t crypt_execute(Handle& xh, const CryptPlan& p) {
 bool crypt_sa_status_parse(const nlmsghdr* h, CryptSaStatus& out, bool keys) {
     XfrmState s;
     if (!xfrm_state_parse(h, s)) return false;
-    auto* p = static_cast<const xfrm_usersa_info*>(NLMSG_DATA(h));
+    // Netlink messages are 4-byte aligned and xfrm_usersa_info holds 64-bit counters: read a copy.
+    xfrm_usersa_info copy;
+    std::memcpy(&copy, NLMSG_DATA(h), sizeof copy);
+    const auto* p = &copy;
     out = CryptSaStatus{};
     out.sa.src = s.src, out.sa.dst = s.dst, out.sa.spi = s.spi, out.sa.reqid = s.reqid;
     for (auto& a : s.algs) {

@@ -138,7 +138,10 @@ std::string key_fingerprint(const uint8_t* key, size_t len) {
 
 bool xfrm_state_parse(const nlmsghdr* h, XfrmState& out) {
     if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(xfrm_usersa_info))) return false;
-    auto* p = static_cast<const xfrm_usersa_info*>(NLMSG_DATA(h));
+    // Netlink messages are 4-byte aligned and xfrm_usersa_info holds 64-bit counters: read a copy.
+    xfrm_usersa_info copy;
+    std::memcpy(&copy, NLMSG_DATA(h), sizeof copy);
+    const auto* p = &copy;
     out = XfrmState{};
     out.src = xaddr(p->saddr, p->family);
     out.dst = xaddr(p->id.daddr, p->family);
@@ -174,7 +177,10 @@ bool xfrm_state_parse(const nlmsghdr* h, XfrmState& out) {
 
 bool xfrm_policy_parse(const nlmsghdr* h, XfrmPolicy& out) {
     if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(xfrm_userpolicy_info))) return false;
-    auto* p = static_cast<const xfrm_userpolicy_info*>(NLMSG_DATA(h));
+    // Netlink messages are 4-byte aligned and xfrm_userpolicy_info holds 64-bit counters: read a copy.
+    xfrm_userpolicy_info copy;
+    std::memcpy(&copy, NLMSG_DATA(h), sizeof copy);
+    const auto* p = &copy;
     out = XfrmPolicy{};
     static const char* dirs[] = {"in", "out", "fwd"};
     out.dir = p->dir < 3 ? dirs[p->dir] : std::to_string(p->dir);

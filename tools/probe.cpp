@@ -207,7 +207,18 @@ json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::stri
             const TraceHop* cd = nullptr;
             const TraceHop* cs = nullptr;
             for (auto* h : nat) (h->effect.rfind("DNAT", 0) == 0 || h->effect.rfind("REDIRECT", 0) == 0 ? cd : cs) = h;
-            if (bool(cd) != dnat || bool(cs) != snat) ok = false;
+            // IPVS (masq) rewrites the destination too, and its entry shows that as a DNAT: the
+            // kernel's pick agrees when it is one of the candidates the computed IPVS hop lists
+            // ("rr [10.255.0.6:0 w1, 10.255.0.7:0 w1]"), whichever path the computation followed.
+            bool ipvs_pick = false;
+            for (auto& h : path.hops)
+                if (h.netns == ns && h.stage == "ipvs" && dnat &&
+                    (h.entry.find("[" + e.reply.src.str() + ":") != std::string::npos ||
+                     h.entry.find(" " + e.reply.src.str() + ":") != std::string::npos))
+                    ipvs_pick = true;
+            if (bool(cd) != dnat && !(ipvs_pick && !cd)) ok = false;
+            if (bool(cs) != snat) ok = false;
+            if (ipvs_pick && !cd) real[0] = real[0].get<std::string>() + " (IPVS)";   // dnat: the first
             if (cd && dnat && (!(cd->packet.dst == e.reply.src) || (e.orig.proto != IPPROTO_ICMP && cd->packet.dport != e.reply.sport))) ok = false;
             if (cs && snat && !(cs->packet.src == e.reply.dst)) ok = false;
             // the packet goes on as the entry translated it

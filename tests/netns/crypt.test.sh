@@ -186,7 +186,7 @@ if [ -n "$LEGACY" ] && mkns "$LG" && ip netns exec "$LG" "$LEGACY" iptables -t m
   LPATH=$TMP/legacy:$PATH
   if command -v strace >/dev/null; then
     expect_rc 0 "legacy: first apply in a fresh namespace" \
-      env PATH="$LPATH" strace -f -qq -e trace=execve -o "$TMP/lg.trace" ovnet-crypt -n "$LG" apply --vni 4099 --local $L --key-file "$K"
+      env PATH="$LPATH" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -e trace=execve -o "$TMP/lg.trace" ovnet-crypt -n "$LG" apply --vni 4099 --local $L --key-file "$K"
     assert_eq "$(grep -c 'execve("[^"]*iptables-save' "$TMP/lg.trace")/$(grep -c 'execve("[^"]*iptables-restore' "$TMP/lg.trace")" "0/1" \
       "legacy: the absent chains were read in-process: no iptables-save, one iptables-restore"
   else
