@@ -25,8 +25,6 @@ namespace ovnet {
 
 namespace {
 
-std::string hex32(uint32_t v) { return fmt::format("0x{:08x}", v); }
-
 int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -268,13 +266,9 @@ void CryptSaStatus::fields(W& w) const {
     w("seq_limit", seq_limit, ReadOnly);
 }
 
-#define OVNET_CRYPT_FIELDS(T)                                  \
-    template void T::fields(schema::DomWriter&) const;         \
-    template void T::fields(schema::TextWriter&) const;        \
-    template void T::fields(schema::KeyList&) const;
-OVNET_CRYPT_FIELDS(CryptSa)
-OVNET_CRYPT_FIELDS(CryptPolicy)
-OVNET_CRYPT_FIELDS(CryptSaStatus)
+OVNET_SCHEMA_FIELDS(CryptSa)
+OVNET_SCHEMA_FIELDS(CryptPolicy)
+OVNET_SCHEMA_FIELDS(CryptSaStatus)
 
 std::vector<CryptSa> crypt_desired_sas(const IpAddr& local, const std::vector<IpAddr>& peers, const CryptKeys& keys) {
     std::vector<CryptSa> out;

@@ -46,35 +46,11 @@ bool parse_counters(std::string_view s, uint64_t& p, uint64_t& b) {
     return num(s.substr(1, colon - 1), p) && num(s.substr(colon + 1, s.size() - colon - 2), b);
 }
 
-// Splits an iptables-save spec into words, keeping "quoted strings" whole (comments).
-std::vector<std::string> words(const std::string& spec) {
-    std::vector<std::string> w;
-    std::string cur;
-    bool q = false, any = false;
-    for (size_t i = 0; i < spec.size(); i++) {
-        char c = spec[i];
-        if (c == '\\' && q && i + 1 < spec.size()) {
-            cur += spec[++i];
-        } else if (c == '"') {
-            q = !q;
-            any = true;
-        } else if (c == ' ' && !q) {
-            if (any || !cur.empty()) w.push_back(cur);
-            cur.clear();
-            any = false;
-        } else {
-            cur += c;
-            any = true;
-        }
-    }
-    if (any || !cur.empty()) w.push_back(cur);
-    return w;
-}
 
 }  // namespace
 
 void NfRule::parse_spec() {
-    auto w = words(spec);
+    auto w = ipt_words(spec);
     matches.clear();
     for (size_t i = 0; i < w.size(); i++) {
         bool neg = w[i] == "!" && i + 1 < w.size();

@@ -96,8 +96,6 @@ std::string mode_name(uint8_t m) {
     }
 }
 
-std::string hex32(uint32_t v) { return fmt::format("0x{:08x}", v); }
-
 // Attributes after a fixed header of `hdrlen` bytes: calls f(type, payload, len) for each.
 template <class F>
 void each_attr(const nlmsghdr* h, size_t hdrlen, F f) {
@@ -262,13 +260,11 @@ void XfrmPolicy::fields(W& w) const {
     w("templates", templates, ReadOnly);
 }
 
-#define OVNET_XFRM_FIELDS(T)                                   \
-    template void T::fields(schema::DomWriter&) const;         \
-    template void T::fields(schema::TextWriter&) const;        \
-    template void T::fields(schema::KeyList&) const;
-OVNET_XFRM_FIELDS(XfrmState)
-OVNET_XFRM_FIELDS(XfrmTmpl)
-OVNET_XFRM_FIELDS(XfrmPolicy)
+OVNET_SCHEMA_FIELDS(XfrmState)
+OVNET_SCHEMA_FIELDS(XfrmTmpl)
+OVNET_SCHEMA_FIELDS(XfrmPolicy)
+
+std::string hex32(uint32_t v) { return fmt::format("0x{:08x}", v); }
 
 Xfrm xfrm_read(Handle& h) {
     Xfrm x;

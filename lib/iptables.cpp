@@ -350,4 +350,28 @@ Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& de
     return plan.changes;
 }
 
+std::vector<std::string> ipt_words(const std::string& spec) {
+    std::vector<std::string> w;
+    std::string cur;
+    bool q = false, any = false;
+    for (size_t i = 0; i < spec.size(); i++) {
+        char c = spec[i];
+        if (c == '\\' && q && i + 1 < spec.size()) {
+            cur += spec[++i];
+        } else if (c == '"') {
+            q = !q;
+            any = true;
+        } else if (c == ' ' && !q) {
+            if (any || !cur.empty()) w.push_back(cur);
+            cur.clear();
+            any = false;
+        } else {
+            cur += c;
+            any = true;
+        }
+    }
+    if (any || !cur.empty()) w.push_back(cur);
+    return w;
+}
+
 }  // namespace ovnet

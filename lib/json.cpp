@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <iterator>
 
 #include "ovnet/error.hpp"
+#include "ovnet/fd.hpp"
 #include "ovnet/schema.hpp"
 
 namespace ovnet {
@@ -44,6 +46,13 @@ std::string read_fd_all(int fd, const std::string& what) {
     }
     s.resize(len);
     return s;
+}
+
+std::string read_path_all(const std::string& path) {
+    if (path == "-") return read_fd_all(STDIN_FILENO, "stdin");
+    Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (f.get() < 0) throw Error(ErrorKind::Input, path + ": cannot open: " + std::strerror(errno));
+    return read_fd_all(f.get(), path);
 }
 
 std::string read_all(std::istream& in) {

@@ -370,9 +370,7 @@ void LbService::fields(W& w) const {
     w("ipvs", ipvs_service_json(ipvs, netns), schema::ReadOnly);
     w("rules", rules, schema::ReadOnly);
 }
-template void LbService::fields(schema::DomWriter&) const;
-template void LbService::fields(schema::TextWriter&) const;
-template void LbService::fields(schema::KeyList&) const;
+OVNET_SCHEMA_FIELDS(LbService)
 
 json LbService::to_json() const { return schema::to_dom(*this); }
 

@@ -179,9 +179,7 @@ void PublishSpec::fields(W& w) const {
     w("ipvs", ipvs_service_json(ipvs, sbox), schema::ReadOnly);
     w("rules", rules, schema::ReadOnly);
 }
-template void PublishSpec::fields(schema::DomWriter&) const;
-template void PublishSpec::fields(schema::TextWriter&) const;
-template void PublishSpec::fields(schema::KeyList&) const;
+OVNET_SCHEMA_FIELDS(PublishSpec)
 
 json PublishSpec::to_json() const { return schema::to_dom(*this); }
 

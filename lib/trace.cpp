@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ovnet/error.hpp"
+#include "ovnet/iptables.hpp"
 #include "ovnet/snapshot_diff.hpp"
 
 namespace ovnet {
@@ -83,27 +84,6 @@ bool parse_net(const std::string& s, Prefix& p) {
 
 uint32_t parse_u32(const std::string& s) { return uint32_t(std::strtoul(s.c_str(), nullptr, 0)); }
 
-// iptables-save's words, with its double quotes ("--comment "a b"").
-std::vector<std::string> words(const std::string& spec) {
-    std::vector<std::string> out;
-    std::string cur;
-    bool q = false, any = false;
-    for (size_t i = 0; i < spec.size(); i++) {
-        char c = spec[i];
-        if (c == '\\' && q && i + 1 < spec.size()) {
-            cur += spec[++i];
-        } else if (c == '"') {
-            q = !q, any = true;
-        } else if (c == ' ' && !q) {
-            if (any || !cur.empty()) out.push_back(cur);
-            cur.clear(), any = false;
-        } else {
-            cur += c, any = true;
-        }
-    }
-    if (any || !cur.empty()) out.push_back(cur);
-    return out;
-}
 
 bool port_in(uint16_t port, const std::string& spec) {
     auto one = [&](const std::string& r) {
@@ -463,7 +443,7 @@ void Walker::run_chain(St s, const std::string& table, const std::string& builti
     for (size_t i = idx; i < rules.size(); i++) {
         const json& r = *rules[i];
         std::string spec = str(r, "spec");
-        auto w = words(spec);
+        auto w = ipt_words(spec);
         std::string unknown;
         Tri m = long(i) == forced ? Tri::Yes : match(s, table, w, unknown);
         std::string text = "-A " + chain + " " + spec;

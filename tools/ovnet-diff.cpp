@@ -15,15 +15,7 @@ namespace {
 // The one snapshot in a file ("-": stdin), checked.
 json read_snapshot(const std::string& path) {
     std::string what = path == "-" ? "stdin" : path;
-    std::string text;
-    if (path == "-") {
-        text = read_fd_all(STDIN_FILENO, what);
-    } else {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw Error(ErrorKind::Input, what + ": cannot open: " + std::strerror(errno));
-        Fd f(fd);
-        text = read_fd_all(f.get(), what);
-    }
+    std::string text = read_path_all(path);
     std::vector<json> docs;
     for_each_json_span(std::string_view(text), what, [&](std::string_view s, size_t) { docs.push_back(json::parse(s)); });
     if (docs.size() != 1)

@@ -19,15 +19,7 @@ namespace {
 
 std::vector<json> read_snapshots(const std::string& path) {
     std::string what = path == "-" ? "stdin" : path;
-    std::string text;
-    if (path == "-") {
-        text = read_fd_all(STDIN_FILENO, what);
-    } else {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw Error(ErrorKind::Input, what + ": cannot open: " + std::strerror(errno));
-        Fd f(fd);
-        text = read_fd_all(f.get(), what);
-    }
+    std::string text = read_path_all(path);
     std::vector<json> docs;
     for_each_json_span(std::string_view(text), what, [&](std::string_view s, size_t) { docs.push_back(trace_snapshot_read(s)); });
     if (docs.empty()) throw Error(ErrorKind::Input, what + ": not an ovnet-inspect snapshot (no JSON value)");

@@ -209,6 +209,8 @@ bool xfrm_policy_parse(const nlmsghdr* h, XfrmPolicy& out);
 Xfrm xfrm_read(Handle& h);
 /// The first 16 hex digits of the SHA-256 of `key`. Pure.
 std::string key_fingerprint(const uint8_t* key, size_t len);
+/// "0x%08x": how SPIs, reqids and marks are written. Pure.
+std::string hex32(uint32_t v);
 
 /// One namespace of the node, as read.
 struct NetnsState {

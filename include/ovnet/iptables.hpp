@@ -74,6 +74,10 @@ void validate_ipt_chain(const IptChain& c);
 /// deletions, rules, hook insertions and chain deletions, then COMMIT. Pure: no process is run.
 IptPlan ipt_plan(const IptState& current, const std::vector<IptChain>& desired);
 
+/// Splits a rule spec as iptables-save prints it into words, keeping "quoted strings" whole
+/// without their quotes (`--comment "a b"` gives "--comment", "a b"; \" inside quotes is "). Pure.
+std::vector<std::string> ipt_words(const std::string& spec);
+
 /// Runs `iptables-save` (all tables) inside the namespace at `netns_path` ("" = current).
 /// The binary is $OVNET_IPTABLES_SAVE, default "iptables-save".
 std::string ipt_save_text(const std::string& netns_path);

@@ -40,6 +40,9 @@ std::string read_all(std::istream& in);
 /// A read error is Error(Runtime) "WHAT: cannot read: <strerror>" (EISDIR for a directory, EBADF
 /// for a descriptor that cannot be read), never an empty text.
 std::string read_fd_all(int fd, const std::string& what);
+/// The whole content of a file named on a command line, "-" for stdin (read_fd_all). A file that
+/// cannot be opened is Error(Input) "PATH: cannot open: <strerror>" (the user named it).
+std::string read_path_all(const std::string& path);
 
 /// Reads JSON text (one value, or a stream of values one after the other) into a SAX handler.
 /// It exists for speed: the bulk set readers (peers_read, ipvs_read) spent most of their time in

@@ -260,3 +260,9 @@ void check_keys(const json& o, const std::string& object, std::initializer_list<
 }
 
 }  // namespace ovnet::schema
+
+/// Instantiates T::fields (defined in a .cpp) for the three writers every object is read by.
+#define OVNET_SCHEMA_FIELDS(T)                                   \
+    template void T::fields(ovnet::schema::DomWriter&) const;    \
+    template void T::fields(ovnet::schema::TextWriter&) const;   \
+    template void T::fields(ovnet::schema::KeyList&) const;
