@@ -5,10 +5,10 @@
 #                             Docker for tests/docker: installed apart, never started, its failure only skips that tier)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnl-xfrm-3-dev libpcap-dev
-      libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache)
+      libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache libyaml-cpp-dev graphviz)
 if [ "${1:-}" = --test ]; then
   pkgs+=(iproute2 jq bsdutils groff-base man-db bash-completion zsh
-         qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio ipvsadm iptables python3-jsonschema
+         tmux qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio ipvsadm iptables python3-jsonschema
          clang libclang-rt-14-dev debootstrap dpkg-dev)
 fi
 # busybox-static (Provides/Replaces/Conflicts busybox) is the VM's /bin/busybox and the Docker tier's image.
