@@ -45,7 +45,7 @@ struct LabNetworkSpec {
     std::optional<uint32_t> mtu;      ///< default 1450, 1424 when encrypted
 };
 
-/// The whole cluster. Read from YAML (lab_topology_parse_yaml) or JSON (from_json); the one schema
+/// The whole cluster. Read from YAML (tools/lab_cli.hpp) or JSON (from_json); the one schema
 /// is schema/lab-topology.schema.json.
 struct LabTopology {
     std::string name;                 ///< e.g. "deep-dive"
@@ -61,11 +61,8 @@ struct LabTopology {
     void validate() const;                          ///< whole-topology checks (before any write)
 };
 
-/// The topology from YAML text (yaml-cpp): the same keys as the JSON form. `source` names the file
-/// in errors ("deep-dive.yaml: services[1].replicas: ...").
-LabTopology lab_topology_parse_yaml(const std::string& text, const std::string& source);
-/// The deep dive's cluster (the built-in default topology; also shipped as deep-dive.yaml).
-const std::string& lab_default_topology_yaml();
+// The YAML reader lives with the tool (tools/lab_cli.hpp: yaml-cpp is a dependency of ovnet-lab
+// only, not of libovnet): YAML -> the JSON form -> LabTopology::from_json.
 /// `nodes` first nodes only (--nodes N): services placed on dropped nodes are re-spread.
 LabTopology lab_topology_with_nodes(const LabTopology& t, unsigned nodes);
 
