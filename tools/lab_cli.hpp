@@ -28,6 +28,11 @@ const std::string& default_topology_yaml();
 /// YAML text -> the topology's JSON form (yaml-cpp); Error(Input) naming `source`, line and key.
 json yaml_to_json(const std::string& text, const std::string& source);
 
+/// --vm anywhere before "--": the run goes to the VM (lab_vm.cpp).
+bool wants_vm(int argc, char** argv);
+/// One VM boot runs up, the verb, down; the guest's output streamed; exit 0 when the verb passed.
+int run_in_vm(int argc, char** argv);
+
 // Each verb file registers its verbs on the tool's command table.
 void add_core_verbs(tool::App& app, LabCli& c);    // up, down, status, scale     (lab_core.cpp)
 void add_tour_verbs(tool::App& app, LabCli& c);    // tour, task, check, selftest (lab_tour.cpp)

@@ -3,6 +3,7 @@
 #include "lab_cli.hpp"
 
 int main(int argc, char** argv) {
+    if (ovnet::lab::wants_vm(argc, argv)) return ovnet::lab::run_in_vm(argc, argv);
     ovnet::tool::App app("ovnet-lab", "the Swarm networking deep dive, replayed in network namespaces");
     ovnet::lab::LabCli c;
     c.app = &app;
