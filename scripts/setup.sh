@@ -1,11 +1,16 @@
 #!/bin/bash
 # Installs what ovnet needs from Debian's packages (only what is missing; apt-get update once).
 #   scripts/setup.sh          build dependencies and what the example runs
+#   scripts/setup.sh --lab    also what `ovnet-lab --vm` boots (qemu, Debian's cloud kernel, busybox)
 #   scripts/setup.sh --test   also what the tests use (iproute2 and jq to check results, the VM's kernel and qemu,
 #                             Docker for tests/docker: installed apart, never started, its failure only skips that tier)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnl-xfrm-3-dev libpcap-dev
       libcli11-dev nlohmann-json3-dev libfmt-dev catch2 iputils-ping ccache libyaml-cpp-dev graphviz)
+# --lab: what `ovnet-lab --vm` needs (the main job runs the lab in the VM where this kernel lacks IPVS).
+if [ "${1:-}" = --lab ]; then
+  pkgs+=(qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio ipvsadm iptables)
+fi
 if [ "${1:-}" = --test ]; then
   pkgs+=(iproute2 jq bsdutils groff-base man-db bash-completion zsh
          tmux qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio ipvsadm iptables python3-jsonschema
