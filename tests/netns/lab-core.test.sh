@@ -38,6 +38,10 @@ assert_eq "$(jq -r '.prefix' <<<"$UP")" "$P" "the report names the prefix"
 [ "$(jq '.summary.added' <<<"$UP")" -gt 50 ] && pass "up added the lab" || fail "up added: $(jq -c .summary <<<"$UP")"
 [ -f "$STATE/lab-$P/plan.json" ] && pass "the plan is recorded" || fail "no plan.json"
 assert_eq "$(lab_namespaces "$P" | wc -l)" "12" "12 namespaces (underlay, 3 nodes, 3 ingress_sbox, 5 tasks)"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+  expect_rc 0 "the recorded plan is valid against schema/lab-plan.schema.json" \
+    /usr/bin/python3 "$OVNET_SRC/tests/schema/validate.py" "$OVNET_SRC/schema" lab-plan "$STATE/lab-$P/plan.json"
+fi
 if [ ! -e /proc/net/ip_vs ]; then
   assert_contains "$(jq -r '.skipped[]' <<<"$UP")" "IPVS" "up says IPVS was skipped"
 fi
