@@ -234,6 +234,10 @@ Changes start_responders(const LabPlan& plan, const std::string& dir) {
         if (pid < 0) throw_sys(errno, "fork for " + obj);
         if (pid == 0) {
             ::close(p[0]);
+            // Nothing of the parent's (netlink sockets in the nodes' namespaces, other pipes) is
+            // kept alive by a responder: only its ready pipe stays open.
+            if (p[1] > 3) ::syscall(SYS_close_range, 3u, unsigned(p[1] - 1), 0u);
+            ::syscall(SYS_close_range, unsigned(p[1] + 1), ~0u, 0u);
             ::setsid();
             int nul = ::open("/dev/null", O_RDWR);
             if (nul >= 0) {
