@@ -125,7 +125,7 @@ int run_in_vm(int argc, char** argv) {
           << cmd(up) << " -t || { echo \"VM-RESULT: FAIL ovnet-lab up\"; " << cmd(down) << " -q; exit 0; }\n";
         if (verb != "up") b << cmd(args) << "\nrc=$?\n";
         else b << cmd(global) << " status -t\nrc=$?\n";
-        b << cmd(down) << " -q\n"
+        b << cmd(down) << " -q >/dev/null\n"
              "if [ $rc = 0 ]; then echo \"VM-RESULT: PASS\"; else echo \"VM-RESULT: FAIL ovnet-lab " << verb
           << " exit $rc\"; fi\n";
     }

@@ -1,6 +1,7 @@
 // ovnet-capture: the deep dive's tcpdump views as decoded JSON lines (outer IPv4/UDP, VXLAN VNI,
 // inner Ethernet and IPv4/TCP/UDP/ICMP, ESP SPI), captured with libpcap inside a namespace.
 #include <pcap/pcap.h>
+#include <algorithm>
 #include <poll.h>
 #include <sys/time.h>
 
@@ -101,9 +102,22 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "{}: listening on {}{}{}\n", g.name, iface, g.netns.empty() ? "" : " in " + g.netns,
                    filter.empty() ? "" : " (" + filter + ")");
         std::fflush(stderr);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+        // In immediate mode libpcap waits in poll() without its read timeout and retries it after a
+        // signal: the handle is non-blocking and this loop waits itself, so that --timeout and
+        // SIGINT/SIGTERM end the capture even when no packet comes.
+        char nberr[PCAP_ERRBUF_SIZE] = {};
+        if (pcap_setnonblock(pc.get(), 1, nberr) < 0) throw Error(ErrorKind::Runtime, "capture: " + std::string(nberr));
+        pollfd pfd{pcap_get_selectable_fd(pc.get()), POLLIN, 0};
+        using clock = std::chrono::steady_clock;
+        auto deadline = clock::now() + std::chrono::duration<double>(timeout);
         while (!g_stop && (!count || sink.seen < count)) {
-            if (timeout > 0 && std::chrono::steady_clock::now() >= deadline) break;
+            int wait_ms = 250;
+            if (timeout > 0) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+                if (left <= 0) break;
+                wait_ms = int(std::min<long long>(left, wait_ms));
+            }
+            if (poll(&pfd, 1, wait_ms) <= 0) continue;   // timeout or EINTR: the loop's conditions decide
             int n = pcap_dispatch(pc.get(), count ? int(count - sink.seen) : -1, on_packet, reinterpret_cast<u_char*>(&sink));
             if (n < 0 && n != PCAP_ERROR_BREAK) throw Error(ErrorKind::Runtime, "capture: " + std::string(pcap_geterr(pc.get())));
         }

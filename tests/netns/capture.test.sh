@@ -27,6 +27,20 @@ REP=$(jq -c 'select(.inner.icmp.type == 0) | [.ip.src, .ip.dst, .vxlan.vni, .inn
 assert_eq "$REP" '["192.0.2.12","192.0.2.11",4097,"10.0.0.3","10.0.0.2"]' "the echo reply, the other way"
 assert_eq "$(head -c 4 "$TMP/cap.pcap" | od -An -tx1 | tr -d ' ')" "d4c3b2a1" "-w wrote a pcap file"
 
+# No matching packet at all: --timeout still ends the capture (libpcap's immediate mode alone would
+# wait in poll() forever), and so does SIGTERM without --timeout. Both exit 0, having printed nothing.
+t0=$SECONDS
+timeout 60 ovnet-capture -n "$H2" -i eth0 --esp -c 1 --timeout 2 >"$TMP/none.out" 2>/dev/null; rc=$?
+assert_eq "$rc $(wc -c <"$TMP/none.out")" "0 0" "--timeout 2 with no matching packet: exit 0, nothing printed"
+[ $((SECONDS - t0)) -lt 30 ] && pass "--timeout 2 ended it ($((SECONDS - t0)) s)" || fail "--timeout 2 took $((SECONDS - t0)) s"
+ovnet-capture -n "$H2" -i eth0 --esp >/dev/null 2>"$TMP/term.err" &
+cp=$!
+for _ in $(seq 600); do grep -q listening "$TMP/term.err" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $cp
+for _ in $(seq 300); do kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+if kill -0 $cp 2>/dev/null; then fail "SIGTERM did not end a capture that saw no packet"; kill -KILL $cp
+else wait $cp; assert_eq "$?" 0 "SIGTERM ends a capture that saw no packet (exit 0)"; fi
+
 run ovnet-capture -n "$H2" -i nosuch0 -c 1 --timeout 1
 assert_eq "$RC" 2 "no such interface: exit 2"
 assert_one_line "$ERR" "no such interface: one line"
