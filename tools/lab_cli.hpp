@@ -33,4 +33,10 @@ void add_core_verbs(tool::App& app, LabCli& c);    // up, down, status, scale   
 void add_tour_verbs(tool::App& app, LabCli& c);    // tour, task, check, selftest (lab_tour.cpp)
 void add_break_verbs(tool::App& app, LabCli& c);   // break, capture, graph       (lab_break.cpp)
 
+/// `check SCENARIO` for the break scenarios (lab_break.cpp): -1 when `name` is no scenario, else
+/// prints the grade and returns 0 (passed) or 1 (failed, with the finding and the hint).
+int break_check(LabCli& c, const std::string& name);
+/// The breaks recorded in the lab's state dir (for `status`): [{scenario, node, what, fix...}].
+json break_status(const LabCli& c);
+
 }  // namespace ovnet::lab
