@@ -5,9 +5,15 @@
 #include "helpers.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "ovnet/lab_break.hpp"
 #include "ovnet/lab_graph.hpp"
+
+namespace ovnet::lab {
+json yaml_to_json(const std::string& text, const std::string& source);   // tools/lab_yaml.cpp
+}
 
 using namespace ovnet;
 using namespace ovnet_test;
@@ -327,4 +333,25 @@ TEST_CASE("lab capture: hops resolved from the plan", "[lab]") {
     require_input_error([&] { lab_hop_resolve(p, "swarm-01/"); }, "names no interface");
     p.scaled = true;
     CHECK(lab_hop_resolve(p, "redis.3:eth0").netns == "t-swarm-03-redis.3");
+}
+
+TEST_CASE("lab break: on lab_plan's deep dive (the built-in topology)", "[lab]") {
+    std::ifstream f(OVNET_LAB_DEFAULT_YAML);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    LabPlan p = lab_plan(LabTopology::from_json(lab::yaml_to_json(ss.str(), "deep-dive.yaml")), "lab");
+    auto half = lab_break_plan(p, "fdb-half-entry");
+    CHECK(half.fix == std::vector<std::string>{
+                          "ovnet-fdb -n lab-swarm-01 add -d vx-001002-7672d --ip 10.0.0.6 --mac 02:42:0a:00:00:06 --vtep 192.0.2.12"});
+    CHECK(lab_break_plan(p, "learned-shadow").wrong_vtep.str() == "192.0.2.13");
+    auto mtu = lab_break_plan(p, "mtu-mismatch");
+    CHECK(mtu.fix[0] == "ovnet-bridge -n lab-swarm-02 add ov-001002-7672d --mtu 1424");
+    CHECK(lab_break_plan(p, "no-dnat").fix[0] ==
+          "ovnet-publish -n lab-swarm-01 add --port 30000 --ingress-sbox lab-swarm-01-ingress_sbox --gw-ip 172.18.0.2 "
+          "--lb-ip 10.255.0.5 --fwmark 258 --backend 10.255.0.6 --backend 10.255.0.7");
+    CHECK(lab_hop_resolve(p, "swarm-01/redis.2:eth0").netns == "lab-swarm-01-redis.2");
+    CHECK(lab_hop_resolve(p, "swarm-02/vote.1:eth2").what == "task vote.1 eth2 (vote)");
+    std::string dot = lab_graph_dot(p);
+    CHECK(dot.find("subgraph \"cluster_lab-swarm-02-vote.1\"") != std::string::npos);
+    CHECK(dot.find("\"lab-swarm-01/eth0\" -> \"lab-ul/ul0\"") != std::string::npos);
 }
