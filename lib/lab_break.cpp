@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "ovnet/error.hpp"
@@ -335,14 +336,21 @@ Changes lab_break_apply(const LabPlan& p, const LabBreak& b) {
     } else if (b.scenario == "learned-shadow") {
         Handle h(b.netns);
         Link l = vtep_link(h);
-        Neigh f;
-        f.family = AF_BRIDGE;
-        f.ifindex = l.ifindex;
-        f.lladdr = b.mac;
-        f.has_lladdr = true;
+        // The permanent entry goes, a learned one (dynamic) takes its place: the kernel does not
+        // turn a user's permanent entry into a learned one by a replace. extern_learn keeps the
+        // VTEP's ageing from removing it during the lesson.
+        Neigh old;
+        old.family = AF_BRIDGE;
+        old.ifindex = l.ifindex;
+        old.lladdr = b.mac;
+        old.has_lladdr = true;
+        old.dst = b.vtep;
+        old.flags = NTF_SELF;
+        old.state = NUD_PERMANENT;
+        int err = h.request_errno(old.msg(true));
+        if (err && err != ENOENT) throw_sys(err, "delete", {}, "fdb entry " + b.mac.str() + " on " + b.device);
+        Neigh f = old;
         f.dst = b.wrong_vtep;
-        // Dynamic (not permanent), and extern_learn so that the VTEP's ageing leaves it in place
-        // for the lesson.
         f.state = NUD_REACHABLE;
         f.flags = NTF_SELF | NTF_EXT_LEARNED;
         h.request(f.msg(false), "fdb entry " + b.mac.str() + " on " + b.device);
