@@ -38,6 +38,8 @@ std::string lab_graph_dot(const LabPlan& p, const LabGraphLive& live, const json
             throw_input("trace", "paths", "", "missing: expected the paths of an " + std::string(kTraceSchema) + " document");
     }
     std::set<std::string> ids;   // the device nodes drawn, for the trace
+    std::map<std::string, std::set<std::string>> adj;   // devices joined by a veth or a port
+    auto join = [&](const std::string& a, const std::string& b) { adj[a].insert(b), adj[b].insert(a); };
     std::string out;
     out += "digraph " + q("ovnet-lab " + p.prefix) + " {\n";
     out += "  graph [rankdir=LR, compound=true, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=" +
@@ -71,6 +73,7 @@ std::string lab_graph_dot(const LabPlan& p, const LabGraphLive& live, const json
                 o.vtep + "\nVTEP VNI " + std::to_string(o.vni) + " MTU " + std::to_string(o.mtu) + (o.encrypted ? "\nencrypted" : ""),
                 "shape=hexagon");
             edges += "  " + lab_graph_id(n.netns, o.vtep) + " -> " + lab_graph_id(n.netns, o.bridge) + " [label=\"port\"];\n";
+            join(n.netns + "/" + o.vtep, n.netns + "/" + o.bridge);
         }
         for (auto& s : p.sandboxes) {
             if (s.node != n.name) continue;
@@ -84,11 +87,13 @@ std::string lab_graph_dot(const LabPlan& p, const LabGraphLive& live, const json
                 std::string label = hv == live.host_veth.end() ? "veth" : hv->second;
                 edges += "  " + lab_graph_id(s.netns, e.ifname) + " -> " + lab_graph_id(n.netns, e.bridge) +
                          " [label=" + q(label) + "];\n";
+                join(s.netns + "/" + e.ifname, n.netns + "/" + e.bridge);
             }
             out += "    }\n";
         }
         out += "  }\n";
         edges += "  " + lab_graph_id(n.netns, "eth0") + " -> " + lab_graph_id(p.underlay_netns, "ul0") + " [label=\"veth\"];\n";
+        join(n.netns + "/eth0", p.underlay_netns + "/ul0");
     }
     // The overlays: one dashed edge per VNI between the VTEPs of every two nodes.
     for (size_t i = 0; i < p.nodes.size(); i++)
@@ -121,6 +126,12 @@ std::string lab_graph_dot(const LabPlan& p, const LabGraphLive& live, const json
                 if (!ids.count(key)) {
                     auto sp = obj.find(' ');   // "eth0 -> veth..." or "vx-... fdb": the first word
                     key = ns + "/" + obj.substr(0, sp);
+                }
+                // A hop naming no device (a route, a socket) in a namespace the journey just
+                // entered: the device it entered by, the one joined to the previous hop's.
+                if (!ids.count(key) && !prev.empty() && prev.compare(0, ns.size() + 1, ns + "/") != 0) {
+                    for (auto& d : adj[prev])
+                        if (d.compare(0, ns.size() + 1, ns + "/") == 0) { key = d; break; }
                 }
                 if (!ids.count(key) || key == prev) continue;
                 if (!prev.empty())

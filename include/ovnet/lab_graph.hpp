@@ -25,8 +25,10 @@ struct LabGraphLive {
 /// interface to its bridge, each node's eth0 to ul0, and per overlay one dashed edge "VNI N"
 /// between the VTEPs of every two nodes. With `trace` (an ovnet-trace/1 document, null for none)
 /// the journey of each path is drawn over it: highlighted edges numbered by hop, between the
-/// devices its hops name (hops naming no device of the plan, e.g. "nat PREROUTING", keep their
-/// number but draw no edge). Error(Input) when `trace` is not an ovnet-trace document. Pure.
+/// devices its hops name; a hop naming no device ("kernel" routes, a socket) in a namespace the
+/// journey just entered is drawn at the device it entered by (joined to the previous hop's: the
+/// node's eth0 from ul0, a task's interface from its bridge); other hops ("nat PREROUTING") keep
+/// their number but draw no edge. Error(Input) when `trace` is not an ovnet-trace document. Pure.
 std::string lab_graph_dot(const LabPlan& plan, const LabGraphLive& live = {}, const json& trace = json());
 
 /// A DOT node id for a device in a namespace ("lab-swarm-01", "eth0" -> "\"lab-swarm-01/eth0\"").

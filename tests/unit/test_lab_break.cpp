@@ -304,6 +304,32 @@ TEST_CASE("lab graph: a trace drawn over the topology", "[lab]") {
     CHECK(dot.find("label=\"3\"];") != std::string::npos);
     CHECK(dot.find("label=\"2\"];") == std::string::npos);
 
+    // ovnet-trace's live form: hops naming no device ("kernel" routes, the socket) in a namespace
+    // the journey enters are drawn at the device it entered by.
+    json live = {{"schema", "ovnet-trace/1"},
+                 {"paths", json::array({{{"hops", json::array({
+                                                      hop("t-swarm-01-redis.2", "route", "kernel"),
+                                                      hop("t-swarm-01-redis.2", "neighbor", "10.0.0.6"),
+                                                      hop("t-swarm-01-redis.2", "veth", "eth0"),
+                                                      hop("t-swarm-01", "bridge", "ov-001002-7672d"),
+                                                      hop("t-swarm-01", "encap", "vx-001002-7672d"),
+                                                      hop("t-swarm-01", "route", "kernel"),
+                                                      hop("t-swarm-01", "veth", "eth0"),
+                                                      hop("t-ul", "bridge", "ul0"),
+                                                      hop("t-swarm-02", "route", "kernel"),
+                                                      hop("t-swarm-02", "decap", "vx-001002-7672d"),
+                                                      hop("t-swarm-02", "bridge", "ov-001002-7672d"),
+                                                      hop("t-swarm-02-redis.1", "route", "kernel"),
+                                                      hop("t-swarm-02-redis.1", "socket", "kernel"),
+                                                  })}}})}};
+    std::string ld = lab_graph_dot(p, {}, live);
+    CHECK(ld.find("\"t-ul/ul0\" -> \"t-swarm-02/eth0\" [dir=forward") != std::string::npos);
+    CHECK(ld.find("\"t-swarm-02/eth0\" -> \"t-swarm-02/vx-001002-7672d\" [dir=forward") != std::string::npos);
+    CHECK(ld.find("\"t-swarm-02/ov-001002-7672d\" -> \"t-swarm-02-redis.1/eth0\" [dir=forward") != std::string::npos);
+    n = 0;
+    for (size_t at = 0; (at = ld.find("penwidth=2.5", at)) != std::string::npos; at++) n++;
+    CHECK(n == 8);
+
     require_input_error([&] { lab_graph_dot(p, {}, json{{"schema", "ovnet-inspect/1"}}); }, "ovnet-trace/1");
     require_input_error([&] { lab_graph_dot(p, {}, json::array()); }, "trace");
 }
