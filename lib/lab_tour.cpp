@@ -250,7 +250,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
     // Traffic between an ingress_sbox and a published task on another node (the ingress overlay).
     const LabSandbox* pub_remote = c.pub ? task_of(p0, c.pub->name, {}, n1.name) : nullptr;
     if (ing) {
-        auto& s = add("Examine the overlay vxlan inmplemntation", "Examine the traffic", "traffic");
+        auto& s = add("Examine the traffic", "tcpdump on the underlay: VXLAN, UDP port 4789", "traffic");
         s.capture = true;
         s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", "eth0", "--vxlan", "-c", "4", "--timeout", "5"}));
         if (pub_remote && sb1) {
