@@ -110,6 +110,9 @@ int App::run(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--") break;
         if (a == "-n" || a == "--netns" || a == "--docker-netns-dir") { i++; continue; }
+        // Any other option of the tool that takes a value (ovnet-lab's --prefix P): skip the value.
+        if (a.size() > 1 && a[0] == '-' && a.find('=') == std::string::npos)
+            if (auto* o = cli.get_option_no_throw(a); o && o->get_type_size() > 0) { i++; continue; }
         if (a.empty() || a[0] == '-') continue;
         bool known = false;
         std::string verbs;

@@ -33,6 +33,7 @@ struct LabServiceSpec {
     /// Task addresses per slot on the service's network (missing: next free); ingress likewise.
     std::vector<IpAddr> ips;
     std::vector<IpAddr> ingress_ips;
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// One overlay network ("docker network create -d overlay [--opt encrypted] NAME").
@@ -43,6 +44,7 @@ struct LabNetworkSpec {
     Prefix subnet;
     bool encrypted = false;
     std::optional<uint32_t> mtu;      ///< default 1450, 1424 when encrypted
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// The whole cluster. Read from YAML (tools/lab_cli.hpp) or JSON (from_json); the one schema
@@ -56,6 +58,7 @@ struct LabTopology {
     std::vector<LabNetworkSpec> networks;
     std::vector<LabServiceSpec> services;
 
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
     json to_json() const;
     static LabTopology from_json(const json& j);   ///< Input error naming the key/value on bad input
     void validate() const;                          ///< whole-topology checks (before any write)
@@ -77,6 +80,7 @@ struct LabEndpoint {
     Mac mac;                          ///< 02:42:<IPv4>
     uint32_t mtu = 0;
     std::optional<IpAddr> gateway;    ///< docker_gwbridge endpoints: 172.18.0.1
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// A network namespace of the lab: a node's host, its ingress_sbox, a task's container.
@@ -89,6 +93,7 @@ struct LabSandbox {
     bool scaled = false;              ///< exists only after `scale` (slot > replicas)
     std::vector<LabEndpoint> endpoints;
     std::vector<uint16_t> listen;     ///< ports the lab's responder answers on
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// One overlay on one node: its bridge and VTEP in the node's namespace (the seed's layout).
@@ -98,6 +103,7 @@ struct LabOverlay {
     uint32_t vni = 0;
     uint32_t mtu = 0;
     bool encrypted = false;
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// A service's load balancing, as the plan programs it (ovnet-lb in every task sandbox of the
@@ -111,6 +117,7 @@ struct LabLbService {
     uint32_t ingress_fwmark = 0;      ///< 0 when not published
     IpAddr ingress_vip;
     std::vector<IpAddr> ingress_backends;
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 struct LabNode {
@@ -118,6 +125,7 @@ struct LabNode {
     std::string netns;                ///< prefixed host namespace
     Prefix underlay;                  ///< 192.0.2.11/24 on eth0
     std::vector<LabOverlay> overlays; ///< ingress first, then every network with a task here (and all on nodes of the seed: managers have them all)
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
 /// Everything `up` builds, computed from the topology and the prefix alone.
@@ -131,11 +139,18 @@ struct LabPlan {
     std::vector<LabSandbox> sandboxes;
     std::vector<LabLbService> services;
 
+    template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
     json to_json() const;
+    /// Reads prefix, topology and scaled and recomputes the rest with lab_plan (the plan is pure:
+    /// the other members are written for readers of plan.json and are not taken on input).
     static LabPlan from_json(const json& j);
     /// Lookups used by tour, check, break and graph; nullptr when absent.
     const LabNode* node(const std::string& name) const;
     const LabSandbox* sandbox_of_task(const std::string& task) const;
+    const LabSandbox* sandbox_of_netns(const std::string& netns) const;
+    const LabSandbox* ingress_sbox(const std::string& node) const;
+    const LabLbService* service(const std::string& name) const;
+    const LabNetworkSpec* network(const std::string& name) const;   ///< "ingress" or an overlay
     /// Every namespace the lab owns, in deletion order (sandboxes, nodes, underlay).
     std::vector<std::string> namespaces() const;
 };
@@ -154,8 +169,11 @@ struct LabCaps {
 };
 LabCaps lab_caps();
 
-/// /run/ovnet/lab-<prefix>: plan.json (written before the first change), keys (0600), pids.
+/// /run/ovnet/lab-<prefix> ($OVNET_STATE_DIR/lab-<prefix>): plan.json (written before the first
+/// change), keys (0600), pids, skipped.
 std::string lab_state_dir(const std::string& prefix);
+/// Error(Input) unless `prefix` is [A-Za-z0-9_-], 1..32 characters (it names namespaces and a directory).
+void lab_validate_prefix(const std::string& prefix);
 
 struct LabResult {
     Changes changes;                  ///< every change made, for the report
