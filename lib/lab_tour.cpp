@@ -148,7 +148,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         return steps.back();
     };
     auto lab = [&](std::vector<std::string> rest) {
-        std::vector<std::string> v{"ovnet-lab", "--prefix", P};
+        std::vector<std::string> v{"ovnet-lab", "-t", "--prefix", P};
         v.insert(v.end(), rest.begin(), rest.end());
         return cmd(std::move(v));
     };

@@ -58,7 +58,7 @@ pid_t spawn(const LabCli& c, const TourCommand& cmd) {
     std::fflush(stdout);
     std::fflush(stderr);
     pid_t pid = 0;
-    int e = ::posix_spawn(&pid, av[0], nullptr, nullptr, av.data(), environ);
+    int e = ::posix_spawnp(&pid, av[0], nullptr, nullptr, av.data(), environ);
     if (e) throw Error(ErrorKind::Runtime, fmt::format("{}: cannot run: {}", argv[0], std::strerror(e)));
     return pid;
 }

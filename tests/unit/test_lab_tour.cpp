@@ -159,7 +159,7 @@ TEST_CASE("lab tour: the deep dive's sections in the seed's order, with its quot
     CHECK(has(t, "ovnet-lb -t -n lab-swarm-01-redis.2 show"));
     CHECK(has(t, "ovnet-trace --from lab-swarm-01-redis.2 tcp 10.0.0.5:6379"));
     CHECK(has(t, "ovnet-trace --from client tcp 192.0.2.11:30000"));
-    CHECK(has(t, "ovnet-lab --prefix lab scale redis=5"));
+    CHECK(has(t, "ovnet-lab -t --prefix lab scale redis=5"));
     // What to look at, from the plan: the seed's numbers.
     CHECK(has(t, "VNI 4096"));
     CHECK(has(t, "VNI 4097"));
