@@ -191,4 +191,27 @@ LabResult lab_down(const std::string& prefix);
 /// The recorded plan, or nullopt when no lab of that prefix exists.
 std::optional<LabPlan> lab_load(const std::string& prefix);
 
+/// One thing the plan says exists: a namespace, a link in it, a task's responder.
+struct LabStatusItem {
+    std::string kind;                 ///< "namespace", "link", "responder"
+    std::string netns, name;
+    bool present = false;
+    std::string detail;               ///< "node swarm-01", "vote vni 4098", "pid 1234", ...
+    template <class W> void fields(W& w) const {
+        w("kind", kind);
+        w("netns", netns);
+        w("name", name);
+        w("present", present);
+        w("detail", detail);
+    }
+};
+/// What of a recorded lab exists (`ovnet-lab status`); exists false when no lab has that prefix.
+struct LabStatus {
+    bool exists = false;
+    size_t present = 0, missing = 0;
+    std::vector<LabStatusItem> items;
+    std::vector<std::string> skipped; ///< what up could not build on this kernel
+};
+LabStatus lab_status(const std::string& prefix);
+
 }  // namespace ovnet
