@@ -313,9 +313,9 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         s.commands.push_back(cmd({"ovnet-sbox", "-t", "show", a1->netns}));
         s.commands.push_back(cmd({"ovnet-bridge", "-t", "-n", n1.netns, "show", vo->bridge}));
         for (auto& e : a1->endpoints)
-            s.look.push_back(fmt::format("{{ifindex {0} {1}}}: {1} <===> {{peerindex {0} {1}}}: {{peer {0} {1}}} ({2} "
-                                         "{3}), MAC {4}, MTU {5}",
-                                         a1->netns, e.ifname, e.network == "docker_gwbridge" ? "" : "Overlay",
+            s.look.push_back(fmt::format("{{ifindex {0} {1}}}: {1} <===> {{peerindex {0} {1}}}: {{peer {0} {1}}} ({2}{3}), "
+                                         "MAC {4}, MTU {5}",
+                                         a1->netns, e.ifname, e.network == "docker_gwbridge" ? "" : "Overlay ",
                                          e.bridge, e.mac.str(), e.mtu));
         s.differs.push_back(differs_layout);
     }
@@ -372,7 +372,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         auto& s = add("Underlying VXLAN service and traffic", "netstat -pan | grep 4789; tcpdump on the bridge",
                       "vxlan_port");
         s.capture = true;
-        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5"}));
+        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5", "tcp"}));
         s.commands.push_back(cmd({"ovnet-vtep", "-t", "-n", n1.netns, "show"}));
         auto* a2s = cs.a ? task_of(ps, cs.a->name, {}, n1.name) : nullptr;
         if (a2s) {
@@ -1061,7 +1061,10 @@ std::vector<CheckResult> lab_health_checks(const LabPlan& p, const LabSeen& s) {
                     bool learned = false;
                     for (auto& r : *rows) {
                         if (r.mac != e.mac) continue;
-                        if (r.status == "learned") learned = true;
+                        // The bridge learns remote MACs on its VXLAN port ("master"): normal. A
+                        // learned entry of the VTEP itself is what shadows a peer.
+                        bool on_bridge = std::find(r.flags.begin(), r.flags.end(), "master") != r.flags.end();
+                        if (r.status == "learned") learned |= !on_bridge;
                         else if (r.status != "local") row = &r;
                     }
                     if (!row) {

@@ -256,7 +256,16 @@ TEST_CASE("lab check: the health checks pass on what up builds and name each bre
         l.status = "learned";
         l.mac = Mac::parse("02:42:0a:00:00:06");
         l.vtep = IpAddr::parse("192.0.2.13");
+        l.flags = {"self"};
         peers_of(b).push_back(l);
+        // The bridge's own learned twin (flag master) is normal forwarding state.
+        LabSeen m = s;
+        PeerEntry bl;
+        bl.status = "learned";
+        bl.mac = Mac::parse("02:42:0a:00:00:06");
+        bl.flags = {"master"};
+        peers_of(m).push_back(bl);
+        CHECK(by_id(lab_health_checks(p, m), "fdb-peers").status == CheckStatus::Passed);
         auto& c = by_id(lab_health_checks(p, b), "fdb-peers");
         CHECK(c.status == CheckStatus::Failed);
         CHECK(has(c.message, "shadows the peer (moby #31588)"));
