@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -113,7 +114,6 @@ std::vector<pid_t> pids_in(const std::set<std::pair<dev_t, ino_t>>& ids) {
     return out;
 }
 
-bool alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
 // ---------------------------------------------------------------- responders
 
@@ -165,8 +165,25 @@ bool alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM
     }
 }
 
+/// A process's start time (field 22 of /proc/PID/stat, clock ticks since boot): with the pid, it
+/// names one process (a pid can be reused, the pair cannot), 0 when there is no such process.
+unsigned long long start_time(pid_t pid) {
+    std::string st = read_file(fmt::format("/proc/{}/stat", pid));
+    size_t rp = st.rfind(')');
+    if (rp == std::string::npos) return 0;
+    std::istringstream in(st.substr(rp + 2));
+    std::string f;
+    for (int i = 3; i < 22 && in >> f; ++i) {
+        if (i == 3 && f == "Z") return 0;   // exited, waiting to be reaped
+    }
+    unsigned long long t = 0;
+    in >> t;
+    return t;
+}
+
 struct PidRow {
     pid_t pid = 0;
+    unsigned long long start = 0;
     std::string task, netns;
 };
 
@@ -174,13 +191,16 @@ std::vector<PidRow> read_pids(const std::string& dir) {
     std::vector<PidRow> out;
     std::istringstream in(read_file(dir + "/pids"));
     PidRow r;
-    while (in >> r.pid >> r.task >> r.netns) out.push_back(r);
+    while (in >> r.pid >> r.start >> r.task >> r.netns) out.push_back(r);
     return out;
 }
 
+/// The recorded process still runs (wherever it is).
+bool recorded_alive(const PidRow& r) { return r.pid > 0 && r.start != 0 && start_time(r.pid) == r.start; }
+
 /// A recorded responder is ours while it runs in its task's namespace.
 bool responder_alive(const PidRow& r) {
-    if (!alive(r.pid)) return false;
+    if (!recorded_alive(r)) return false;
     auto want = ns_id(std::string(kNetnsDir) + "/" + r.netns);
     return want.second != 0 && ns_id(fmt::format("/proc/{}/ns/net", r.pid)) == want;
 }
@@ -189,8 +209,10 @@ bool responder_alive(const PidRow& r) {
 Changes start_responders(const LabPlan& plan, const std::string& dir) {
     Changes ch;
     std::map<std::string, PidRow> have;
-    for (auto& r : read_pids(dir))
+    for (auto& r : read_pids(dir)) {
         if (responder_alive(r)) have[r.netns] = r;
+        else if (recorded_alive(r)) ::kill(r.pid, SIGKILL);   // its namespace was deleted and made again
+    }
     struct Pending {
         const LabSandbox* sb;
         pid_t pid;
@@ -198,7 +220,7 @@ Changes start_responders(const LabPlan& plan, const std::string& dir) {
     };
     std::vector<Pending> pending;
     std::string rows;
-    for (auto& [ns, r] : have) rows += fmt::format("{} {} {}\n", r.pid, r.task, r.netns);
+    for (auto& [ns, r] : have) rows += fmt::format("{} {} {} {}\n", r.pid, r.start, r.task, r.netns);
     for (auto& sb : plan.sandboxes) {
         if (sb.role != "task" || sb.listen.empty()) continue;
         std::string obj = "responder " + sb.task;
@@ -223,7 +245,7 @@ Changes start_responders(const LabPlan& plan, const std::string& dir) {
         }
         ::close(p[1]);
         pending.push_back({&sb, pid, p[0]});
-        rows += fmt::format("{} {} {}\n", pid, sb.task, sb.netns);
+        rows += fmt::format("{} {} {} {}\n", pid, start_time(pid), sb.task, sb.netns);
         // Recorded at once: a crash after this fork still lets down find it (it also looks for
         // every process in the lab's namespaces).
         write_file(dir + "/pids", rows);
@@ -521,8 +543,9 @@ LabResult lab_down(const std::string& prefix) {
         // still tell which namespaces are the lab's.
     }
     if (plan) names = plan->namespaces();
-    if (have_dir) {
-        // Namespaces named "<prefix>-*" of a lab whose plan changed or could not be read.
+    if (have_dir && !plan) {
+        // Namespaces named "<prefix>-*" of a lab whose plan could not be read (only then: another
+        // lab's prefix may begin with this one's).
         std::set<std::string> known(names.begin(), names.end());
         if (DIR* d = ::opendir(kNetnsDir)) {
             std::vector<std::string> extra;
@@ -545,12 +568,23 @@ LabResult lab_down(const std::string& prefix) {
     std::vector<pid_t> pids = pids_in(ids);
     if (have_dir)
         for (auto& r : read_pids(dir))
-            if (responder_alive(r) && std::find(pids.begin(), pids.end(), r.pid) == pids.end()) pids.push_back(r.pid);
+            if (recorded_alive(r) && std::find(pids.begin(), pids.end(), r.pid) == pids.end()) pids.push_back(r.pid);
+    std::vector<int> pidfds;
     for (pid_t p : pids) {
-        ::kill(p, SIGKILL);
+        int fd = int(::syscall(SYS_pidfd_open, p, 0));
+        if (::kill(p, SIGKILL) != 0) {
+            if (fd >= 0) ::close(fd);
+            continue;
+        }
+        if (fd >= 0) pidfds.push_back(fd);
         res.changes.push_back(Change::with_detail(Action::Removed, fmt::format("process {}", p), json{{"signal", "KILL"}}));
     }
-    for (pid_t p : pids) ::waitpid(p, nullptr, WNOHANG);
+    // Gone before their namespaces are deleted (a pidfd polls readable once its process exited).
+    for (int fd : pidfds) {
+        pollfd pf{fd, POLLIN, 0};
+        ::poll(&pf, 1, 5000);
+        ::close(fd);
+    }
     if (!present.empty()) append(res.changes, sbox_del(present));
     if (have_dir) {
         for (auto f : {"plan.json", "plan.json.tmp", "pids", "pids.tmp", "keys", "keys.tmp", "skipped.json", "skipped.json.tmp"})

@@ -112,7 +112,7 @@ int App::run(int argc, char** argv) {
         if (a == "-n" || a == "--netns" || a == "--docker-netns-dir") { i++; continue; }
         // Any other option of the tool that takes a value (ovnet-lab's --prefix P): skip the value.
         if (a.size() > 1 && a[0] == '-' && a.find('=') == std::string::npos)
-            if (auto* o = cli.get_option_no_throw(a); o && o->get_type_size() > 0) { i++; continue; }
+            if (auto* o = cli.get_option_no_throw(a); o && std::min(o->get_type_size_min(), o->get_items_expected_min()) > 0) { i++; continue; }
         if (a.empty() || a[0] == '-') continue;
         bool known = false;
         std::string verbs;

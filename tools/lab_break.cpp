@@ -46,11 +46,11 @@ void need_kernel(const LabScenario& s) {
     if (s.needs.empty()) return;
     LabCaps caps = lab_caps();
     if (s.needs == "ipvs" && !caps.ipvs)
-        throw Error(ErrorKind::Runtime, s.name + " needs the routing mesh (IPVS), which this kernel lacks (" + caps.ipvs_why +
-                                            "): run it in the VM (ovnet-lab --vm up, then ovnet-lab --vm break " + s.name + ")");
+        throw Error(ErrorKind::Runtime, s.name + " needs the routing mesh (IPVS): " + caps.ipvs_why +
+                                            "; run it in the VM (ovnet-lab --vm up, then ovnet-lab --vm break " + s.name + ")");
     if (s.needs == "gcm" && !caps.gcm)
-        throw Error(ErrorKind::Runtime, s.name + " needs the encrypted overlay (ESP with rfc4106(gcm(aes))), which this kernel lacks (" +
-                                            caps.gcm_why + "): run it in the VM (ovnet-lab --vm up, then ovnet-lab --vm break " +
+        throw Error(ErrorKind::Runtime, s.name + " needs the encrypted overlay (ESP): " + caps.gcm_why +
+                                            "; run it in the VM (ovnet-lab --vm up, then ovnet-lab --vm break " +
                                             s.name + ")");
 }
 
@@ -81,6 +81,48 @@ LabGraphLive graph_live(const LabPlan& plan) {
     return live;
 }
 
+json break_status(const LabCli& c) {
+    json out = json::array();
+    for (auto& s : lab_scenarios())
+        if (auto b = record_read(c.prefix, s.name)) out.push_back(b->to_json());
+    return out;
+}
+
+// The check of a scenario as the tour's `check` prints it: one result naming the first finding
+// (and how many more), the hint, and the documented fix when a break is recorded. A scenario this
+// kernel cannot run is skipped (exit 77), saying it needs the VM.
+std::vector<CheckResult> break_check_results(LabCli& c, const LabScenario& s, const std::vector<std::string>& answer) {
+    if (!answer.empty()) throw Error(ErrorKind::Input, "check " + s.name + ": takes no answer");
+    CheckResult out;
+    out.id = s.name;
+    out.name = "break " + s.name + ": " + s.title + (s.issue.empty() ? "" : " (" + s.issue + ")");
+    try {
+        need_kernel(s);
+    } catch (const Error& e) {
+        out.status = CheckStatus::Skipped;
+        out.message = e.what();
+        return {out};
+    }
+    LabPlan plan = c.plan();
+    auto rec = record_read(c.prefix, s.name);
+    auto asnaps = lab_audit_snapshots(lab_inspect(plan));
+    LabCheckResult r = lab_break_judge(plan, s, rec ? &*rec : nullptr, audit(asnaps), asnaps);
+    if (r.passed) {
+        if (rec) std::filesystem::remove(record_path(c.prefix, s.name));   // fixed
+        out.message = rec ? "fixed: no " + fmt::format("{}", fmt::join(s.codes, " or ")) + " where " + rec->what
+                          : "no " + fmt::format("{}", fmt::join(s.codes, " or ")) + " in the lab";
+        return {out};
+    }
+    out.status = CheckStatus::Failed;
+    auto& f = r.findings.front();
+    out.message = f.code + " " + f.message +
+                  (r.findings.size() > 1 ? fmt::format(" (and {} more finding{})", r.findings.size() - 1,
+                                                       r.findings.size() > 2 ? "s" : "")
+                                         : std::string());
+    out.hint = s.hint;
+    return {out};
+}
+
 }  // namespace
 
 json break_status(const LabCli& c) {
@@ -91,51 +133,20 @@ json break_status(const LabCli& c) {
 }
 
 int break_check(LabCli& c, const std::string& scenario) {
-    const LabScenario* s = lab_scenario_find(scenario);
-    if (!s) return -1;
-    need_kernel(*s);
-    LabPlan plan = c.plan();
-    auto rec = record_read(c.prefix, scenario);
-    auto snaps = lab_inspect(plan);
-    auto asnaps = lab_audit_snapshots(snaps);
-    AuditReport report = audit(asnaps);
-    LabCheckResult r = lab_break_judge(plan, *s, rec ? &*rec : nullptr, report, asnaps);
-    if (rec && r.passed) std::filesystem::remove(record_path(c.prefix, scenario));   // fixed
-    auto& g = c.app->g;
-    emit(g, r.to_json(), [&](const json&) {
-        if (r.passed) {
-            fmt::print("check {}: passed{}\n", scenario, rec ? " (fixed: " + rec->what + ")" : std::string());
-            return;
-        }
-        fmt::print("check {}: FAILED\n", scenario);
-        for (auto& f : r.findings) fmt::print("  {} {}\n", f.code, f.message);
-        fmt::print("hint: {}\n", r.hint);
-        if (!r.fix.empty()) fmt::print("(the documented fix: ovnet-lab break --list, man ovnet-lab)\n");
-    });
-    return r.passed ? 0 : 1;
+    if (!lab_scenario_find(scenario)) return -1;
+    return run_check(c, scenario, {});
 }
 
 void add_break_verbs(tool::App& app, LabCli& c) {
     auto& g = app.g;
 
-    // ---- check SCENARIO, when the tour's verb file has no `check` (its check dispatches to
-    // break_check for scenario names) ----
-    bool has_check = false;
-    try {
-        has_check = app.cli.get_subcommand("check") != nullptr;
-    } catch (const CLI::Error&) {
-    }
-    if (!has_check) {
-        static std::string name;
-        auto* chk = app.verb("check", "Check a break scenario's fix (exit 0 passed, 1 failed, 2 no such check)");
-        chk->add_option("NAME", name, "A scenario (ovnet-lab break --list)")->required()->type_name("SCENARIO");
-        chk->callback([&] {
-            int rc = break_check(c, name);
-            if (rc < 0) throw Error(ErrorKind::Input, "check \"" + name + "\": no such check (ovnet-lab break --list)");
-            std::fflush(stdout);
-            if (rc != 0) throw Error(ErrorKind::Runtime, "check " + name + ": failed");
-        });
-    }
+    // ---- check SCENARIO: the tour's `check` asks this file first ----
+    add_check_provider([](LabCli& cli, const std::string& id, const std::vector<std::string>& answer)
+                           -> std::optional<std::vector<CheckResult>> {
+        const LabScenario* s = lab_scenario_find(id);
+        if (!s) return std::nullopt;
+        return break_check_results(cli, *s, answer);
+    });
 
     // ---- break ----
     static std::string scenario;
