@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
     ovnet::lab::add_core_verbs(app, c);
     ovnet::lab::add_tour_verbs(app, c);
     ovnet::lab::add_break_verbs(app, c);
-    return app.run(argc, argv);
+    int rc = app.run(argc, argv);
+    return rc ? rc : c.exit_code;
 }
