@@ -81,13 +81,6 @@ LabGraphLive graph_live(const LabPlan& plan) {
     return live;
 }
 
-json break_status(const LabCli& c) {
-    json out = json::array();
-    for (auto& s : lab_scenarios())
-        if (auto b = record_read(c.prefix, s.name)) out.push_back(b->to_json());
-    return out;
-}
-
 // The check of a scenario as the tour's `check` prints it: one result naming the first finding
 // (and how many more), the hint, and the documented fix when a break is recorded. A scenario this
 // kernel cannot run is skipped (exit 77), saying it needs the VM.

@@ -93,6 +93,7 @@ void add_core_verbs(tool::App& app, LabCli& c) {
         doc["missing"] = s.missing;
         doc["skipped"] = s.skipped;
         doc["items"] = schema::DomWriter::value(s.items);
+        doc["breaks"] = break_status(c);   // scenarios injected with `break` and not fixed yet
         tool::emit(app.g, doc, [&](const json&) {
             tool::Table t({"KIND", "NETNS", "NAME", "STATE", "DETAIL"});
             for (auto& i : s.items)
@@ -100,6 +101,10 @@ void add_core_verbs(tool::App& app, LabCli& c) {
             t.print(stdout);
             fmt::print("{}: {} present, {} missing\n", c.prefix, s.present, s.missing);
             for (auto& k : s.skipped) fmt::print("skipped: {}\n", k);
+            for (auto& b : doc["breaks"])
+                fmt::print("broken: {} on {}: {} (ovnet-lab check {} passes once it is fixed)\n",
+                           b.value("scenario", std::string()), b.value("node", std::string()),
+                           b.value("what", std::string()), b.value("scenario", std::string()));
         });
         if (s.missing) {
             if (app.g.json_out() && !app.g.quiet)
