@@ -289,18 +289,20 @@ LabBreak lab_break_plan(const LabPlan& p, const std::string& scenario) {
         b.device = "OVNET-INGRESS";
         b.port = *pub->publish;
         std::string sbox = p.prefix + "-" + first.name + "-ingress_sbox";
-        std::string gw;
+        std::string gw, lb_ip;   // lb_ip: the sandbox's own ingress address (the SNAT source), as up gives it
         for (auto& s : p.sandboxes)
             if (s.node == first.name && s.role == "ingress_sbox") {
                 sbox = s.netns;
-                for (auto& e : s.endpoints)
+                for (auto& e : s.endpoints) {
                     if (e.network == "docker_gwbridge") gw = e.ip.addr.str();
+                    else lb_ip = e.ip.addr.str();   // an ingress sandbox's other endpoint is the ingress
+                }
             }
         std::string backends;
         for (auto& a : pub->ingress_backends) backends += " --backend " + a.str();
         b.what = fmt::format("{}: the DNAT of port {} to the ingress sandbox is gone from nat {}", b.node, b.port, b.device);
         b.fix = {fmt::format("ovnet-publish -n {} add --port {} --ingress-sbox {} --gw-ip {} --lb-ip {} --fwmark {}{}", b.netns,
-                             b.port, sbox, gw.empty() ? "172.18.0.2" : gw, pub->ingress_vip.str(), pub->ingress_fwmark, backends)};
+                             b.port, sbox, gw.empty() ? "172.18.0.2" : gw, lb_ip, pub->ingress_fwmark, backends)};
         return b;
     }
     // esp-blocked

@@ -27,7 +27,10 @@ namespace {
 
 class LiveWorld : public TraceWorld {
 public:
-    LiveWorld() : list_(netns_list(true)) {}
+    explicit LiveWorld(const std::string& prefix) : list_(netns_list(prefix.empty())) {
+        if (!prefix.empty())
+            std::erase_if(list_, [&](const NetnsInfo& n) { return n.name.rfind(prefix, 0) != 0; });
+    }
     std::string mode() const override { return "live"; }
 
     const json* netns(const std::string& label) override {
@@ -257,6 +260,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<TraceWorld> live_world() { return std::make_unique<LiveWorld>(); }
+std::unique_ptr<TraceWorld> live_world(const std::string& netns_prefix) {
+    return std::make_unique<LiveWorld>(netns_prefix);
+}
 
 }  // namespace ovnet

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     app.cli.remove_option(app.cli.get_option("--quiet"));
     std::string from, iif, src, proto, dst, lb_dst, mark_s;
     std::vector<std::string> snapshots;
+    std::string netns_prefix;
     uint32_t size = 0;
     uint16_t sport = 0;
     bool no_df = false, minimal = false, dot = false, dropped = false, do_probe = false;
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
     app.cli.add_option("--snapshot", snapshots,
                        "Trace offline over ovnet-inspect snapshots (repeatable; a file may hold several; - for stdin)")
         ->type_name("FILE");
+    app.cli.add_option("--netns-prefix", netns_prefix,
+                       "Live: look only at the namespaces whose names start with P (a lab's: ovnet-lab's tour passes it)")
+        ->type_name("P");
     app.cli.add_flag("--minimal", minimal, "A stable short form: one line per hop and the outcome");
     app.cli.add_flag("--dot", dot, "The journey as a Graphviz graph (dot -Tsvg)");
     app.cli.add_flag("--probe", do_probe,
@@ -149,7 +153,7 @@ int main(int argc, char** argv) {
                 for (auto& d : read_snapshots(f)) docs.push_back(std::move(d));
             w = std::make_unique<SnapshotWorld>(std::move(docs));
         } else {
-            w = live_world();
+            w = live_world(netns_prefix);
         }
         TraceResult r = trace_packet(*w, s, p, o);
         dropped = !r.delivered();

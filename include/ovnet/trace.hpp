@@ -160,8 +160,10 @@ private:
 json trace_snapshot_read(std::string_view text);
 
 /// The machine's live state (needs root): namespaces read with inspect_node as the packet
-/// reaches them, the kernel's RTM_GETROUTE answer, the socket table (sock_diag).
-std::unique_ptr<TraceWorld> live_world();
+/// reaches them, the kernel's RTM_GETROUTE answer, the socket table (sock_diag). With a
+/// `netns_prefix`, only the namespaces whose names start with it are looked at (a lab's, when other
+/// namespaces of the machine hold the same addresses); the root namespace is then left out.
+std::unique_ptr<TraceWorld> live_world(const std::string& netns_prefix = {});
 
 struct TraceOptions {
     std::optional<IpAddr> lb_dst;     ///< IPVS: the destination to follow instead of forking

@@ -160,7 +160,7 @@ TEST_CASE("lab break: each scenario's plan and documented fix", "[lab]") {
     CHECK(dnat.port == 30000);
     REQUIRE(dnat.fix.size() == 1);
     CHECK(dnat.fix[0] == "ovnet-publish -n t-swarm-01 add --port 30000 --ingress-sbox t-swarm-01-ingress_sbox --gw-ip 172.18.0.2 "
-                         "--lb-ip 10.255.0.5 --fwmark 258 --backend 10.255.0.6 --backend 10.255.0.7");
+                         "--lb-ip 10.255.0.2 --fwmark 258 --backend 10.255.0.6 --backend 10.255.0.7");
 
     auto esp = lab_break_plan(p, "esp-blocked");
     CHECK(esp.node == "swarm-02");
@@ -374,7 +374,7 @@ TEST_CASE("lab break: on lab_plan's deep dive (the built-in topology)", "[lab]")
     CHECK(mtu.fix[0] == "ovnet-bridge -n lab-swarm-02 add ov-001002-7672d --mtu 1424");
     CHECK(lab_break_plan(p, "no-dnat").fix[0] ==
           "ovnet-publish -n lab-swarm-01 add --port 30000 --ingress-sbox lab-swarm-01-ingress_sbox --gw-ip 172.18.0.2 "
-          "--lb-ip 10.255.0.5 --fwmark 258 --backend 10.255.0.6 --backend 10.255.0.7");
+          "--lb-ip 10.255.0.2 --fwmark 258 --backend 10.255.0.6 --backend 10.255.0.7");
     CHECK(lab_hop_resolve(p, "swarm-01/redis.2:eth0").netns == "lab-swarm-01-redis.2");
     CHECK(lab_hop_resolve(p, "swarm-02/vote.1:eth2").what == "task vote.1 eth2 (vote)");
     std::string dot = lab_graph_dot(p);
