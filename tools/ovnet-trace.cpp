@@ -73,6 +73,11 @@ void print_table(const json& doc) {
         for (auto& x : pr["seen"])
             fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
         for (auto& c : pr["conntrack"]) fmt::print("  {}\n", ct_line(c));
+        for (auto& x : pr["rules"])
+            fmt::print("  nftrace {} {} {}: {} -> {} ({})\n", x["netns"].get<std::string>(), x["table"].get<std::string>(),
+                       x["chain"].get<std::string>(), x["rule"].is_null() ? std::string("?") : x["rule"].get<std::string>(),
+                       x["verdict"].get<std::string>(), x["computed"].get<bool>() ? "computed" : "NOT computed");
+        for (auto& x : pr["nftrace"]) fmt::print("  nftrace: {}\n", x.get<std::string>());
         fmt::print("{}\n", pr["agrees"].get<bool>() ? "the probe agrees with the computed trace" : "DIFFERS: " + pr["differs"].get<std::string>());
     }
 }

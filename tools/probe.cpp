@@ -18,12 +18,15 @@
 #include <chrono>
 #include <cstring>
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
 #include "ovnet/fd.hpp"
 #include "pcap_util.hpp"
 #include "probe_inject.hpp"
+#include "probe_nftrace.hpp"
 
 namespace ovnet::tool {
 
@@ -330,6 +333,47 @@ json probe(const TraceResult& r, TraceWorld& world) {
         if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&me), sizeof me) < 0)
             throw Error(ErrorKind::Runtime, "--probe: bind " + pk.src.str() + " in " + send_ns + ": " + std::strerror(errno));
     }
+    if (!inj && pk.proto != "icmp") {
+        // the kernel's port pick, known before the packet leaves (the rule trace matches on it)
+        sockaddr_in any{};
+        any.sin_family = AF_INET;
+        ::bind(sock.get(), reinterpret_cast<sockaddr*>(&any), sizeof any);
+    }
+    uint16_t my_port = 0;
+    {
+        sockaddr_in me{};
+        socklen_t ml = sizeof me;
+        if (pk.proto != "icmp" && ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&me), &ml) == 0) my_port = ntohs(me.sin_port);
+    }
+    // the kernel's rule trace, set for this packet only in each namespace of the path
+    std::vector<std::unique_ptr<NfTrace>> traces;
+    json nft_notes = json::array();
+    {
+        std::vector<std::string> seen_ns;
+        for (auto& h : path.hops) {
+            if (h.packet.vni || std::find(seen_ns.begin(), seen_ns.end(), h.netns) != seen_ns.end()) continue;
+            seen_ns.push_back(h.netns);
+            const json* n = world.netns(h.netns);
+            bool legacy = false, any_rule = false;
+            if (n && n->contains("netfilter") && (*n)["netfilter"].is_object())
+                for (auto& x : (*n)["netfilter"].value("rules", json::array())) {
+                    any_rule = true;
+                    legacy |= x.is_object() && x.contains("backend") && x["backend"].is_string() &&
+                              x["backend"].get<std::string>().find("legacy") != std::string::npos;
+                }
+            if (!any_rule) continue;   // no rule there: nothing to trace
+            if (legacy) nft_notes.push_back(h.netns + ": iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow");
+            NfTrace::Match m;
+            m.proto = pk.proto == "tcp" ? IPPROTO_TCP : pk.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
+            std::memcpy(&m.dst_be, h.packet.dst.b.data(), 4);
+            m.sport = h.packet.sport != r.paths.front().hops.front().packet.sport ? h.packet.sport : my_port;
+            m.dport = h.packet.dport;
+            auto t = std::make_unique<NfTrace>(h.netns, ns_arg(h.netns), m);
+            if (!t->ok()) nft_notes.push_back(h.netns + ": no rule trace (" + t->why() + ")");
+            else traces.push_back(std::move(t));
+        }
+    }
+    SignalGuard::check();
     int pmtu = pk.df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
     ::setsockopt(sock.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     sockaddr_in to{};
@@ -437,6 +481,36 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["seen"] = std::move(seen);
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
     j["injected"] = inj ? json(inj->where()) : json();
+    // the rules the kernel really ran the packet through, beside the computed ones
+    json hit = json::array();
+    for (auto& t : traces) {
+        const json* n = world.netns(t->netns());
+        std::map<std::pair<std::string, std::string>, std::vector<const json*>> rules;
+        if (n && n->contains("netfilter") && (*n)["netfilter"].is_object() && (*n)["netfilter"].contains("rules"))
+            for (auto& x : (*n)["netfilter"]["rules"])   // pointers kept: the world's own, not a copy
+                if (x.is_object() && !(x.contains("backend") && x["backend"].is_string() && x["backend"].get<std::string>().find("legacy") != std::string::npos))
+                    rules[{x.value("table", ""), x.value("chain", "")}].push_back(&x);
+        for (auto& [k, v] : rules)
+            std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->value("position", 0) < b->value("position", 0); });
+        for (auto& e : t->events()) {
+            std::string text;
+            if (e.type == NFT_TRACETYPE_POLICY) text = "policy " + e.verdict;
+            else if (e.type == NFT_TRACETYPE_RULE) {
+                auto& v = rules[{e.table, e.chain}];
+                if (e.position >= 1 && size_t(e.position) <= v.size()) text = "-A " + e.chain + " " + v[size_t(e.position) - 1]->value("spec", "");
+            } else continue;
+            bool computed = false;
+            for (auto& h : path.hops)
+                computed |= h.netns == t->netns() && h.stage == "netfilter" && h.object == e.table + " " + e.chain &&
+                            (e.type == NFT_TRACETYPE_POLICY ? h.entry.rfind("policy ", 0) == 0 : h.entry == text);
+            hit.push_back({{"netns", t->netns()}, {"table", e.table}, {"chain", e.chain},
+                           {"position", e.position ? json(e.position) : json()}, {"rule", text.empty() ? json() : json(text)},
+                           {"verdict", e.verdict}, {"computed", computed}});
+        }
+    }
+    traces.clear();   // the trace rules go now
+    j["rules"] = std::move(hit);
+    j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);
     j["agrees"] = agrees && ct_agrees;
     j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +

@@ -76,11 +76,21 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   # conntrack: the NAT the kernel really did, read back through ctnetlink, beside the computed hop
   if ip netns exec "$C1" iptables -t nat -A OUTPUT -p tcp -d 10.0.0.99 --dport 80 -j DNAT --to-destination 10.0.0.3:6379 2>/dev/null; then
     run ovnet-trace --from "$C1" --probe tcp 10.0.0.99:80
+    jq -c .probe.rules <<<"$OUT" | sed "s/^/# DEBUG /"
     assert_eq "$RC:$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '0:["connected",true]' "probe to a DNAT'd 10.0.0.99:80 in c1: connected, agrees"
     assert_eq "$(jq -c ".probe.conntrack[] | select(.netns == \"$C1\") | [.nat, .computed, .agrees]" <<<"$OUT")" \
       '[["DNAT to 10.0.0.3:6379"],["DNAT to 10.0.0.3:6379"],true]' "c1's conntrack entry confirms the computed DNAT to 10.0.0.3:6379"
     assert_contains "$(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig + \" / \" + .reply" <<<"$OUT")" \
       " -> 10.0.0.99:80 / tcp 10.0.0.3:6379 -> 10.0.0.2:" "the entry: original to 10.0.0.99:80, reply from 10.0.0.3:6379"
+    # the kernel's own rule trace (nftrace) for that packet: c1's DNAT rule really ran, as computed
+    if [ "$(jq -r '.probe.nftrace | join(";")' <<<"$OUT")" = "" ]; then
+      assert_eq "$(jq -c ".probe.rules[] | select(.netns == \"$C1\" and .table == \"nat\" and .chain == \"OUTPUT\") | select(.rule | test(\"DNAT\")) | [.position, .verdict, .computed]" <<<"$OUT")" \
+        '[1,"ACCEPT",true]' "nftrace: c1's nat OUTPUT rule 1, the DNAT, really hit (ACCEPT), as computed"
+      assert_eq "$(jq '[.probe.rules[] | select(.computed | not)] | length' <<<"$OUT")" 0 "nftrace: every rule the packet hit was computed"
+    else
+      echo "# no kernel rule trace here: $(jq -r '.probe.nftrace | join("; ")' <<<"$OUT")"
+    fi
+    assert_eq "$(ip netns exec "$C1" iptables -t raw -S | grep -c OVNET-PROBE)" 0 "nftrace: the trace chain and its jumps are gone"
     # with a source port SNAT too: both translations in one entry
     ip netns exec "$C1" iptables -t nat -A POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
     run ovnet-trace --from "$C1" --probe --minimal tcp 10.0.0.99:80
@@ -93,6 +103,7 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     if ip netns exec "$C1" iptables -t nat -I OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
          -j DNAT --to-destination 10.0.0.4:6379 2>/dev/null; then
       run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+      echo "# DEBUG $RC $ERR"; jq -c .probe <<<"$OUT" | sed "s/^/# DEBUG /"
       assert_eq "$(jq -c '[.paths[0].assumptions != [], .probe.answer, .probe.agrees]' <<<"$OUT")" '[true,"connected",false]' \
         "an unmodelled match before a DNAT: the probe connects, and disagrees with the first path"
       assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
@@ -136,6 +147,13 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
   assert_eq "$rc:$(cat "$TMP/int.err")" "1:ovnet-trace: --probe: interrupted; what it added is removed" "^C: exit 1, one line"
   assert_eq "$(leftovers)" "0/0" "^C: nothing left behind"
   ip netns exec "$H2" iptables -D INPUT -p tcp --dport 7946 -j DROP
+  # iptables-legacy rules: the kernel's tracer cannot follow them, and the probe says so
+  if command -v iptables-legacy >/dev/null && ip netns exec "$C2" iptables-legacy -A INPUT -p tcp --dport 6379 -j ACCEPT 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+    assert_contains "$(jq -r '.probe.nftrace | join("; ")' <<<"$OUT")" "$C2: iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow" \
+      "a legacy rule in c2: the probe says the kernel cannot trace it"
+    ip netns exec "$C2" iptables-legacy -D INPUT -p tcp --dport 6379 -j ACCEPT
+  fi
   bad "--probe from an interface with no bridged peer" "not a veth whose peer is on a bridge" --probe --from "$C1" --iif lo --src 10.0.0.9 tcp 10.0.0.2:1
   assert_eq "$(leftovers)" "0/0" "a refused probe leaves nothing"
   kill %2 2>/dev/null
