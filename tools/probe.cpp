@@ -279,6 +279,12 @@ void on_pkt(u_char* user, const pcap_pkthdr*, const u_char*) { ++*reinterpret_ca
 
 }  // namespace
 
+// A rule read from iptables-legacy-save: invisible to the kernel's tracer.
+static bool is_legacy(const json& rule) {
+    return rule.is_object() && rule.contains("backend") && rule["backend"].is_string() &&
+           rule["backend"].get<std::string>().find("legacy") != std::string::npos;
+}
+
 json probe(const TraceResult& r, TraceWorld& world) {
     if (r.mode != "live") throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
     SignalGuard sig;
@@ -345,32 +351,47 @@ json probe(const TraceResult& r, TraceWorld& world) {
         socklen_t ml = sizeof me;
         if (pk.proto != "icmp" && ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&me), &ml) == 0) my_port = ntohs(me.sin_port);
     }
-    // the kernel's rule trace, set for this packet only in each namespace of the path
+    // the kernel's rule trace, set for this packet only in each namespace of the path, on each
+    // form it has there (the overlay's packet; the VXLAN packet carrying it), as it enters
     std::vector<std::unique_ptr<NfTrace>> traces;
     json nft_notes = json::array();
     {
-        std::vector<std::string> seen_ns;
-        for (auto& h : path.hops) {
-            if (h.packet.vni || std::find(seen_ns.begin(), seen_ns.end(), h.netns) != seen_ns.end()) continue;
-            seen_ns.push_back(h.netns);
-            const json* n = world.netns(h.netns);
-            bool legacy = false, any_rule = false;
-            if (n && n->contains("netfilter") && (*n)["netfilter"].is_object())
-                for (auto& x : (*n)["netfilter"].value("rules", json::array())) {
-                    any_rule = true;
-                    legacy |= x.is_object() && x.contains("backend") && x["backend"].is_string() &&
-                              x["backend"].get<std::string>().find("legacy") != std::string::npos;
-                }
-            if (!any_rule) continue;   // no rule there: nothing to trace
-            if (legacy) nft_notes.push_back(h.netns + ": iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow");
+        std::vector<std::pair<std::string, std::vector<NfTrace::Match>>> want;
+        uint16_t first_sport = path.hops.empty() ? pk.sport : path.hops.front().packet.sport;
+        for (size_t i = 0; i < path.hops.size(); i++) {
+            auto& h = path.hops[i];
+            // the header as the packet enters this hop: the one after the previous hop
+            const TracePacket& q = i == 0 ? r.packet : path.hops[i - 1].packet;
+            const TracePacket& at = q.vni != h.packet.vni && h.stage == "encap" ? h.packet : q;
             NfTrace::Match m;
-            m.proto = pk.proto == "tcp" ? IPPROTO_TCP : pk.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
-            std::memcpy(&m.dst_be, h.packet.dst.b.data(), 4);
-            m.sport = h.packet.sport != r.paths.front().hops.front().packet.sport ? h.packet.sport : my_port;
-            m.dport = h.packet.dport;
-            auto t = std::make_unique<NfTrace>(h.netns, ns_arg(h.netns), m);
-            if (!t->ok()) nft_notes.push_back(h.netns + ": no rule trace (" + t->why() + ")");
+            m.proto = at.proto == "tcp" ? IPPROTO_TCP : at.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
+            if (!at.dst.valid()) continue;
+            std::memcpy(&m.dst_be, at.dst.b.data(), 4);
+            if (at.vni) {   // the VXLAN packet: its source port is a flow hash
+                if (at.src.valid()) std::memcpy(&m.src_be, at.src.b.data(), 4);
+                m.dport = at.dport;
+            } else if (m.proto != IPPROTO_ICMP) {
+                m.sport = at.sport && at.sport != first_sport ? at.sport : my_port;
+                m.dport = at.dport;
+            }
+            auto it = std::find_if(want.begin(), want.end(), [&](auto& w) { return w.first == h.netns; });
+            if (it == want.end()) it = want.insert(want.end(), {h.netns, {}});
+            if (std::find(it->second.begin(), it->second.end(), m) == it->second.end()) it->second.push_back(m);
+        }
+        for (auto& [ns, ms] : want) {
+            const json* n = world.netns(ns);
+            bool legacy = false, nft = false;
+            if (n && n->contains("netfilter") && (*n)["netfilter"].is_object()) {
+                auto& nf = (*n)["netfilter"];
+                for (auto& x : nf.value("rules", json::array())) (is_legacy(x) ? legacy : nft) = true;
+                nft |= !nf.value("chains", json::array()).empty();   // a policy is traced too
+            }
+            if (legacy) nft_notes.push_back(ns + ": iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow");
+            if (!nft) continue;   // no nf_tables chain there: nothing the tracer could report
+            auto t = std::make_unique<NfTrace>(ns, ns_arg(ns), ms);
+            if (!t->ok()) nft_notes.push_back(ns + ": no rule trace (" + t->why() + ")");
             else traces.push_back(std::move(t));
+            SignalGuard::check();
         }
     }
     SignalGuard::check();
@@ -482,38 +503,66 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
     j["injected"] = inj ? json(inj->where()) : json();
     // the rules the kernel really ran the packet through, beside the computed ones
-    json hit = json::array();
+    json hit = json::array(), traced = json::array();
+    std::vector<std::string> nft_differs;
     for (auto& t : traces) {
-        const json* n = world.netns(t->netns());
+        const std::string& ns = t->netns();
+        traced.push_back(ns);
+        const json* n = world.netns(ns);
         std::map<std::pair<std::string, std::string>, std::vector<const json*>> rules;
+        std::set<std::string> legacy;   // "table chain -A ...": rules the tracer cannot see
         if (n && n->contains("netfilter") && (*n)["netfilter"].is_object() && (*n)["netfilter"].contains("rules"))
-            for (auto& x : (*n)["netfilter"]["rules"])   // pointers kept: the world's own, not a copy
-                if (x.is_object() && !(x.contains("backend") && x["backend"].is_string() && x["backend"].get<std::string>().find("legacy") != std::string::npos))
-                    rules[{x.value("table", ""), x.value("chain", "")}].push_back(&x);
+            for (auto& x : (*n)["netfilter"]["rules"]) {   // pointers kept: the world's own, not a copy
+                if (!x.is_object()) continue;
+                if (is_legacy(x)) legacy.insert(x.value("table", "") + " " + x.value("chain", "") + " -A " + x.value("chain", "") + " " + x.value("spec", ""));
+                else rules[{x.value("table", ""), x.value("chain", "")}].push_back(&x);
+            }
         for (auto& [k, v] : rules)
             std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->value("position", 0) < b->value("position", 0); });
+        std::set<size_t> seen_hops;
         for (auto& e : t->events()) {
+            // a return is implied; a rule event without a handle names no rule (the kernel
+            // dumps the packet's headers with it)
+            if ((e.type != NFT_TRACETYPE_RULE || !e.handle) && e.type != NFT_TRACETYPE_POLICY) continue;
             std::string text;
             if (e.type == NFT_TRACETYPE_POLICY) text = "policy " + e.verdict;
-            else if (e.type == NFT_TRACETYPE_RULE) {
-                auto& v = rules[{e.table, e.chain}];
-                if (e.position >= 1 && size_t(e.position) <= v.size()) text = "-A " + e.chain + " " + v[size_t(e.position) - 1]->value("spec", "");
-            } else continue;
-            bool computed = false;
-            for (auto& h : path.hops)
-                computed |= h.netns == t->netns() && h.stage == "netfilter" && h.object == e.table + " " + e.chain &&
-                            (e.type == NFT_TRACETYPE_POLICY ? h.entry.rfind("policy ", 0) == 0 : h.entry == text);
-            hit.push_back({{"netns", t->netns()}, {"table", e.table}, {"chain", e.chain},
+            else if (auto& v = rules[{e.table, e.chain}]; e.position >= 1 && size_t(e.position) <= v.size())
+                text = "-A " + e.chain + " " + v[size_t(e.position) - 1]->value("spec", "");
+            std::optional<size_t> hop;
+            for (size_t i = 0; i < path.hops.size() && !hop; i++) {
+                auto& h = path.hops[i];
+                if (h.netns == ns && h.stage == "netfilter" && h.object == e.table + " " + e.chain && !text.empty() && h.entry == text &&
+                    !seen_hops.count(i))
+                    hop = i;
+            }
+            if (hop) seen_hops.insert(*hop);
+            std::string where = ns + " " + e.table + " " + e.chain;
+            // a chain's ACCEPT policy the computed trace leaves out where the chain has no rule
+            if (!hop && (e.type == NFT_TRACETYPE_RULE || e.verdict != "ACCEPT"))
+                nft_differs.push_back("nftrace in " + where + ": the kernel ran " +
+                                      (text.empty() ? "rule handle " + std::to_string(e.handle) : text) + " (" + e.verdict + "), not computed");
+            hit.push_back({{"netns", ns}, {"table", e.table}, {"chain", e.chain},
                            {"position", e.position ? json(e.position) : json()}, {"rule", text.empty() ? json() : json(text)},
-                           {"verdict", e.verdict}, {"computed", computed}});
+                           {"verdict", e.verdict}, {"computed", bool(hop)}, {"hop", hop ? json(*hop) : json()}});
         }
+        // a computed rule the kernel did not run (where the packet went the computed way)
+        if (agrees || !seen_hops.empty())
+            for (size_t i = 0; i < path.hops.size(); i++) {
+                auto& h = path.hops[i];
+                if (h.netns != ns || h.stage != "netfilter" || seen_hops.count(i) || legacy.count(h.object + " " + h.entry)) continue;
+                if (h.entry == "policy ACCEPT") continue;   // not every kernel keeps an empty chain
+                nft_differs.push_back("nftrace in " + ns + " " + h.object + ": computed " + h.entry + ", the kernel did not run it");
+            }
     }
     traces.clear();   // the trace rules go now
     j["rules"] = std::move(hit);
+    j["traced"] = std::move(traced);
     j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);
-    j["agrees"] = agrees && ct_agrees;
-    j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
+    std::string nft_diff;
+    for (auto& d : nft_differs) nft_diff += (nft_diff.empty() ? "" : "; ") + d;
+    j["agrees"] = agrees && ct_agrees && nft_differs.empty();
+    j["differs"] = agrees ? (ct_agrees ? (nft_differs.empty() ? json() : json(nft_diff)) : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
                                           " (" + answer + (last ? ", last seen leaving " + last->netns + " " + last->iface : ", seen nowhere") + ")");
     return j;
 }

@@ -19,6 +19,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,14 @@ public:
     /// to dst (icmp).
     struct Match {
         uint8_t proto = 0;
-        uint16_t sport = 0, dport = 0;
-        uint32_t dst_be = 0;
+        uint16_t sport = 0, dport = 0;   ///< 0: any
+        uint32_t src_be = 0, dst_be = 0; ///< src 0: any
+        bool operator==(const Match&) const = default;
     };
-    /// `ns`: a namespace label, `path` its file; `match`: the probe's packet there. Does nothing
-    /// (ok() false, why() says) when the kernel refuses the table.
-    NfTrace(const std::string& ns, const std::string& path, const Match& match) : ns_(ns), path_(path) {
+    /// `ns`: a namespace label, `path` its file; `matches`: the forms the probe's packet has
+    /// there (the overlay's packet, the VXLAN packet carrying it). Does nothing (ok() false,
+    /// why() says) when the kernel refuses the table.
+    NfTrace(const std::string& ns, const std::string& path, const std::vector<Match>& matches) : ns_(ns), path_(path) {
         {
             NetnsFile nsf = netns_open(path);
             NetnsGuard g(nsf);
@@ -49,12 +52,20 @@ public:
         if (!fd_) throw Error(ErrorKind::Runtime, "--probe: nftrace in " + ns + ": netlink socket: " + std::strerror(errno));
         int grp = NFNLGRP_NFTRACE, big = 1 << 20;
         ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+        // bound first: an unbound netlink socket keeps port id 0, the kernel's own, and a
+        // broadcast skips the socket whose port id is the sender's (every kernel event, then)
+        sockaddr_nl me{};
+        me.nl_family = AF_NETLINK;
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&me), sizeof me) < 0) {
+            why_ = std::string("NFNLGRP_NFTRACE: bind: ") + std::strerror(errno);
+            return;
+        }
         if (::setsockopt(fd_.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof grp) < 0) {
             why_ = std::string("NFNLGRP_NFTRACE: ") + std::strerror(errno);
             return;
         }
         table_ = "ovnet_probe_" + std::to_string(::getpid());
-        std::string err = batch(true, match);
+        std::string err = batch(true, matches);
         if (!err.empty()) {
             why_ = err;
             batch(false, {});
@@ -76,13 +87,17 @@ public:
         std::string table, chain, verdict;
         int type = 0;                 ///< NFT_TRACETYPE_RULE, _RETURN, _POLICY
         uint64_t handle = 0;
+        uint32_t id = 0;              ///< the kernel's id of the traced packet (skb)
         int position = 0;             ///< the rule's place in its chain (1-based), 0 unknown
     };
-    /// The events received so far, their rules placed in their chains (our own chain and the
-    /// jumps to it left out, positions as they were before they were added).
+    /// The events of the probe's packet received so far, in the kernel's order, their rules
+    /// placed in their chains. Our own table's events left out; so are later packets of the
+    /// flow (an ACK, a retransmission): of each of our rules, the first packet it marked only.
     std::vector<Event> events() {
         std::vector<Event> out;
         if (!added_) return out;
+        std::map<uint32_t, bool> keep;   // packet id -> its events kept
+        std::set<uint64_t> used;         // our rules that have marked their packet
         char buf[1 << 16];
         for (;;) {
             ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
@@ -96,13 +111,23 @@ public:
                     else if (t == NFTA_TRACE_CHAIN) e.chain = cstr(v, vn);
                     else if (t == NFTA_TRACE_TYPE && vn >= 4) e.type = int(be32(v));
                     else if (t == NFTA_TRACE_RULE_HANDLE && vn >= 8) e.handle = be64(v);
+                    else if (t == NFTA_TRACE_ID && vn >= 4) e.id = be32(v);
+                    else if (t == NFTA_TRACE_POLICY && vn >= 4) {
+                        uint32_t p = be32(v);
+                        if (p > 0xffff) p = __builtin_bswap32(p);   // kernels that put it in host order
+                        e.verdict = verdict_name(int32_t(p));
+                    }
                     else if (t == NFTA_TRACE_VERDICT)
                         each(v, vn, [&](int vt, const char* x, size_t xn) {
                             if (vt == NFTA_VERDICT_CODE && xn >= 4) e.verdict = verdict_name(int32_t(be32(x))) + e.verdict;
                             else if (vt == NFTA_VERDICT_CHAIN) e.verdict += " " + cstr(x, xn);
                         });
                 });
-                if (e.table == table_) continue;
+                if (e.table == table_) {
+                    if (e.type == NFT_TRACETYPE_RULE && !keep.count(e.id)) keep[e.id] = used.insert(e.handle).second;
+                    continue;
+                }
+                if (auto k = keep.find(e.id); k != keep.end() && !k->second) continue;
                 out.push_back(std::move(e));
             }
         }
@@ -190,7 +215,7 @@ private:
     }
     /// add: our table, a chain on PREROUTING and one on OUTPUT (before raw), each with the one
     /// rule `<match> meta nftrace set 1`; !add: the table deleted. One batch, its errors read back.
-    std::string batch(bool add, const Match& mt) {
+    std::string batch(bool add, const std::vector<Match>& mts) {
         Fd fd;
         {
             NetnsFile nsf = netns_open(path_);
@@ -223,6 +248,7 @@ private:
                 m.close();
                 m.str(NFTA_CHAIN_TYPE, "filter");
                 end(out, m, seq++), acks++;
+                for (auto& mt : mts) {
                 begin(out, m, T | NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, NFPROTO_IPV4);
                 m.str(NFTA_RULE_TABLE, table_);
                 m.str(NFTA_RULE_CHAIN, name);
@@ -232,20 +258,26 @@ private:
                 m.u32(NFTA_META_KEY, NFT_META_L4PROTO);
                 expr_end(m);
                 cmp_eq(m, &mt.proto, 1);
+                if (mt.src_be) {
+                    payload(m, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+                    cmp_eq(m, &mt.src_be, 4);
+                }
+                payload(m, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+                cmp_eq(m, &mt.dst_be, 4);
                 if (mt.proto == IPPROTO_ICMP) {
                     uint8_t echo = 8;
                     payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
                     cmp_eq(m, &echo, 1);
-                    payload(m, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
-                    cmp_eq(m, &mt.dst_be, 4);
                 } else {
                     uint16_t sp = htons(mt.sport), dp = htons(mt.dport);
                     if (mt.sport) {
                         payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
                         cmp_eq(m, &sp, 2);
                     }
-                    payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-                    cmp_eq(m, &dp, 2);
+                    if (mt.dport) {
+                        payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+                        cmp_eq(m, &dp, 2);
+                    }
                 }
                 uint8_t one = 1;
                 expr(m, "immediate");
@@ -260,6 +292,7 @@ private:
                 expr_end(m);
                 m.close();
                 end(out, m, seq++), acks++;
+                }
             }
         }
         begin(out, m, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
