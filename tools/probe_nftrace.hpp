@@ -1,10 +1,10 @@
 // ovnet-trace --probe: the kernel's own rule trace (nf_tables' nftrace) for the probe's packet
 // only. In each namespace of the path, an ovnet-owned nf_tables table (ip ovnet_probe_PID) hooks
 // PREROUTING and OUTPUT before raw with one rule each, `<the probe's tuple> meta nftrace set 1`,
-// written as one netlink batch (iptables' TRACE target, through nft_compat, does not switch the
-// kernel's nftrace on); the events come from NFNLGRP_NFTRACE (NFTA_TRACE_* decoded here) and
-// each rule handle is placed in its chain (one NFT_MSG_GETRULE dump), hence mapped to the
-// iptables-save rule the trace read. The table is deleted when the NfTrace goes, also on throw.
+// written as one netlink batch (a table of its own: nothing added to the tables iptables owns);
+// the events come from NFNLGRP_NFTRACE (NFTA_TRACE_* decoded here, as xtables-monitor --trace
+// shows them) and each rule handle is placed in its chain (one NFT_MSG_GETRULE dump), hence
+// mapped to the iptables-save rule the trace read. The table is deleted when the NfTrace goes, also on throw.
 // iptables-legacy rules are invisible to this tracer (it follows nf_tables only): said, not guessed.
 #pragma once
 #include <linux/netfilter.h>
@@ -135,7 +135,7 @@ public:
         auto pos = positions();
         for (auto& e : out) {
             if (e.type != NFT_TRACETYPE_RULE) continue;
-            auto it = pos.find(e.handle);
+            auto it = pos.find({e.table, e.handle});
             if (it == pos.end()) continue;
             e.position = it->second;
         }
@@ -350,9 +350,10 @@ private:
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nfgenmsg))) return;
         each(static_cast<const char*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(nfgenmsg)), h->nlmsg_len - NLMSG_LENGTH(sizeof(nfgenmsg)), f);
     }
-    /// handle -> place in its chain, from one NFT_MSG_GETRULE dump (rules come in chain order).
-    std::map<uint64_t, int> positions() {
-        std::map<uint64_t, int> out;
+    /// (table, handle) -> place in its chain, from one NFT_MSG_GETRULE dump (rules come in chain
+    /// order; a handle is unique in its table only).
+    std::map<std::pair<std::string, uint64_t>, int> positions() {
+        std::map<std::pair<std::string, uint64_t>, int> out;
         Fd fd;
         {
             NetnsFile nsf = netns_open(path_);
@@ -386,7 +387,7 @@ private:
                     else if (t == NFTA_RULE_CHAIN) chain = cstr(v, vn);
                     else if (t == NFTA_RULE_HANDLE && vn >= 8) handle = be64(v);
                 });
-                out[handle] = ++count[{table, chain}];
+                out[{table, handle}] = ++count[{table, chain}];
             }
         }
     }
