@@ -46,7 +46,7 @@ void print_table(const json& doc) {
                cell(pk["src"]), pk["dst"].get<std::string>(), pk["dport"].is_null() ? "" : ":" + pk["dport"].dump(),
                doc["start"]["kind"].get<std::string>(), doc["start"]["netns"].get<std::string>(),
                doc["start"]["iif"].is_null() ? "" : " iif " + doc["start"]["iif"].get<std::string>());
-    // --probe: the observed column beside the first path's netfilter hops (the kernel's rule
+    // --probe: the observed column beside the compared path's netfilter hops (the kernel's rule
     // trace): "ran" when the kernel ran that rule or policy, "not run" where it traced the packet
     // and did not
     const json* prd = doc.contains("probe") ? &doc["probe"] : nullptr;
@@ -61,7 +61,7 @@ void print_table(const json& doc) {
     for (auto& p : doc["paths"]) {
         if (doc["paths"].size() > 1) fmt::print("\npath {}\n", ++n);
         for (auto& a : p["assumptions"]) fmt::print("  assumes: {}\n", a.get<std::string>());
-        bool observed = prd && &p == &doc["paths"][0];
+        bool observed = prd && &p == &doc["paths"][(*prd)["path"].get<size_t>()];
         std::vector<std::string> head{"NETNS", "STAGE", "OBJECT", "ENTRY", "EFFECT", "PKTS", "PACKET"};
         if (observed) head.push_back("KERNEL RAN");
         Table t(head);

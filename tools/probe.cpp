@@ -358,10 +358,11 @@ json probe(const TraceResult& r, TraceWorld& world) {
     {
         std::vector<std::pair<std::string, std::vector<NfTrace::Match>>> want;
         uint16_t first_sport = path.hops.empty() ? pk.sport : path.hops.front().packet.sport;
-        for (size_t i = 0; i < path.hops.size(); i++) {
-            auto& h = path.hops[i];
+        for (auto& fork : r.paths)   // every path: where IPVS picks, the probe takes one of them
+        for (size_t i = 0; i < fork.hops.size(); i++) {
+            auto& h = fork.hops[i];
             // the header as the packet enters this hop: the one after the previous hop
-            const TracePacket& q = i == 0 ? r.packet : path.hops[i - 1].packet;
+            const TracePacket& q = i == 0 ? r.packet : fork.hops[i - 1].packet;
             const TracePacket& at = q.vni != h.packet.vni && h.stage == "encap" ? h.packet : q;
             NfTrace::Match m;
             m.proto = at.proto == "tcp" ? IPPROTO_TCP : at.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
@@ -487,12 +488,13 @@ json probe(const TraceResult& r, TraceWorld& world) {
                       : answer == "refused"                           ? "refused"
                       : (answer == "sent" || (inj && answer == "timeout")) && reached_end ? "delivered"
                                                                       : "dropped";
+    auto outcome_agrees = [&](const TracePath& p) {
+        if (p.outcome == "delivered" || p.outcome == "left") return got == "delivered";
+        if (p.code == "NO_LISTENER") return got == "refused";
+        return got == "dropped";
+    };
     bool agrees = false;
-    for (auto& p : r.paths) {
-        if (p.outcome == "delivered" || p.outcome == "left") agrees |= got == "delivered";
-        else if (p.code == "NO_LISTENER") agrees |= got == "refused";
-        else agrees |= got == "dropped";
-    }
+    for (auto& p : r.paths) agrees |= outcome_agrees(p);
     std::string ct_differs;
     bool ct_agrees = true;
     json ct = tuple.proto == IPPROTO_ICMP || tuple.src.valid() ? conntrack_entries(path, tuple, ct_agrees, ct_differs) : json::array();
@@ -503,23 +505,26 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
     j["injected"] = inj ? json(inj->where()) : json();
     // the rules the kernel really ran the packet through, beside the computed ones
-    json hit = json::array(), traced = json::array();
-    std::vector<std::string> nft_differs;
+    struct Seen {
+        NfTrace::Event e;
+        std::string ns, text;   // text: the rule as iptables-save prints it, "policy X", or ""
+    };
+    std::vector<Seen> events;
+    std::map<std::string, std::set<std::string>> legacy;   // netns -> "table chain -A ...": invisible
+    json traced = json::array();
     for (auto& t : traces) {
         const std::string& ns = t->netns();
         traced.push_back(ns);
         const json* n = world.netns(ns);
         std::map<std::pair<std::string, std::string>, std::vector<const json*>> rules;
-        std::set<std::string> legacy;   // "table chain -A ...": rules the tracer cannot see
         if (n && n->contains("netfilter") && (*n)["netfilter"].is_object() && (*n)["netfilter"].contains("rules"))
             for (auto& x : (*n)["netfilter"]["rules"]) {   // pointers kept: the world's own, not a copy
                 if (!x.is_object()) continue;
-                if (is_legacy(x)) legacy.insert(x.value("table", "") + " " + x.value("chain", "") + " -A " + x.value("chain", "") + " " + x.value("spec", ""));
+                if (is_legacy(x)) legacy[ns].insert(x.value("table", "") + " " + x.value("chain", "") + " -A " + x.value("chain", "") + " " + x.value("spec", ""));
                 else rules[{x.value("table", ""), x.value("chain", "")}].push_back(&x);
             }
         for (auto& [k, v] : rules)
             std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->value("position", 0) < b->value("position", 0); });
-        std::set<size_t> seen_hops;
         for (auto& e : t->events()) {
             // a return is implied; a rule event without a handle names no rule (the kernel
             // dumps the packet's headers with it)
@@ -528,34 +533,64 @@ json probe(const TraceResult& r, TraceWorld& world) {
             if (e.type == NFT_TRACETYPE_POLICY) text = "policy " + e.verdict;
             else if (auto& v = rules[{e.table, e.chain}]; e.position >= 1 && size_t(e.position) <= v.size())
                 text = "-A " + e.chain + " " + v[size_t(e.position) - 1]->value("spec", "");
-            std::optional<size_t> hop;
-            for (size_t i = 0; i < path.hops.size() && !hop; i++) {
-                auto& h = path.hops[i];
-                if (h.netns == ns && h.stage == "netfilter" && h.object == e.table + " " + e.chain && !text.empty() && h.entry == text &&
-                    !seen_hops.count(i))
-                    hop = i;
-            }
-            if (hop) seen_hops.insert(*hop);
-            std::string where = ns + " " + e.table + " " + e.chain;
-            // a chain's ACCEPT policy the computed trace leaves out where the chain has no rule
-            if (!hop && (e.type == NFT_TRACETYPE_RULE || e.verdict != "ACCEPT"))
-                nft_differs.push_back("nftrace in " + where + ": the kernel ran " +
-                                      (text.empty() ? "rule handle " + std::to_string(e.handle) : text) + " (" + e.verdict + "), not computed");
-            hit.push_back({{"netns", ns}, {"table", e.table}, {"chain", e.chain},
-                           {"position", e.position ? json(e.position) : json()}, {"rule", text.empty() ? json() : json(text)},
-                           {"verdict", e.verdict}, {"computed", bool(hop)}, {"hop", hop ? json(*hop) : json()}});
+            events.push_back({e, ns, text});
         }
-        // a computed rule the kernel did not run (where the packet went the computed way)
-        if (agrees || !seen_hops.empty())
-            for (size_t i = 0; i < path.hops.size(); i++) {
-                auto& h = path.hops[i];
-                if (h.netns != ns || h.stage != "netfilter" || seen_hops.count(i) || legacy.count(h.object + " " + h.entry)) continue;
-                if (h.entry == "policy ACCEPT") continue;   // not every kernel keeps an empty chain
-                nft_differs.push_back("nftrace in " + ns + " " + h.object + ": computed " + h.entry + ", the kernel did not run it");
-            }
     }
+    // each path against the observed rules: the hop naming each, and the differences; the
+    // rules are compared with the path they differ least from (where IPVS forks, the probe
+    // took one of the paths)
+    struct Cmp {
+        std::vector<std::optional<size_t>> hop;
+        std::vector<std::string> differs;
+    };
+    auto compare = [&](const TracePath& p, bool outcome_agrees) {
+        Cmp c;
+        std::set<size_t> used;
+        std::set<std::string> reached;
+        for (auto& x : events) {
+            std::optional<size_t> hop;
+            for (size_t i = 0; i < p.hops.size() && !hop && !x.text.empty(); i++) {
+                auto& h = p.hops[i];
+                if (h.netns == x.ns && h.stage == "netfilter" && h.object == x.e.table + " " + x.e.chain && h.entry == x.text && !used.count(i)) hop = i;
+            }
+            if (hop) used.insert(*hop);
+            reached.insert(x.ns);
+            // a chain's ACCEPT policy: the computed trace leaves it out where the chain has no rule
+            if (!hop && (x.e.type == NFT_TRACETYPE_RULE || x.e.verdict != "ACCEPT"))
+                c.differs.push_back("nftrace in " + x.ns + " " + x.e.table + " " + x.e.chain + ": the kernel ran " +
+                                    (x.text.empty() ? "rule handle " + std::to_string(x.e.handle) : x.text) + " (" + x.e.verdict + "), not computed");
+            c.hop.push_back(hop);
+        }
+        // a computed rule the kernel did not run, where the packet went the computed way
+        for (auto& ns : traced)
+            if (outcome_agrees || reached.count(ns.get<std::string>()))
+                for (size_t i = 0; i < p.hops.size(); i++) {
+                    auto& h = p.hops[i];
+                    if (h.netns != ns.get<std::string>() || h.stage != "netfilter" || used.count(i) || legacy[h.netns].count(h.object + " " + h.entry)) continue;
+                    if (h.entry == "policy ACCEPT") continue;   // not every kernel keeps an empty chain
+                    c.differs.push_back("nftrace in " + h.netns + " " + h.object + ": computed " + h.entry + ", the kernel did not run it");
+                }
+        return c;
+    };
+    size_t best = 0, best_score = 0;
+    Cmp cmp;
+    for (size_t k = 0; k < r.paths.size(); k++) {
+        bool oa = outcome_agrees(r.paths[k]);
+        Cmp c = compare(r.paths[k], oa);
+        size_t score = (oa ? 0 : 1000) + c.differs.size();
+        if (k == 0 || score < best_score) best = k, best_score = score, cmp = std::move(c);
+    }
+    json hit = json::array();
+    for (size_t i = 0; i < events.size(); i++) {
+        auto& x = events[i];
+        hit.push_back({{"netns", x.ns}, {"table", x.e.table}, {"chain", x.e.chain},
+                       {"position", x.e.position ? json(x.e.position) : json()}, {"rule", x.text.empty() ? json() : json(x.text)},
+                       {"verdict", x.e.verdict}, {"computed", bool(cmp.hop[i])}, {"hop", cmp.hop[i] ? json(*cmp.hop[i]) : json()}});
+    }
+    std::vector<std::string>& nft_differs = cmp.differs;
     traces.clear();   // the trace rules go now
     j["rules"] = std::move(hit);
+    j["path"] = best;
     j["traced"] = std::move(traced);
     j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);

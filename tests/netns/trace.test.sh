@@ -101,7 +101,7 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     for want in "$H2 filter INPUT -A INPUT -p udp -m udp --dport 4789 -j ACCEPT" "$C2 filter INPUT -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT"; do
       assert_eq "$(jq -r ".probe.rules[] | select(.position != null) | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | [.verdict, .computed] | join(\" \")" <<<"$OUT")" \
         "ACCEPT true" "nftrace: the kernel ran $want (ACCEPT), computed"
-      assert_eq "$(jq -r ". as \$d | .probe.rules[] | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | \$d.paths[0].hops[.hop] | .netns + \" \" + .object + \" \" + .entry" <<<"$OUT")" \
+      assert_eq "$(jq -r ". as \$d | .probe.rules[] | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | \$d.paths[\$d.probe.path].hops[.hop] | .netns + \" \" + .object + \" \" + .entry" <<<"$OUT")" \
         "$want" "nftrace: the computed hop names the same rule ($want)"
     done
     assert_eq "$(jq -c '[.probe.agrees, .probe.differs, ([.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length)]' <<<"$OUT")" \
@@ -114,15 +114,26 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     assert_contains "$(grep " filter INPUT " <<<"$OUT" | grep -c " ran$")" "2" "terminal: the KERNEL RAN column marks both rules"
     assert_contains "$OUT" "kernel ran $H2 filter INPUT: -A INPUT -p udp -m udp --dport 4789 -j ACCEPT -> ACCEPT" "terminal: the observed rules listed"
     assert_eq "$(probe_tables)" 0 "nftrace: no probe table left in any namespace"
-    # a rule behind a match ovnet does not model: the first path takes it, the kernel ran the next one
+    # a rule behind a match ovnet does not model: the trace forks on it, the kernel ran the next
+    # rule, as the second path computed: the rules are compared with that path
     if ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT 2>/dev/null; then
       run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
-      assert_eq "$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '["connected",false]' "nftrace: an unmodelled match in c2: connected, differs"
-      assert_contains "$(jq -r .probe.differs <<<"$OUT")" \
-        "nftrace in $C2 filter INPUT: the kernel ran -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT (ACCEPT), not computed; nftrace in $C2 filter INPUT: computed -A INPUT -p tcp -m tcp --dport 6379 -m recent --rcheck" \
-        "nftrace: the difference names the rule the kernel ran and the computed one it did not"
+      assert_eq "$(jq -c "[(.paths | length), .probe.path, .probe.agrees, (.probe.rules[] | select(.netns == \"$C2\") | .position, .computed)]" <<<"$OUT")" \
+        '[2,1,true,2,true]' "nftrace: an unmodelled match in c2: the kernel ran rule 2, as the second path computed"
       ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT
     fi
+    # a real difference: the computed packet's source port (--sport 1) is not the probe's (the
+    # kernel's pick), so c2's rule on source port 1 is computed and not run, the next one run
+    ip netns exec "$C2" iptables -I INPUT -p tcp --sport 1 --dport 6379 -j ACCEPT
+    run ovnet-trace --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
+    assert_eq "$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '["connected",false]' "nftrace: a rule on the computed source port: connected, differs"
+    assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
+      "nftrace in $C2 filter INPUT: the kernel ran -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT (ACCEPT), not computed; nftrace in $C2 filter INPUT: computed -A INPUT -p tcp -m tcp --sport 1 --dport 6379 -j ACCEPT, the kernel did not run it" \
+      "nftrace: the difference names the rule the kernel ran and the computed one it did not"
+    run ovnet-trace --table --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
+    assert_contains "$(grep -- "--sport 1 --dport 6379" <<<"$OUT")" "NOT RUN" "terminal: the computed rule the kernel did not run is marked NOT RUN"
+    assert_contains "$OUT" "kernel ran $C2 filter INPUT: -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT -> ACCEPT (NOT computed)" "terminal: the rule it ran instead, NOT computed"
+    ip netns exec "$C2" iptables -D INPUT -p tcp --sport 1 --dport 6379 -j ACCEPT
     ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -j ACCEPT
     ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j ACCEPT
   else
@@ -170,8 +181,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     if ip netns exec "$C1" iptables -t nat -I OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
          -j DNAT --to-destination 10.0.0.4:6379 2>/dev/null; then
       run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
-      assert_eq "$(jq -c ".probe.rules[] | select(.netns == \"$C1\" and .chain == \"OUTPUT\") | [.rule, .computed]" <<<"$OUT")" '["policy ACCEPT",false]' \
-        "nftrace: the kernel ran c1's nat OUTPUT to its policy, not the computed DNAT"
+      assert_eq "$(jq -c ".probe.path, (.probe.rules[] | select(.netns == \"$C1\" and .chain == \"OUTPUT\") | [.rule, .computed])" <<<"$OUT" | paste -sd' ')" \
+        '1 ["policy ACCEPT",true]' "nftrace: the kernel ran c1's nat OUTPUT to its policy, as the second path (no DNAT) computed"
       assert_eq "$(jq -c '[.paths[0].assumptions != [], .probe.answer, .probe.agrees]' <<<"$OUT")" '[true,"connected",false]' \
         "an unmodelled match before a DNAT: the probe connects, and disagrees with the first path"
       assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
