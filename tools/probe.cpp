@@ -548,11 +548,16 @@ json probe(const TraceResult& r, TraceWorld& world) {
         std::set<size_t> used;
         std::set<std::string> reached;
         for (auto& x : events) {
-            std::optional<size_t> hop;
+            // the first hop naming that rule not matched yet; else one already matched: the
+            // kernel may run a chain again for the same packet (IPVS sends it through OUTPUT
+            // once more), a rule the path has all the same
+            std::optional<size_t> hop, again;
             for (size_t i = 0; i < p.hops.size() && !hop && !x.text.empty(); i++) {
                 auto& h = p.hops[i];
-                if (h.netns == x.ns && h.stage == "netfilter" && h.object == x.e.table + " " + x.e.chain && h.entry == x.text && !used.count(i)) hop = i;
+                if (h.netns == x.ns && h.stage == "netfilter" && h.object == x.e.table + " " + x.e.chain && h.entry == x.text)
+                    (used.count(i) ? again : hop) = i;
             }
+            if (!hop) hop = again;
             if (hop) used.insert(*hop);
             reached.insert(x.ns);
             // a chain's ACCEPT policy: the computed trace leaves it out where the chain has no rule

@@ -48,8 +48,9 @@ public:
             NetnsFile nsf = netns_open(path);
             NetnsGuard g(nsf);
             fd_ = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER));
+            ctl_ = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
         }
-        if (!fd_) throw Error(ErrorKind::Runtime, "--probe: nftrace in " + ns + ": netlink socket: " + std::strerror(errno));
+        if (!fd_ || !ctl_) throw Error(ErrorKind::Runtime, "--probe: nftrace in " + ns + ": netlink socket: " + std::strerror(errno));
         int grp = NFNLGRP_NFTRACE, big = 1 << 20;
         ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
         // bound first: an unbound netlink socket keeps port id 0, the kernel's own, and a
@@ -127,7 +128,8 @@ public:
                     if (e.type == NFT_TRACETYPE_RULE && !keep.count(e.id)) keep[e.id] = used.insert(e.handle).second;
                     continue;
                 }
-                if (auto k = keep.find(e.id); k != keep.end() && !k->second) continue;
+                // a packet our rules did not mark (another probe's, someone's TRACE) is not ours
+                if (auto k = keep.find(e.id); k == keep.end() || !k->second) continue;
                 out.push_back(std::move(e));
             }
         }
@@ -144,7 +146,9 @@ public:
 
 private:
     std::string ns_, path_, table_, why_;
-    Fd fd_;
+    Fd fd_;    // the trace events
+    Fd ctl_;   // the table's owner: the kernel deletes the table when it closes, even on SIGKILL
+    uint32_t seq_ = 1;
     bool added_ = false;
 
     // ---- a netlink message builder, just enough for one nf_tables batch ----
@@ -216,16 +220,10 @@ private:
     /// add: our table, a chain on PREROUTING and one on OUTPUT (before raw), each with the one
     /// rule `<match> meta nftrace set 1`; !add: the table deleted. One batch, its errors read back.
     std::string batch(bool add, const std::vector<Match>& mts) {
-        Fd fd;
-        {
-            NetnsFile nsf = netns_open(path_);
-            NetnsGuard g(nsf);
-            fd = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-        }
-        if (!fd) return std::string("netlink: ") + std::strerror(errno);
+        const Fd& fd = ctl_;
         std::string out;
         Msg m;
-        uint32_t seq = 1;
+        uint32_t& seq = seq_;
         int acks = 0;
         begin(out, m, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
         end(out, m, seq++);
@@ -237,6 +235,7 @@ private:
         } else {
             begin(out, m, T | NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK, NFPROTO_IPV4);
             m.str(NFTA_TABLE_NAME, table_);
+            m.u32(NFTA_TABLE_FLAGS, NFT_TABLE_F_OWNER);
             end(out, m, seq++), acks++;
             for (auto [name, hook] : {std::pair<const char*, int>{"pre", NF_INET_PRE_ROUTING}, {"out", NF_INET_LOCAL_OUT}}) {
                 begin(out, m, T | NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK, NFPROTO_IPV4);
@@ -354,13 +353,7 @@ private:
     /// order; a handle is unique in its table only).
     std::map<std::pair<std::string, uint64_t>, int> positions() {
         std::map<std::pair<std::string, uint64_t>, int> out;
-        Fd fd;
-        {
-            NetnsFile nsf = netns_open(path_);
-            NetnsGuard g(nsf);
-            fd = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-        }
-        if (!fd) return out;
+        const Fd& fd = ctl_;
         struct {
             nlmsghdr h;
             nfgenmsg g;
@@ -368,7 +361,7 @@ private:
         req.h.nlmsg_len = sizeof req;
         req.h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
         req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        req.h.nlmsg_seq = 1;
+        req.h.nlmsg_seq = seq_++;
         req.g.nfgen_family = NFPROTO_IPV4;
         req.g.version = NFNETLINK_V0;
         if (::send(fd.get(), &req, sizeof req, 0) < 0) return out;

@@ -228,6 +228,18 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
   assert_eq "$rc:$(cat "$TMP/int.err")" "1:ovnet-trace: --probe: interrupted; what it added is removed" "^C: exit 1, one line"
   assert_eq "$(leftovers)" "0/0" "^C: nothing left behind"
   assert_eq "$(probe_tables)" 0 "^C: no probe table left in any namespace"
+  # even SIGKILL leaves no trace table: the kernel owns it to the probe's netlink socket
+  # (NFT_TABLE_F_OWNER) and deletes it when the socket goes (the throwaway namespace would stay:
+  # a sandbox probe here)
+  ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -j DROP
+  ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379 >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do [ "$(probe_tables)" != 0 ] && break; sleep 0.02; done
+  assert_eq "$([ "$(probe_tables)" -ge 2 ] && echo yes)" yes "SIGKILL test: the probe's trace tables (c1, c2...) are there while it waits"
+  kill -KILL $pid; wait $pid 2>/dev/null
+  for _ in $(seq 100); do [ "$(probe_tables)" = 0 ] && break; sleep 0.02; done
+  assert_eq "$(probe_tables)" 0 "SIGKILL: the kernel removed the probe's trace tables"
+  ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -j DROP
   ip netns exec "$H2" iptables -D INPUT -p tcp --dport 7946 -j DROP
   # iptables-legacy rules: the kernel's tracer cannot follow them, and the probe says so
   if command -v iptables-legacy >/dev/null && ip netns exec "$C2" iptables-legacy -A INPUT -p tcp --dport 6379 -j ACCEPT 2>/dev/null; then
