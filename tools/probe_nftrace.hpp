@@ -4,7 +4,9 @@
 // written as one netlink batch (a table of its own: nothing added to the tables iptables owns);
 // the events come from NFNLGRP_NFTRACE (NFTA_TRACE_* decoded here, as xtables-monitor --trace
 // shows them) and each rule handle is placed in its chain (one NFT_MSG_GETRULE dump), hence
-// mapped to the iptables-save rule the trace read. The table is deleted when the NfTrace goes, also on throw.
+// mapped to the iptables-save rule the trace read. The table is deleted when the NfTrace goes, also on throw;
+// it is owned by its netlink socket (NFT_TABLE_F_OWNER), so the kernel deletes it even when the
+// process is killed.
 // iptables-legacy rules are invisible to this tracer (it follows nf_tables only): said, not guessed.
 #pragma once
 #include <linux/netfilter.h>

@@ -6,7 +6,10 @@
 # snapshots carry no socket table). Failures injected one at a time with iproute2/iptables in
 # this run's namespaces, each named by its code (exit 1): NO_LISTENER, NO_ROUTE, DROP_RULE,
 # XFRM_NO_SA, IP_FORWARD_OFF, FDB_MISS, FDB_HALF_ENTRY, MTU_EXCEEDED (DF; --no-df fragments). Bad input:
-# exit 2, one line.
+# exit 2, one line. The probe's kernel rule trace (nftrace): iptables-nft rules on c1 -> c2 (h2's on
+# the VXLAN packet, c2's) observed and named by their computed hops; an unmodelled match resolved by
+# the path the kernel took; a real difference named; no ovnet_probe table left in any namespace,
+# also after ^C and SIGKILL; legacy rules said to be invisible.
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${OVNET_PYTHON:-/usr/bin/python3}
