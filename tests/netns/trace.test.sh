@@ -33,33 +33,41 @@ bad() {   # bad DESCRIPTION NEEDLE ARGS...
 }
 
 # probe_tables: how many nf_tables tables named ovnet_probe_* this run's namespaces hold (one
-# NFT_MSG_GETTABLE dump in each, from one process; there is no nft(8) here to list them)
+# NFT_MSG_GETTABLE dump in each, from one process; there is no nft(8) here to list them).
+# probe_tables wait: the same once there is one (polled in that process, for up to 10 s).
 probe_tables() {
-  python3 - "$P-" <<'PY'
-import ctypes, os, socket, struct, sys
+  python3 - "$P-" "${1:-}" <<'PY'
+import ctypes, os, socket, struct, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
-total = 0
-for n in sorted(os.listdir("/run/netns")):
-    if not n.startswith(sys.argv[1]): continue
-    fd = os.open("/run/netns/" + n, os.O_RDONLY)
-    if libc.setns(fd, 0x40000000) != 0: sys.exit("setns " + n)   # CLONE_NEWNET
-    os.close(fd)
-    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12); s.bind((0, 0))
-    s.send(struct.pack("=IHHIIBBH", 20, (10 << 8) | 1, 0x301, 1, 0, 0, 0, 0))   # NFT_MSG_GETTABLE dump, every family
-    done = False
-    while not done:
-        d, off = s.recv(1 << 16), 0
-        while off < len(d):
-            ln, typ = struct.unpack_from("=IH", d, off)
-            if typ in (2, 3): done = True; break   # NLMSG_ERROR, NLMSG_DONE
-            a = off + 20
-            while a + 4 <= off + ln:
-                alen, atyp = struct.unpack_from("=HH", d, a)
-                if alen < 4: break
-                total += atyp & 0x7fff == 1 and d[a + 4:a + alen].startswith(b"ovnet_probe")   # NFTA_TABLE_NAME
-                a += (alen + 3) & ~3
-            off += (ln + 3) & ~3
-    s.close()
+def count():
+  total = 0
+  for n in sorted(os.listdir("/run/netns")):
+      if not n.startswith(sys.argv[1]): continue
+      fd = os.open("/run/netns/" + n, os.O_RDONLY)
+      if libc.setns(fd, 0x40000000) != 0: sys.exit("setns " + n)   # CLONE_NEWNET
+      os.close(fd)
+      s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12); s.bind((0, 0))
+      s.send(struct.pack("=IHHIIBBH", 20, (10 << 8) | 1, 0x301, 1, 0, 0, 0, 0))   # NFT_MSG_GETTABLE dump, every family
+      done = False
+      while not done:
+          d, off = s.recv(1 << 16), 0
+          while off < len(d):
+              ln, typ = struct.unpack_from("=IH", d, off)
+              if typ in (2, 3): done = True; break   # NLMSG_ERROR, NLMSG_DONE
+              a = off + 20
+              while a + 4 <= off + ln:
+                  alen, atyp = struct.unpack_from("=HH", d, a)
+                  if alen < 4: break
+                  total += atyp & 0x7fff == 1 and d[a + 4:a + alen].startswith(b"ovnet_probe")   # NFTA_TABLE_NAME
+                  a += (alen + 3) & ~3
+              off += (ln + 3) & ~3
+      s.close()
+  return total
+deadline = time.time() + 10
+total = count()
+while sys.argv[2] == "wait" and total == 0 and time.time() < deadline:
+    time.sleep(0.005)
+    total = count()
 print(total)
 PY
 }
@@ -225,8 +233,7 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
   ovnet-trace --from client --src 192.0.2.99 --probe tcp 192.0.2.12:7946 >"$TMP/int.out" 2>"$TMP/int.err" &
   pid=$!
   for _ in $(seq 400); do [ "$(ip -n "$UL" -o link show master ul0 | grep -c ": ovp")" != 0 ] && break; sleep 0.01; done
-  for _ in $(seq 200); do [ "$(probe_tables)" != 0 ] && break; sleep 0.02; done
-  assert_eq "$(probe_tables)" 1 "^C test: the probe's trace table is in h2 while it waits"
+  assert_eq "$(probe_tables wait)" 1 "^C test: the probe's trace table is in h2 while it waits"
   kill -INT $pid; wait $pid; rc=$?
   assert_eq "$rc:$(cat "$TMP/int.err")" "1:ovnet-trace: --probe: interrupted; what it added is removed" "^C: exit 1, one line"
   assert_eq "$(leftovers)" "0/0" "^C: nothing left behind"
@@ -237,8 +244,7 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
   ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -j DROP
   ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379 >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 200); do [ "$(probe_tables)" != 0 ] && break; sleep 0.02; done
-  assert_eq "$([ "$(probe_tables)" -ge 2 ] && echo yes)" yes "SIGKILL test: the probe's trace tables (c1, c2...) are there while it waits"
+  assert_eq "$([ "$(probe_tables wait)" -ge 1 ] && echo yes)" yes "SIGKILL test: the probe's trace tables are there while it waits"
   kill -KILL $pid; wait $pid 2>/dev/null
   for _ in $(seq 100); do [ "$(probe_tables)" = 0 ] && break; sleep 0.02; done
   assert_eq "$(probe_tables)" 0 "SIGKILL: the kernel removed the probe's trace tables"
