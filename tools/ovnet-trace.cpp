@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
                 // the NAT the kernel really did, where some was done or computed
                 for (auto& c : pr["conntrack"])
                     if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
+                if (!pr["agrees"].get<bool>() && pr["differs"].is_string()) fmt::print("probe differs: {}\n", pr["differs"].get<std::string>());
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),
                            seen.empty() ? "nowhere" : seen, pr["agrees"].get<bool>() ? "agrees" : "DIFFERS");
             }

@@ -94,13 +94,15 @@ public:
         int position = 0;             ///< the rule's place in its chain (1-based), 0 unknown
     };
     /// The events of the probe's packet received so far, in the kernel's order, their rules
-    /// placed in their chains. Our own table's events left out; so are later packets of the
-    /// flow (an ACK, a retransmission): of each of our rules, the first packet it marked only.
+    /// placed in their chains. Our own table's events left out; so is all that follows one of
+    /// our rules marking another packet than the first it marked (an ACK, a retransmission:
+    /// later packets of the flow). Not the packet id: the kernel derives it from the skb's flow
+    /// hash, which may change on the way (IPVS sends the packet through OUTPUT once more).
     std::vector<Event> events() {
         std::vector<Event> out;
         if (!added_) return out;
-        std::map<uint32_t, bool> keep;   // packet id -> its events kept
-        std::set<uint64_t> used;         // our rules that have marked their packet
+        std::map<uint64_t, uint32_t> first;   // our rule -> the id of the first packet it marked
+        bool later = false;
         char buf[1 << 16];
         for (;;) {
             ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
@@ -127,12 +129,13 @@ public:
                         });
                 });
                 if (e.table == table_) {
-                    if (e.type == NFT_TRACETYPE_RULE && !keep.count(e.id)) keep[e.id] = used.insert(e.handle).second;
+                    if (e.type == NFT_TRACETYPE_RULE) {
+                        auto [it, fresh] = first.emplace(e.handle, e.id);
+                        later |= !fresh && it->second != e.id;
+                    }
                     continue;
                 }
-                // a packet our rules did not mark (another probe's, someone's TRACE) is not ours
-                if (auto k = keep.find(e.id); k == keep.end() || !k->second) continue;
-                out.push_back(std::move(e));
+                if (!later && !first.empty()) out.push_back(std::move(e));
             }
         }
         if (out.empty()) return out;
