@@ -100,6 +100,7 @@ void print_table(const json& doc) {
                        x["chain"].get<std::string>(), x["rule"].is_null() ? std::string("?") : x["rule"].get<std::string>(),
                        x["verdict"].get<std::string>(), x["computed"].get<bool>() ? "" : " (NOT computed)");
         for (auto& x : pr["nftrace"]) fmt::print("  nftrace: {}\n", x.get<std::string>());
+        if (!pr["rules_agree"].get<bool>()) fmt::print("RULES DIFFER: {}\n", pr["rules_differ"].get<std::string>());
         fmt::print("{}\n", pr["agrees"].get<bool>() ? "the probe agrees with the computed trace" : "DIFFERS: " + pr["differs"].get<std::string>());
     }
 }
@@ -200,6 +201,7 @@ int main(int argc, char** argv) {
                 for (auto& c : pr["conntrack"])
                     if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
                 if (!pr["agrees"].get<bool>() && pr["differs"].is_string()) fmt::print("probe differs: {}\n", pr["differs"].get<std::string>());
+                if (!pr["rules_agree"].get<bool>()) fmt::print("probe rules differ: {}\n", pr["rules_differ"].get<std::string>());
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),
                            seen.empty() ? "nowhere" : seen, pr["agrees"].get<bool>() ? "agrees" : "DIFFERS");
             }

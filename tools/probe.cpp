@@ -601,8 +601,12 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["conntrack"] = std::move(ct);
     std::string nft_diff;
     for (auto& d : nft_differs) nft_diff += (nft_diff.empty() ? "" : "; ") + d;
-    j["agrees"] = agrees && ct_agrees && nft_differs.empty();
-    j["differs"] = agrees ? (ct_agrees ? (nft_differs.empty() ? json() : json(nft_diff)) : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
+    // the rules apart: the computed model and the kernel's tracer still part on some paths
+    // (IPVS for a VIP local to the sandbox: caught at OUTPUT, traced no further)
+    j["rules_agree"] = nft_differs.empty();
+    j["rules_differ"] = nft_differs.empty() ? json() : json(nft_diff);
+    j["agrees"] = agrees && ct_agrees;
+    j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
                                           " (" + answer + (last ? ", last seen leaving " + last->netns + " " + last->iface : ", seen nowhere") + ")");
     return j;
 }

@@ -115,8 +115,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
       assert_eq "$(jq -r ". as \$d | .probe.rules[] | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | \$d.paths[\$d.probe.path].hops[.hop] | .netns + \" \" + .object + \" \" + .entry" <<<"$OUT")" \
         "$want" "nftrace: the computed hop names the same rule ($want)"
     done
-    assert_eq "$(jq -c '[.probe.agrees, .probe.differs, ([.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length)]' <<<"$OUT")" \
-      '[true,null,0]' "nftrace: every rule the kernel ran was computed, the probe agrees"
+    assert_eq "$(jq -c '[.probe.agrees, .probe.rules_agree, .probe.rules_differ, ([.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length)]' <<<"$OUT")" \
+      '[true,true,null,0]' "nftrace: every rule the kernel ran was computed, the probe agrees"
     assert_eq "$(jq -c --arg h1 "$H1" --arg c1 "$C1" '.probe.traced - [$h1, $c1]' <<<"$OUT")" "[\"$H2\",\"$C2\"]" "nftrace: traced in h2 and c2"
     printf '%s' "$OUT" >"$TMP/probe-nft.json"
     if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe-nft.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON with a rule trace is valid"
@@ -129,7 +129,7 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     # rule, as the second path computed: the rules are compared with that path
     if ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT 2>/dev/null; then
       run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
-      assert_eq "$(jq -c "[(.paths | length), .probe.path, .probe.agrees, (.probe.rules[] | select(.netns == \"$C2\") | .position, .computed)]" <<<"$OUT")" \
+      assert_eq "$(jq -c "[(.paths | length), .probe.path, .probe.rules_agree, (.probe.rules[] | select(.netns == \"$C2\") | .position, .computed)]" <<<"$OUT")" \
         '[2,1,true,2,true]' "nftrace: an unmodelled match in c2: the kernel ran rule 2, as the second path computed"
       ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT
     fi
@@ -137,8 +137,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     # kernel's pick), so c2's rule on source port 1 is computed and not run, the next one run
     ip netns exec "$C2" iptables -I INPUT -p tcp --sport 1 --dport 6379 -j ACCEPT
     run ovnet-trace --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
-    assert_eq "$(jq -c '[.probe.answer, .probe.agrees]' <<<"$OUT")" '["connected",false]' "nftrace: a rule on the computed source port: connected, differs"
-    assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
+    assert_eq "$(jq -c '[.probe.answer, .probe.agrees, .probe.rules_agree]' <<<"$OUT")" '["connected",true,false]' "nftrace: a rule on the computed source port: connected, the rules differ"
+    assert_eq "$(jq -r .probe.rules_differ <<<"$OUT")" \
       "nftrace in $C2 filter INPUT: the kernel ran -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT (ACCEPT), not computed; nftrace in $C2 filter INPUT: computed -A INPUT -p tcp -m tcp --sport 1 --dport 6379 -j ACCEPT, the kernel did not run it" \
       "nftrace: the difference names the rule the kernel ran and the computed one it did not"
     run ovnet-trace --table --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
