@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "common.hpp"
 #include "ovnet/snapshot_diff.hpp"
@@ -45,20 +46,41 @@ void print_table(const json& doc) {
                cell(pk["src"]), pk["dst"].get<std::string>(), pk["dport"].is_null() ? "" : ":" + pk["dport"].dump(),
                doc["start"]["kind"].get<std::string>(), doc["start"]["netns"].get<std::string>(),
                doc["start"]["iif"].is_null() ? "" : " iif " + doc["start"]["iif"].get<std::string>());
+    // --probe: the observed column beside the compared path's netfilter hops (the kernel's rule
+    // trace): "ran" when the kernel ran that rule or policy, "not run" where it traced the packet
+    // and did not
+    const json* prd = doc.contains("probe") ? &doc["probe"] : nullptr;
+    std::set<size_t> ran;
+    std::set<std::string> traced;
+    if (prd) {
+        for (auto& x : (*prd)["rules"])
+            if (x["hop"].is_number()) ran.insert(x["hop"].get<size_t>());
+        for (auto& x : (*prd)["traced"]) traced.insert(x.get<std::string>());
+    }
     size_t n = 0;
     for (auto& p : doc["paths"]) {
         if (doc["paths"].size() > 1) fmt::print("\npath {}\n", ++n);
         for (auto& a : p["assumptions"]) fmt::print("  assumes: {}\n", a.get<std::string>());
-        Table t({"NETNS", "STAGE", "OBJECT", "ENTRY", "EFFECT", "PKTS", "PACKET"});
+        bool observed = prd && &p == &doc["paths"][(*prd)["path"].get<size_t>()];
+        std::vector<std::string> head{"NETNS", "STAGE", "OBJECT", "ENTRY", "EFFECT", "PKTS", "PACKET"};
+        if (observed) head.push_back("KERNEL RAN");
+        Table t(head);
+        size_t i = 0;
         for (auto& h : p["hops"]) {
             auto& q = h["packet"];
             std::string pkt = cell(q["src"]) + (q["sport"].is_number() && q["sport"] != 0 ? ":" + q["sport"].dump() : "") + " > " +
                               cell(q["dst"]) + (q["dport"].is_number() ? ":" + q["dport"].dump() : "") +
                               (q["mark"] != 0 ? " mark " + q["mark_hex"].get<std::string>() : "") +
                               (q["vni"].is_null() ? "" : " vni " + q["vni"].dump());
-            t.row({h["netns"].get<std::string>(), h["stage"].get<std::string>(), h["object"].get<std::string>(),
-                   h["entry"].get<std::string>(), h["effect"].get<std::string>(),
-                   h["packets"].is_null() ? "-" : h["packets"].dump(), pkt});
+            std::vector<std::string> row{h["netns"].get<std::string>(), h["stage"].get<std::string>(), h["object"].get<std::string>(),
+                                         h["entry"].get<std::string>(), h["effect"].get<std::string>(),
+                                         h["packets"].is_null() ? "-" : h["packets"].dump(), pkt};
+            if (observed)
+                row.push_back(ran.count(i) ? "ran"
+                              : h["stage"] == "netfilter" && traced.count(h["netns"].get<std::string>()) ? "NOT RUN"
+                                                                                                     : "");
+            t.row(row);
+            i++;
         }
         t.print(stdout);
         std::string out = p["outcome"].get<std::string>();
@@ -73,6 +95,12 @@ void print_table(const json& doc) {
         for (auto& x : pr["seen"])
             fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
         for (auto& c : pr["conntrack"]) fmt::print("  {}\n", ct_line(c));
+        for (auto& x : pr["rules"])   // the observed path; a rule the computed one lacks is marked
+            fmt::print("  kernel ran {} {} {}: {} -> {}{}\n", x["netns"].get<std::string>(), x["table"].get<std::string>(),
+                       x["chain"].get<std::string>(), x["rule"].is_null() ? std::string("?") : x["rule"].get<std::string>(),
+                       x["verdict"].get<std::string>(), x["computed"].get<bool>() ? "" : " (NOT computed)");
+        for (auto& x : pr["nftrace"]) fmt::print("  nftrace: {}\n", x.get<std::string>());
+        if (!pr["rules_agree"].get<bool>()) fmt::print("RULES DIFFER: {}\n", pr["rules_differ"].get<std::string>());
         fmt::print("{}\n", pr["agrees"].get<bool>() ? "the probe agrees with the computed trace" : "DIFFERS: " + pr["differs"].get<std::string>());
     }
 }
@@ -176,6 +204,8 @@ int main(int argc, char** argv) {
                 // the NAT the kernel really did, where some was done or computed
                 for (auto& c : pr["conntrack"])
                     if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
+                if (!pr["agrees"].get<bool>() && pr["differs"].is_string()) fmt::print("probe differs: {}\n", pr["differs"].get<std::string>());
+                if (!pr["rules_agree"].get<bool>()) fmt::print("probe rules differ: {}\n", pr["rules_differ"].get<std::string>());
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),
                            seen.empty() ? "nowhere" : seen, pr["agrees"].get<bool>() ? "agrees" : "DIFFERS");
             }

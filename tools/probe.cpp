@@ -18,12 +18,15 @@
 #include <chrono>
 #include <cstring>
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
 #include "ovnet/fd.hpp"
 #include "pcap_util.hpp"
 #include "probe_inject.hpp"
+#include "probe_nftrace.hpp"
 
 namespace ovnet::tool {
 
@@ -276,6 +279,12 @@ void on_pkt(u_char* user, const pcap_pkthdr*, const u_char*) { ++*reinterpret_ca
 
 }  // namespace
 
+// A rule read from iptables-legacy-save: invisible to the kernel's tracer.
+static bool is_legacy(const json& rule) {
+    return rule.is_object() && rule.contains("backend") && rule["backend"].is_string() &&
+           rule["backend"].get<std::string>().find("legacy") != std::string::npos;
+}
+
 json probe(const TraceResult& r, TraceWorld& world) {
     if (r.mode != "live") throw Error(ErrorKind::Input, "--probe: sends a real packet: not with --snapshot");
     SignalGuard sig;
@@ -330,6 +339,63 @@ json probe(const TraceResult& r, TraceWorld& world) {
         if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&me), sizeof me) < 0)
             throw Error(ErrorKind::Runtime, "--probe: bind " + pk.src.str() + " in " + send_ns + ": " + std::strerror(errno));
     }
+    if (!inj && pk.proto != "icmp") {
+        // the kernel's port pick, known before the packet leaves (the rule trace matches on it)
+        sockaddr_in any{};
+        any.sin_family = AF_INET;
+        ::bind(sock.get(), reinterpret_cast<sockaddr*>(&any), sizeof any);
+    }
+    uint16_t my_port = 0;
+    {
+        sockaddr_in me{};
+        socklen_t ml = sizeof me;
+        if (pk.proto != "icmp" && ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&me), &ml) == 0) my_port = ntohs(me.sin_port);
+    }
+    // the kernel's rule trace, set for this packet only in each namespace of the path, on each
+    // form it has there (the overlay's packet; the VXLAN packet carrying it), as it enters
+    std::vector<std::unique_ptr<NfTrace>> traces;
+    json nft_notes = json::array();
+    {
+        std::vector<std::pair<std::string, std::vector<NfTrace::Match>>> want;
+        uint16_t first_sport = path.hops.empty() ? pk.sport : path.hops.front().packet.sport;
+        for (auto& fork : r.paths)   // every path: where IPVS picks, the probe takes one of them
+        for (size_t i = 0; i < fork.hops.size(); i++) {
+            auto& h = fork.hops[i];
+            // the header as the packet enters this hop: the one after the previous hop
+            const TracePacket& q = i == 0 ? r.packet : fork.hops[i - 1].packet;
+            const TracePacket& at = q.vni != h.packet.vni && h.stage == "encap" ? h.packet : q;
+            NfTrace::Match m;
+            m.proto = at.proto == "tcp" ? IPPROTO_TCP : at.proto == "udp" ? IPPROTO_UDP : IPPROTO_ICMP;
+            if (!at.dst.valid()) continue;
+            std::memcpy(&m.dst_be, at.dst.b.data(), 4);
+            if (at.vni) {   // the VXLAN packet: its source port is a flow hash
+                if (at.src.valid()) std::memcpy(&m.src_be, at.src.b.data(), 4);
+                m.dport = at.dport;
+            } else if (m.proto != IPPROTO_ICMP) {
+                m.sport = at.sport && at.sport != first_sport ? at.sport : my_port;
+                m.dport = at.dport;
+            }
+            auto it = std::find_if(want.begin(), want.end(), [&](auto& w) { return w.first == h.netns; });
+            if (it == want.end()) it = want.insert(want.end(), {h.netns, {}});
+            if (std::find(it->second.begin(), it->second.end(), m) == it->second.end()) it->second.push_back(m);
+        }
+        for (auto& [ns, ms] : want) {
+            const json* n = world.netns(ns);
+            bool legacy = false, nft = false;
+            if (n && n->contains("netfilter") && (*n)["netfilter"].is_object()) {
+                auto& nf = (*n)["netfilter"];
+                for (auto& x : nf.value("rules", json::array())) (is_legacy(x) ? legacy : nft) = true;
+                nft |= !nf.value("chains", json::array()).empty();   // a policy is traced too
+            }
+            if (legacy) nft_notes.push_back(ns + ": iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow");
+            if (!nft) continue;   // no nf_tables chain there: nothing the tracer could report
+            auto t = std::make_unique<NfTrace>(ns, ns_arg(ns), ms);
+            if (!t->ok()) nft_notes.push_back(ns + ": no rule trace (" + t->why() + ")");
+            else traces.push_back(std::move(t));
+            SignalGuard::check();
+        }
+    }
+    SignalGuard::check();
     int pmtu = pk.df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
     ::setsockopt(sock.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     sockaddr_in to{};
@@ -422,12 +488,13 @@ json probe(const TraceResult& r, TraceWorld& world) {
                       : answer == "refused"                           ? "refused"
                       : (answer == "sent" || (inj && answer == "timeout")) && reached_end ? "delivered"
                                                                       : "dropped";
+    auto outcome_agrees = [&](const TracePath& p) {
+        if (p.outcome == "delivered" || p.outcome == "left") return got == "delivered";
+        if (p.code == "NO_LISTENER") return got == "refused";
+        return got == "dropped";
+    };
     bool agrees = false;
-    for (auto& p : r.paths) {
-        if (p.outcome == "delivered" || p.outcome == "left") agrees |= got == "delivered";
-        else if (p.code == "NO_LISTENER") agrees |= got == "refused";
-        else agrees |= got == "dropped";
-    }
+    for (auto& p : r.paths) agrees |= outcome_agrees(p);
     std::string ct_differs;
     bool ct_agrees = true;
     json ct = tuple.proto == IPPROTO_ICMP || tuple.src.valid() ? conntrack_entries(path, tuple, ct_agrees, ct_differs) : json::array();
@@ -437,7 +504,107 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["seen"] = std::move(seen);
     j["last_seen"] = last ? json(last->netns + " " + last->iface) : json();
     j["injected"] = inj ? json(inj->where()) : json();
+    // the rules the kernel really ran the packet through, beside the computed ones
+    struct Seen {
+        NfTrace::Event e;
+        std::string ns, text;   // text: the rule as iptables-save prints it, "policy X", or ""
+    };
+    std::vector<Seen> events;
+    std::map<std::string, std::set<std::string>> legacy;   // netns -> "table chain -A ...": invisible
+    json traced = json::array();
+    for (auto& t : traces) {
+        const std::string& ns = t->netns();
+        traced.push_back(ns);
+        const json* n = world.netns(ns);
+        std::map<std::pair<std::string, std::string>, std::vector<const json*>> rules;
+        if (n && n->contains("netfilter") && (*n)["netfilter"].is_object() && (*n)["netfilter"].contains("rules"))
+            for (auto& x : (*n)["netfilter"]["rules"]) {   // pointers kept: the world's own, not a copy
+                if (!x.is_object()) continue;
+                if (is_legacy(x)) legacy[ns].insert(x.value("table", "") + " " + x.value("chain", "") + " -A " + x.value("chain", "") + " " + x.value("spec", ""));
+                else rules[{x.value("table", ""), x.value("chain", "")}].push_back(&x);
+            }
+        for (auto& [k, v] : rules)
+            std::stable_sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->value("position", 0) < b->value("position", 0); });
+        for (auto& e : t->events()) {
+            // a return is implied; a rule event without a handle names no rule (the kernel
+            // dumps the packet's headers with it)
+            if ((e.type != NFT_TRACETYPE_RULE || !e.handle) && e.type != NFT_TRACETYPE_POLICY) continue;
+            std::string text;
+            if (e.type == NFT_TRACETYPE_POLICY) text = "policy " + e.verdict;
+            else if (auto& v = rules[{e.table, e.chain}]; e.position >= 1 && size_t(e.position) <= v.size())
+                text = "-A " + e.chain + " " + v[size_t(e.position) - 1]->value("spec", "");
+            events.push_back({e, ns, text});
+        }
+    }
+    // each path against the observed rules: the hop naming each, and the differences; the
+    // rules are compared with the path they differ least from (where IPVS forks, the probe
+    // took one of the paths)
+    struct Cmp {
+        std::vector<std::optional<size_t>> hop;
+        std::vector<std::string> differs;
+    };
+    auto compare = [&](const TracePath& p, bool outcome_agrees) {
+        Cmp c;
+        std::set<size_t> used;
+        std::set<std::string> reached;
+        for (auto& x : events) {
+            // the first hop naming that rule not matched yet; else one already matched: the
+            // kernel may run a chain again for the same packet (IPVS sends it through OUTPUT
+            // once more), a rule the path has all the same
+            std::optional<size_t> hop, again;
+            for (size_t i = 0; i < p.hops.size() && !hop && !x.text.empty(); i++) {
+                auto& h = p.hops[i];
+                if (h.netns == x.ns && h.stage == "netfilter" && h.object == x.e.table + " " + x.e.chain && h.entry == x.text)
+                    (used.count(i) ? again : hop) = i;
+            }
+            if (!hop) hop = again;
+            if (hop) used.insert(*hop);
+            reached.insert(x.ns);
+            // a chain's ACCEPT policy: the computed trace leaves it out where the chain has no rule
+            if (!hop && (x.e.type == NFT_TRACETYPE_RULE || x.e.verdict != "ACCEPT"))
+                c.differs.push_back("nftrace in " + x.ns + " " + x.e.table + " " + x.e.chain + ": the kernel ran " +
+                                    (x.text.empty() ? "rule handle " + std::to_string(x.e.handle) : x.text) + " (" + x.e.verdict + "), not computed");
+            c.hop.push_back(hop);
+        }
+        // a computed rule the kernel did not run, where the packet went the computed way
+        for (auto& ns : traced)
+            if (outcome_agrees || reached.count(ns.get<std::string>()))
+                for (size_t i = 0; i < p.hops.size(); i++) {
+                    auto& h = p.hops[i];
+                    if (h.netns != ns.get<std::string>() || h.stage != "netfilter" || used.count(i) || legacy[h.netns].count(h.object + " " + h.entry)) continue;
+                    if (h.entry == "policy ACCEPT") continue;   // not every kernel keeps an empty chain
+                    c.differs.push_back("nftrace in " + h.netns + " " + h.object + ": computed " + h.entry + ", the kernel did not run it");
+                }
+        return c;
+    };
+    size_t best = 0, best_score = 0;
+    Cmp cmp;
+    for (size_t k = 0; k < r.paths.size(); k++) {
+        bool oa = outcome_agrees(r.paths[k]);
+        Cmp c = compare(r.paths[k], oa);
+        size_t score = (oa ? 0 : 1000) + c.differs.size();
+        if (k == 0 || score < best_score) best = k, best_score = score, cmp = std::move(c);
+    }
+    json hit = json::array();
+    for (size_t i = 0; i < events.size(); i++) {
+        auto& x = events[i];
+        hit.push_back({{"netns", x.ns}, {"table", x.e.table}, {"chain", x.e.chain},
+                       {"position", x.e.position ? json(x.e.position) : json()}, {"rule", x.text.empty() ? json() : json(x.text)},
+                       {"verdict", x.e.verdict}, {"computed", bool(cmp.hop[i])}, {"hop", cmp.hop[i] ? json(*cmp.hop[i]) : json()}});
+    }
+    std::vector<std::string>& nft_differs = cmp.differs;
+    traces.clear();   // the trace rules go now
+    j["rules"] = std::move(hit);
+    j["path"] = best;
+    j["traced"] = std::move(traced);
+    j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);
+    std::string nft_diff;
+    for (auto& d : nft_differs) nft_diff += (nft_diff.empty() ? "" : "; ") + d;
+    // the rules apart: the computed model and the kernel's tracer still part on some paths
+    // (IPVS for a VIP local to the sandbox: caught at OUTPUT, traced no further)
+    j["rules_agree"] = nft_differs.empty();
+    j["rules_differ"] = nft_differs.empty() ? json() : json(nft_diff);
     j["agrees"] = agrees && ct_agrees;
     j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
                                           " (" + answer + (last ? ", last seen leaving " + last->netns + " " + last->iface : ", seen nowhere") + ")");

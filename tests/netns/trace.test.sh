@@ -6,7 +6,10 @@
 # snapshots carry no socket table). Failures injected one at a time with iproute2/iptables in
 # this run's namespaces, each named by its code (exit 1): NO_LISTENER, NO_ROUTE, DROP_RULE,
 # XFRM_NO_SA, IP_FORWARD_OFF, FDB_MISS, FDB_HALF_ENTRY, MTU_EXCEEDED (DF; --no-df fragments). Bad input:
-# exit 2, one line.
+# exit 2, one line. The probe's kernel rule trace (nftrace): iptables-nft rules on c1 -> c2 (h2's on
+# the VXLAN packet, c2's) observed and named by their computed hops; an unmodelled match resolved by
+# the path the kernel took; a real difference named; no ovnet_probe table left in any namespace,
+# also after ^C and SIGKILL; legacy rules said to be invisible.
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${OVNET_PYTHON:-/usr/bin/python3}
@@ -27,6 +30,46 @@ bad() {   # bad DESCRIPTION NEEDLE ARGS...
   assert_eq "$RC" 2 "$what: exit 2"
   assert_one_line "$ERR" "$what: one line"
   assert_contains "$ERR" "$needle" "$what: names $needle"
+}
+
+# probe_tables: how many nf_tables tables named ovnet_probe_* this run's namespaces hold (one
+# NFT_MSG_GETTABLE dump in each, from one process; there is no nft(8) here to list them).
+# probe_tables wait: the same once there is one (polled in that process, for up to 10 s).
+probe_tables() {
+  python3 - "$P-" "${1:-}" <<'PY'
+import ctypes, os, socket, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+def count():
+  total = 0
+  for n in sorted(os.listdir("/run/netns")):
+      if not n.startswith(sys.argv[1]): continue
+      fd = os.open("/run/netns/" + n, os.O_RDONLY)
+      if libc.setns(fd, 0x40000000) != 0: sys.exit("setns " + n)   # CLONE_NEWNET
+      os.close(fd)
+      s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12); s.bind((0, 0))
+      s.send(struct.pack("=IHHIIBBH", 20, (10 << 8) | 1, 0x301, 1, 0, 0, 0, 0))   # NFT_MSG_GETTABLE dump, every family
+      done = False
+      while not done:
+          d, off = s.recv(1 << 16), 0
+          while off < len(d):
+              ln, typ = struct.unpack_from("=IH", d, off)
+              if typ in (2, 3): done = True; break   # NLMSG_ERROR, NLMSG_DONE
+              a = off + 20
+              while a + 4 <= off + ln:
+                  alen, atyp = struct.unpack_from("=HH", d, a)
+                  if alen < 4: break
+                  total += atyp & 0x7fff == 1 and d[a + 4:a + alen].startswith(b"ovnet_probe")   # NFTA_TABLE_NAME
+                  a += (alen + 3) & ~3
+              off += (ln + 3) & ~3
+      s.close()
+  return total
+deadline = time.time() + 10
+total = count()
+while sys.argv[2] == "wait" and total == 0 and time.time() < deadline:
+    time.sleep(0.005)
+    total = count()
+print(total)
+PY
 }
 
 # ---- delivered ----
@@ -61,6 +104,52 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   printf '%s' "$OUT" >"$TMP/probe.json"
   if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
   else fail "probe schema: $(cat "$TMP/verr")"; fi
+  # the kernel's own rule trace (nftrace): iptables-nft rules on the path, on the overlay's
+  # packet (c2) and on the VXLAN packet carrying it (h2), each observed and named by its computed hop
+  if iptables -V 2>/dev/null | grep -q nf_tables && ip netns exec "$H2" iptables -A INPUT -p udp --dport 4789 -j ACCEPT 2>/dev/null; then
+    ip netns exec "$C2" iptables -A INPUT -p tcp --dport 6379 -j ACCEPT
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+    for want in "$H2 filter INPUT -A INPUT -p udp -m udp --dport 4789 -j ACCEPT" "$C2 filter INPUT -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT"; do
+      assert_eq "$(jq -r ".probe.rules[] | select(.position != null) | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | [.verdict, .computed] | join(\" \")" <<<"$OUT")" \
+        "ACCEPT true" "nftrace: the kernel ran $want (ACCEPT), computed"
+      assert_eq "$(jq -r ". as \$d | .probe.rules[] | select(.netns + \" \" + .table + \" \" + .chain + \" \" + .rule == \"$want\") | \$d.paths[\$d.probe.path].hops[.hop] | .netns + \" \" + .object + \" \" + .entry" <<<"$OUT")" \
+        "$want" "nftrace: the computed hop names the same rule ($want)"
+    done
+    assert_eq "$(jq -c '[.probe.agrees, .probe.rules_agree, .probe.rules_differ, ([.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length)]' <<<"$OUT")" \
+      '[true,true,null,0]' "nftrace: every rule the kernel ran was computed, the probe agrees"
+    assert_eq "$(jq -c --arg h1 "$H1" --arg c1 "$C1" '.probe.traced - [$h1, $c1]' <<<"$OUT")" "[\"$H2\",\"$C2\"]" "nftrace: traced in h2 and c2"
+    printf '%s' "$OUT" >"$TMP/probe-nft.json"
+    if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe-nft.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON with a rule trace is valid"
+    else fail "probe nftrace schema: $(cat "$TMP/verr")"; fi
+    run ovnet-trace --table --from "$C1" --probe tcp 10.0.0.3:6379
+    assert_contains "$(grep " filter INPUT " <<<"$OUT" | grep -c " ran$")" "2" "terminal: the KERNEL RAN column marks both rules"
+    assert_contains "$OUT" "kernel ran $H2 filter INPUT: -A INPUT -p udp -m udp --dport 4789 -j ACCEPT -> ACCEPT" "terminal: the observed rules listed"
+    assert_eq "$(probe_tables)" 0 "nftrace: no probe table left in any namespace"
+    # a rule behind a match ovnet does not model: the trace forks on it, the kernel ran the next
+    # rule, as the second path computed: the rules are compared with that path
+    if ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT 2>/dev/null; then
+      run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+      assert_eq "$(jq -c "[(.paths | length), .probe.path, .probe.rules_agree, (.probe.rules[] | select(.netns == \"$C2\") | .position, .computed)]" <<<"$OUT")" \
+        '[2,1,true,2,true]' "nftrace: an unmodelled match in c2: the kernel ran rule 2, as the second path computed"
+      ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -m recent --name ovnft --rcheck -j ACCEPT
+    fi
+    # a real difference: the computed packet's source port (--sport 1) is not the probe's (the
+    # kernel's pick), so c2's rule on source port 1 is computed and not run, the next one run
+    ip netns exec "$C2" iptables -I INPUT -p tcp --sport 1 --dport 6379 -j ACCEPT
+    run ovnet-trace --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
+    assert_eq "$(jq -c '[.probe.answer, .probe.agrees, .probe.rules_agree]' <<<"$OUT")" '["connected",true,false]' "nftrace: a rule on the computed source port: connected, the rules differ"
+    assert_eq "$(jq -r .probe.rules_differ <<<"$OUT")" \
+      "nftrace in $C2 filter INPUT: the kernel ran -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT (ACCEPT), not computed; nftrace in $C2 filter INPUT: computed -A INPUT -p tcp -m tcp --sport 1 --dport 6379 -j ACCEPT, the kernel did not run it" \
+      "nftrace: the difference names the rule the kernel ran and the computed one it did not"
+    run ovnet-trace --table --from "$C1" --sport 1 --probe tcp 10.0.0.3:6379
+    assert_contains "$(grep -- "--sport 1 --dport 6379" <<<"$OUT")" "NOT RUN" "terminal: the computed rule the kernel did not run is marked NOT RUN"
+    assert_contains "$OUT" "kernel ran $C2 filter INPUT: -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT -> ACCEPT (NOT computed)" "terminal: the rule it ran instead, NOT computed"
+    ip netns exec "$C2" iptables -D INPUT -p tcp --sport 1 --dport 6379 -j ACCEPT
+    ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -j ACCEPT
+    ip netns exec "$H2" iptables -D INPUT -p udp --dport 4789 -j ACCEPT
+  else
+    echo "# no iptables-nft: the kernel rule trace not tested"
+  fi
   run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6380
   assert_eq "$RC:$(jq -c '[.code, .probe.answer, .probe.agrees]' <<<"$OUT")" '1:["NO_LISTENER","refused",true]' \
     "probe to a closed port: refused, agrees with NO_LISTENER"
@@ -81,6 +170,16 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
       '[["DNAT to 10.0.0.3:6379"],["DNAT to 10.0.0.3:6379"],true]' "c1's conntrack entry confirms the computed DNAT to 10.0.0.3:6379"
     assert_contains "$(jq -r ".probe.conntrack[] | select(.netns == \"$C1\") | .orig + \" / \" + .reply" <<<"$OUT")" \
       " -> 10.0.0.99:80 / tcp 10.0.0.3:6379 -> 10.0.0.2:" "the entry: original to 10.0.0.99:80, reply from 10.0.0.3:6379"
+    # the kernel's own rule trace (nftrace) for that packet: c1's DNAT rule really ran, as computed
+    if [ "$(jq -r '.probe.nftrace | join(";")' <<<"$OUT")" = "" ]; then
+      assert_eq "$(jq -c ".probe.rules[] | select(.netns == \"$C1\" and .table == \"nat\" and .chain == \"OUTPUT\") | select(.rule | test(\"DNAT\")) | [.position, .verdict, .computed]" <<<"$OUT")" \
+        '[1,"ACCEPT",true]' "nftrace: c1's nat OUTPUT rule 1, the DNAT, really hit (ACCEPT), as computed"
+      assert_eq "$(jq '[.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length' <<<"$OUT")" 0 \
+        "nftrace: every rule the packet hit was computed (an empty chain's ACCEPT policy aside)"
+    else
+      echo "# no kernel rule trace here: $(jq -r '.probe.nftrace | join("; ")' <<<"$OUT")"
+    fi
+    assert_eq "$(probe_tables)" 0 "nftrace: the probe's trace tables are gone"
     # with a source port SNAT too: both translations in one entry
     ip netns exec "$C1" iptables -t nat -A POSTROUTING -p tcp -d 10.0.0.3 --dport 6379 -j SNAT --to-source 10.0.0.2:5555
     run ovnet-trace --from "$C1" --probe --minimal tcp 10.0.0.99:80
@@ -93,6 +192,8 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     if ip netns exec "$C1" iptables -t nat -I OUTPUT -p tcp -d 10.0.0.3 --dport 6379 -m recent --name ovprobe --rcheck \
          -j DNAT --to-destination 10.0.0.4:6379 2>/dev/null; then
       run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+      assert_eq "$(jq -c ".probe.path, (.probe.rules[] | select(.netns == \"$C1\" and .chain == \"OUTPUT\") | [.rule, .computed])" <<<"$OUT" | paste -sd' ')" \
+        '1 ["policy ACCEPT",true]' "nftrace: the kernel ran c1's nat OUTPUT to its policy, as the second path (no DNAT) computed"
       assert_eq "$(jq -c '[.paths[0].assumptions != [], .probe.answer, .probe.agrees]' <<<"$OUT")" '[true,"connected",false]' \
         "an unmodelled match before a DNAT: the probe connects, and disagrees with the first path"
       assert_eq "$(jq -r .probe.differs <<<"$OUT")" \
@@ -132,10 +233,30 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
   ovnet-trace --from client --src 192.0.2.99 --probe tcp 192.0.2.12:7946 >"$TMP/int.out" 2>"$TMP/int.err" &
   pid=$!
   for _ in $(seq 400); do [ "$(ip -n "$UL" -o link show master ul0 | grep -c ": ovp")" != 0 ] && break; sleep 0.01; done
+  assert_eq "$(probe_tables wait)" 1 "^C test: the probe's trace table is in h2 while it waits"
   kill -INT $pid; wait $pid; rc=$?
   assert_eq "$rc:$(cat "$TMP/int.err")" "1:ovnet-trace: --probe: interrupted; what it added is removed" "^C: exit 1, one line"
   assert_eq "$(leftovers)" "0/0" "^C: nothing left behind"
+  assert_eq "$(probe_tables)" 0 "^C: no probe table left in any namespace"
+  # even SIGKILL leaves no trace table: the kernel owns it to the probe's netlink socket
+  # (NFT_TABLE_F_OWNER) and deletes it when the socket goes (the throwaway namespace would stay:
+  # a sandbox probe here)
+  ip netns exec "$C2" iptables -I INPUT -p tcp --dport 6379 -j DROP
+  ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379 >/dev/null 2>&1 &
+  pid=$!
+  assert_eq "$([ "$(probe_tables wait)" -ge 1 ] && echo yes)" yes "SIGKILL test: the probe's trace tables are there while it waits"
+  kill -KILL $pid; wait $pid 2>/dev/null
+  for _ in $(seq 100); do [ "$(probe_tables)" = 0 ] && break; sleep 0.02; done
+  assert_eq "$(probe_tables)" 0 "SIGKILL: the kernel removed the probe's trace tables"
+  ip netns exec "$C2" iptables -D INPUT -p tcp --dport 6379 -j DROP
   ip netns exec "$H2" iptables -D INPUT -p tcp --dport 7946 -j DROP
+  # iptables-legacy rules: the kernel's tracer cannot follow them, and the probe says so
+  if command -v iptables-legacy >/dev/null && ip netns exec "$C2" iptables-legacy -A INPUT -p tcp --dport 6379 -j ACCEPT 2>/dev/null; then
+    run ovnet-trace --from "$C1" --probe tcp 10.0.0.3:6379
+    assert_contains "$(jq -r '.probe.nftrace | join("; ")' <<<"$OUT")" "$C2: iptables-legacy rules, which the kernel's tracer (nf_tables only) cannot follow" \
+      "a legacy rule in c2: the probe says the kernel cannot trace it"
+    ip netns exec "$C2" iptables-legacy -D INPUT -p tcp --dport 6379 -j ACCEPT
+  fi
   bad "--probe from an interface with no bridged peer" "not a veth whose peer is on a bridge" --probe --from "$C1" --iif lo --src 10.0.0.9 tcp 10.0.0.2:1
   assert_eq "$(leftovers)" "0/0" "a refused probe leaves nothing"
   kill %2 2>/dev/null
