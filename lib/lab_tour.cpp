@@ -372,7 +372,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         auto& s = add("Underlying VXLAN service and traffic", "netstat -pan | grep 4789; tcpdump on the bridge",
                       "vxlan_port");
         s.capture = true;
-        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5", "tcp"}));
+        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5"}));
         s.commands.push_back(cmd({"ovnet-vtep", "-t", "-n", n1.netns, "show"}));
         auto* a2s = cs.a ? task_of(ps, cs.a->name, {}, n1.name) : nullptr;
         if (a2s) {
