@@ -372,7 +372,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         auto& s = add("Underlying VXLAN service and traffic", "netstat -pan | grep 4789; tcpdump on the bridge",
                       "vxlan_port");
         s.capture = true;
-        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5"}));
+        s.commands.push_back(cmd({"ovnet-capture", "-n", n1.netns, "-i", vo->bridge, "-c", "4", "--timeout", "5", "tcp"}));
         s.commands.push_back(cmd({"ovnet-vtep", "-t", "-n", n1.netns, "show"}));
         auto* a2s = cs.a ? task_of(ps, cs.a->name, {}, n1.name) : nullptr;
         if (a2s) {
@@ -404,7 +404,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         s.differs.push_back("Today's Docker marks in lb_<netid[:9]> (mangle INPUT) instead of each container's "
                             "OUTPUT chain (#30464), and hands out marks per daemon: 258 is not fixed.");
         auto& t = add("Internal Load Balancing", "The journey to the VIP", "ilb_ipvs");
-        t.commands.push_back(cmd({"ovnet-trace", "--from", sa1->netns, "tcp",
+        t.commands.push_back(cmd({"ovnet-trace", "--netns-prefix", P + "-", "--from", sa1->netns, "tcp",
                                   fmt::format("{}:{}", lba->vip.str(), cs.a->ports.empty() ? 0 : cs.a->ports[0])},
                                  TourNeed::Ipvs));
         std::string be;
@@ -443,7 +443,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
                                      *lbp->publish, gw ? gw->ip.addr.str() : std::string("?")));
         auto& t = add("Service Networking and Routing Mesh", "ingress_sbox: MARK and IPVS", "mesh_sbox");
         t.commands.push_back(cmd({"ovnet-ipvs", "-t", "-n", sb1->netns, "show"}, TourNeed::Ipvs));
-        t.commands.push_back(cmd({"ovnet-trace", "--from", "client", "tcp",
+        t.commands.push_back(cmd({"ovnet-trace", "--netns-prefix", P + "-", "--from", "client", "tcp",
                                   fmt::format("{}:{}", n1.underlay.addr.str(), *lbp->publish)},
                                  TourNeed::Ipvs));
         std::string be;

@@ -107,8 +107,8 @@ struct TourRun {
 int run_capture(TourRun& run, const TourStep& s, const TourCommand& cmd) {
     pid_t pid = spawn(run.c, cmd);
     int st = 0;
-    // The capture's own --timeout ends it only when packets arrive (ovnet-capture with a filter was
-    // seen to hang on a quiet bridge): the tour stops it 3 s after that timeout.
+    // A guard: a capture still running 3 s after its own --timeout is stopped (a tour must never
+    // hang on one step).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     bool killed = false;
     for (;;) {

@@ -79,8 +79,9 @@ grep -q 'redis\.1' "$W/vip" && grep -q 'redis\.2' "$W/vip" && ok "VIP 10.0.0.5:6
 # ---- encryption: the vote network's traffic crosses the underlay as ESP only
 ping_bg() { ip netns exec "$P-swarm-01-redis.2" ping -c 40 -i 0.5 -W 2 10.0.0.6 > "$W/ping" 2>&1 & PING=$!; }
 ping_bg
-ovnet-capture -n "$P-ul" -i ul0 --esp -c 3 --timeout 60 > "$W/esp" 2> "$W/esp.err"
-ovnet-capture -n "$P-ul" -i ul0 --vxlan --timeout 5 > "$W/vx" 2> "$W/vx.err"
+# (on swarm-02's eth0: the underlay bridge's own port sees only what is addressed to it)
+ovnet-capture -n "$P-swarm-02" -i eth0 --esp -c 3 --timeout 60 > "$W/esp" 2> "$W/esp.err"
+ovnet-capture -n "$P-swarm-02" -i eth0 --vxlan --timeout 5 > "$W/vx" 2> "$W/vx.err"
 kill $PING 2>/dev/null; wait $PING 2>/dev/null
 head -3 "$W/esp"
 [ "$(grep -c '"esp":{"spi"' "$W/esp")" = 3 ] && ok "ESP on the underlay while redis.2 pings redis.1 on the vote network" ||
@@ -89,7 +90,7 @@ grep -q '"vni":4098' "$W/vx" && fail "clear VXLAN with VNI 4098 on the underlay:
   ok "no clear VXLAN with VNI 4098 on the underlay ($(grep -c . "$W/vx") other VXLAN packets)"
 # ---- the tour's IPVS steps
 ovnet-lab --prefix "$P" tour --no-pause > "$W/tour" 2>&1; rc=$?
-[ $rc = 0 ] && ok "tour --no-pause" || fail "tour exit $rc"
+[ $rc = 0 ] && ok "tour --no-pause" || { fail "tour exit $rc"; grep -n -i -B2 -A12 'fail\|error\|needs' "$W/tour" | head -80; }
 for want in 'FWM  256' 'FWM  258' '10.255.0.6' '10.255.0.7' 'DNAT' '0x102' '258'; do
   grep -qF -- "$want" "$W/tour" || fail "tour output lacks '$want'"
 done
@@ -105,7 +106,7 @@ want=$(printf '%s\n' '1 "mac":"02:42:0a:00:00:0a"' '1 "mac":"02:42:0a:00:00:0b"'
   '2 "mac":"02:42:0a:00:00:0c"' '3 "mac":"02:42:0a:00:00:0b"' '3 "mac":"02:42:0a:00:00:0c"')
 [ "$(sort "$W/peers-new")" = "$want" ] && [ -z "$(grep -vxFf "$W/peers-after" "$W/peers-before")" ] &&
   ok "scale redis=5: redis.3-5 (10.0.0.10-12) each a peer on the two other nodes, nothing removed" ||
-  fail "scale: new peers $(tr '\n' ' ' < "$W/peers-new")"
+  { fail "scale: new peers $(tr '\n' ' ' < "$W/peers-new")"; echo "before:"; cat "$W/peers-before"; echo "after:"; cat "$W/peers-after"; cat "$W/scale"; }
 ip netns exec "$P-swarm-01-redis.2" bash "$W/get.sh" 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 \
   10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 > "$W/vip5"
 [ "$(grep -o 'redis\.[0-9]' "$W/vip5" | sort -u | wc -l)" = 5 ] && ok "after scale: 10.0.0.5 answered by all five redis tasks" ||
