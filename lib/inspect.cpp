@@ -459,10 +459,14 @@ Snapshot inspect_node(const InspectOptions& opt) {
     if (::gethostname(hn, sizeof hn - 1) == 0) snap.host = hn;
     snap.time = now_utc();
     std::vector<NetnsInfo> list;
-    bool only = !opt.netns.empty();
+    bool only = !opt.netns.empty() || !opt.names.empty();
     if (only) {
-        std::string path = netns_resolve(opt.netns);
-        list.push_back({opt.netns, path, netns_source(path), opt.netns});
+        std::vector<std::string> names = opt.names;
+        if (!opt.netns.empty()) names.insert(names.begin(), opt.netns);
+        for (auto& n : names) {
+            std::string path = netns_resolve(n);
+            list.push_back({n, path, netns_source(path), n});
+        }
     } else {
         list = netns_list(true);
         // The caller's namespace is read through "" (no setns). It is "root" when it is PID 1's;

@@ -409,20 +409,18 @@ std::vector<Snapshot> lab_inspect(const LabPlan& p) {
         std::vector<std::string> names{n.netns};
         for (auto& sb : p.sandboxes)
             if (sb.node == n.name && exists(p, sb)) names.push_back(sb.netns);
-        for (auto& name : names) {
-            InspectOptions o;
-            o.netns = name;
-            Snapshot one;
-            try {
-                one = inspect_node(o);
-            } catch (const Error& e) {
-                if (e.kind() == ErrorKind::Input)
-                    throw Error(ErrorKind::Runtime, "namespace " + name + " of lab " + p.prefix + " is missing (ovnet-lab status): " + e.what());
-                throw;
-            }
-            if (s.time.empty()) s.time = one.time;
-            for (auto& [label, ns] : one.netns) s.netns.emplace(label, std::move(ns));
+        InspectOptions o;   // the node's namespaces in one read: the views join them (published ports)
+        o.names = names;
+        Snapshot one;
+        try {
+            one = inspect_node(o);
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::Input)
+                throw Error(ErrorKind::Runtime, "a namespace of lab " + p.prefix + " is missing (ovnet-lab status): " + e.what());
+            throw;
         }
+        s.time = one.time;
+        s.netns = std::move(one.netns);
         s.networks = networks_view(s.netns);
         out.push_back(std::move(s));
     }

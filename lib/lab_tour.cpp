@@ -404,7 +404,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         s.differs.push_back("Today's Docker marks in lb_<netid[:9]> (mangle INPUT) instead of each container's "
                             "OUTPUT chain (#30464), and hands out marks per daemon: 258 is not fixed.");
         auto& t = add("Internal Load Balancing", "The journey to the VIP", "ilb_ipvs");
-        t.commands.push_back(cmd({"ovnet-trace", "--netns-prefix", P + "-", "--from", sa1->netns, "tcp",
+        t.commands.push_back(cmd({"ovnet-trace", "-t", "--netns-prefix", P + "-", "--from", sa1->netns, "tcp",
                                   fmt::format("{}:{}", lba->vip.str(), cs.a->ports.empty() ? 0 : cs.a->ports[0])},
                                  TourNeed::Ipvs));
         std::string be;
@@ -443,7 +443,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
                                      *lbp->publish, gw ? gw->ip.addr.str() : std::string("?")));
         auto& t = add("Service Networking and Routing Mesh", "ingress_sbox: MARK and IPVS", "mesh_sbox");
         t.commands.push_back(cmd({"ovnet-ipvs", "-t", "-n", sb1->netns, "show"}, TourNeed::Ipvs));
-        t.commands.push_back(cmd({"ovnet-trace", "--netns-prefix", P + "-", "--from", "client", "tcp",
+        t.commands.push_back(cmd({"ovnet-trace", "-t", "--netns-prefix", P + "-", "--from", "client", "tcp",
                                   fmt::format("{}:{}", n1.underlay.addr.str(), *lbp->publish)},
                                  TourNeed::Ipvs));
         std::string be;
@@ -597,17 +597,18 @@ json CheckResult::to_json() const {
 LabSeen lab_observe(const LabPlan& plan, const LabCaps& caps) {
     LabSeen s;
     s.caps = caps;
+    InspectOptions opt;   // one read of every namespace present: the views join them (published ports)
     for (auto& ns : plan.namespaces()) {
         try {
             netns_resolve(ns);
         } catch (const Error&) {
             continue;   // absent: the checks say so
         }
-        InspectOptions opt;
-        opt.netns = ns;
-        Snapshot snap = inspect_node(opt);
-        for (auto& [label, st] : snap.netns) s.netns[ns] = std::move(st);
+        opt.names.push_back(ns);
     }
+    if (opt.names.empty()) return s;
+    Snapshot snap = inspect_node(opt);
+    for (auto& [label, st] : snap.netns) s.netns[label] = std::move(st);
     return s;
 }
 

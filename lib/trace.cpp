@@ -133,6 +133,7 @@ struct St {
     IpAddr dst_ip, inner_ip;           // the addresses whose neighbor gave dst_mac, inner_mac
     std::string out_dev;
     bool ipvs = false, dnat = false, snat = false;
+    bool ipsec = false;                // came through an ESP SA (xfrm): "-m policy --dir in --pol ipsec"
     std::string mark_ns;               // where the mark was set
     std::string drop_code, drop_reason, drop_fix;
     TracePath path;
@@ -274,7 +275,7 @@ private:
 
 Tri Walker::match(St& s, const std::string& /*table*/, const std::vector<std::string>& w, std::string& unknown) {
     bool neg = false;
-    std::string module;
+    std::string module, policy_dir;
     Tri res = Tri::Yes;
     auto want = [&](bool v) {
         if (neg) v = !v;
@@ -310,7 +311,7 @@ Tri Walker::match(St& s, const std::string& /*table*/, const std::vector<std::st
         } else if (o == "-m" || o == "--match") {
             module = arg();
             static const std::set<std::string> known{"tcp", "udp", "mark", "addrtype", "conntrack", "state",
-                                                     "ipvs", "comment", "multiport", "icmp", "u32"};
+                                                     "ipvs", "comment", "multiport", "icmp", "u32", "policy"};
             if (!known.count(module)) {
                 std::string t = "-m " + module;
                 while (i + 1 < w.size() && w[i + 1].rfind("--", 0) == 0 && w[i + 1] != "--jump") {
@@ -385,6 +386,14 @@ Tri Walker::match(St& s, const std::string& /*table*/, const std::vector<std::st
             want(any);
         } else if (o == "--ipvs") {
             want(s.ipvs);
+        } else if (module == "policy" && o == "--dir") {
+            policy_dir = arg();
+        } else if (module == "policy" && o == "--pol") {
+            // Inbound, the packet's own history decides (an ESP SA applied on the way in, as Docker's
+            // encrypted overlays expect); outbound, it is the policy lookup still to come: not modelled.
+            std::string v = arg();
+            if (policy_dir == "in" && (v == "ipsec" || v == "none")) want((v == "ipsec") == s.ipsec);
+            else unk("-m policy --dir " + policy_dir + " --pol " + v);
         } else if (o == "--comment") {
             arg();
         } else if (o == "--icmp-type") {
@@ -965,6 +974,7 @@ bool Walker::xfrm_out(St& s) {
             return false;
         }
         s.p.size += 36;   // ESP header, IV, trailer and ICV of rfc4106(gcm(aes)), about
+        if (str(t, "proto") == "esp") s.ipsec = true;
         hop(s, "xfrm", "policy", sel, str(t, "proto") == "esp" ? "ESP SPI " + str(*sa, "spi") + " (" + str(*sa, "mode") + ")"
                                                                 : str(t, "proto") + " SPI " + str(*sa, "spi"));
     }
@@ -1127,6 +1137,7 @@ void Walker::encap(St s, const json& v, const json& row) {
     s.inner_mac = s.dst_mac;
     s.inner_ip = s.dst_ip;
     s.p = o;
+    s.ipsec = false;   // a new (outer) packet: no SA has taken it yet
     std::string eff = "VXLAN VNI " + std::to_string(o.vni) + " " + (o.src.valid() ? o.src.str() : std::string("(route's source)")) +
                       " -> " + o.dst.str() + " udp/" + std::to_string(o.dport) + ", " + std::to_string(o.size) + " bytes";
     hop(s, "encap", str(v, "name"), "fdb " + str(row, "mac") + " dst " + str(row, "vtep"), eff);
@@ -1144,6 +1155,7 @@ bool Walker::decap(St& s) {
         St c = s;
         c.p = *s.inner;
         c.p.mark = 0;
+        c.ipsec = false;
         c.inner.reset();
         c.dst_mac = s.inner_mac;
         c.dst_ip = s.inner_ip;

@@ -367,6 +367,9 @@ struct InspectOptions {
     /// "" = every namespace of the node (the caller's, /run/netns, every Docker netns directory,
     /// those given to docker_netns_dirs_add); else only this one (a -n argument).
     std::string netns;
+    /// These namespaces as well (with `netns`, or alone): one snapshot of several named
+    /// namespaces, with the views that join them (published ports, networks), e.g. a lab's node.
+    std::vector<std::string> names;
     /// false: the VTEPs' fdb and neighbor tables are not dumped (`peers` stays empty); the live
     /// tracer asks for the one entry it needs instead (fdb_lookup).
     bool peers = true;

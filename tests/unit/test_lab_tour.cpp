@@ -157,8 +157,8 @@ TEST_CASE("lab tour: the deep dive's sections in the seed's order, with its quot
     CHECK(has(t, "ovnet-sbox -t show lab-swarm-01-ingress_sbox"));
     CHECK(has(t, "ovnet-sbox -t show lab-swarm-01-redis.2"));
     CHECK(has(t, "ovnet-lb -t -n lab-swarm-01-redis.2 show"));
-    CHECK(has(t, "ovnet-trace --netns-prefix lab- --from lab-swarm-01-redis.2 tcp 10.0.0.5:6379"));
-    CHECK(has(t, "ovnet-trace --netns-prefix lab- --from client tcp 192.0.2.11:30000"));
+    CHECK(has(t, "ovnet-trace -t --netns-prefix lab- --from lab-swarm-01-redis.2 tcp 10.0.0.5:6379"));
+    CHECK(has(t, "ovnet-trace -t --netns-prefix lab- --from client tcp 192.0.2.11:30000"));
     CHECK(has(t, "ovnet-lab -t --prefix lab scale redis=5"));
     // What to look at, from the plan: the seed's numbers.
     CHECK(has(t, "VNI 4096"));

@@ -207,6 +207,28 @@ TEST_CASE("trace: each failure is named by its code", "[trace]") {
         s["netns"]["h1"]["netfilter"]["rules"][0]["spec"] =
             "-p udp -m udp --dport 4789 -m u32 --u32 \"0x0>>0x16&0x3c@0xc&0xffffff00=0x100200\" -j MARK --set-xmark 0xd0c4e3/0xffffffff";
         CHECK_FALSE(has(run(s, "c1", "tcp", "10.0.0.3:6379").minimal(), "ESP"));
+        // the receiver's input rules of an encrypted overlay: clear VXLAN of that VNI dropped, the
+        // ESP-protected accepted; "-m policy --dir in" is decided by the packet's history, no fork
+        s["netns"]["h1"]["netfilter"]["rules"][0]["spec"] =
+            "-p udp -m udp --dport 4789 -m u32 --u32 \"0x0>>0x16&0x3c@0xc&0xffffff00=0x100100\" -j MARK --set-xmark 0xd0c4e3/0xffffffff";
+        s["netns"]["h2"]["netfilter"]["rules"] = {
+            rule("filter", "INPUT", 1, "-p udp -m policy --dir in --pol none -m udp --dport 4789 -m u32 --u32 "
+                                       "\"0x0>>0x16&0x3c@0xc&0xffffff00=0x100100\" -j DROP"),
+            rule("filter", "INPUT", 2, "-p udp -m policy --dir in --pol ipsec -m udp --dport 4789 -m u32 --u32 "
+                                       "\"0x0>>0x16&0x3c@0xc&0xffffff00=0x100100\" -j ACCEPT")};
+        auto r3 = run(s, "c1", "tcp", "10.0.0.3:6379");
+        INFO(r3.minimal());
+        CHECK(r3.paths.size() == 1);
+        CHECK(r3.delivered());
+        CHECK(r3.paths[0].assumptions.empty());
+        CHECK(has(r3.minimal(), "--pol ipsec"));
+        // without the SA's mark the packet goes in clear: the receiver drops it
+        s["netns"]["h1"]["netfilter"]["rules"] = json::array();
+        auto r4 = run(s, "c1", "tcp", "10.0.0.3:6379");
+        INFO(r4.minimal());
+        CHECK(r4.paths.size() == 1);
+        CHECK(r4.paths[0].code == "DROP_RULE");
+        CHECK(has(r4.paths[0].reason, "--pol none"));
     }
     SECTION("an unmodelled match forks the trace") {
         json s = three_hosts();

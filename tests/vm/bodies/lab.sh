@@ -88,13 +88,6 @@ head -3 "$W/esp"
   fail "no ESP seen: $(head -3 "$W/esp") $(cat "$W/esp.err")"
 grep -q '"vni":4098' "$W/vx" && fail "clear VXLAN with VNI 4098 on the underlay: $(grep -m1 '"vni":4098' "$W/vx")" ||
   ok "no clear VXLAN with VNI 4098 on the underlay ($(grep -c . "$W/vx") other VXLAN packets)"
-# ---- the tour's IPVS steps
-ovnet-lab --prefix "$P" tour --no-pause > "$W/tour" 2>&1; rc=$?
-[ $rc = 0 ] && ok "tour --no-pause" || { fail "tour exit $rc"; grep -n -i -B2 -A12 'fail\|error\|needs' "$W/tour" | head -80; }
-for want in 'FWM  256' 'FWM  258' '10.255.0.6' '10.255.0.7' 'DNAT' '0x102' '258'; do
-  grep -qF -- "$want" "$W/tour" || fail "tour output lacks '$want'"
-done
-grep -qi 'needs IPVS\|no IPVS' "$W/tour" && fail "tour says IPVS is missing in the VM" || ok "tour: IPVS steps ran"
 # ---- scale redis=5: three new tasks, each a new peer on the two other nodes (6 new entries in all)
 peers() { for n in 1 2 3; do ovnet-fdb -n "$P-swarm-0$n" show -d vx-001002-7672d -j | grep -o '"mac":"02:42:0a:00:00:[0-9a-f]*"' | sort | sed "s/^/$n /"; done; }
 peers > "$W/peers-before"
@@ -111,6 +104,16 @@ ip netns exec "$P-swarm-01-redis.2" bash "$W/get.sh" 10.0.0.5:6379 10.0.0.5:6379
   10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 10.0.0.5:6379 > "$W/vip5"
 [ "$(grep -o 'redis\.[0-9]' "$W/vip5" | sort -u | wc -l)" = 5 ] && ok "after scale: 10.0.0.5 answered by all five redis tasks" ||
   fail "after scale: $(tr '\n' ' ' < "$W/vip5")"
+# ---- the tour's IPVS steps
+ovnet-lab --prefix "$P" tour --no-pause > "$W/tour" 2>&1; rc=$?
+[ $rc = 0 ] && ok "tour --no-pause" || { fail "tour exit $rc"; cat "$W/tour"; }
+for want in '256 (0x100)' 'FWM  258' '10.255.0.6' '10.255.0.7' 'DNAT' '0x102' '258'; do
+  grep -qF -- "$want" "$W/tour" || fail "tour output lacks '$want'"
+done
+grep -qi 'needs IPVS\|no IPVS' "$W/tour" && fail "tour says IPVS is missing in the VM" || ok "tour: IPVS steps ran"
+# ---- every check (tasks with their right answers, health, snapshot, journeys incl. the VIP and the mesh)
+ovnet-lab --prefix "$P" check all -t > "$W/checks" 2>&1; rc=$?
+[ $rc = 0 ] && ok "check all: $(tail -1 "$W/checks")" || { fail "check all exit $rc"; cat "$W/checks"; }
 # ---- break scenarios that need IPVS or ESP
 for s in no-dnat esp-blocked; do
   ovnet-lab --prefix "$P" check "$s" > "$W/c0" 2>&1 || { fail "check $s before break: $(cat "$W/c0")"; continue; }
