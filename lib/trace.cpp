@@ -134,6 +134,7 @@ struct St {
     std::string out_dev;
     bool ipvs = false, dnat = false, snat = false;
     bool ipsec = false;                // came through an ESP SA (xfrm): "-m policy --dir in --pol ipsec"
+    std::string ipvs_ns;               // where IPVS picked a destination (a local pick is delivered there)
     std::string mark_ns;               // where the mark was set
     std::string drop_code, drop_reason, drop_fix;
     TracePath path;
@@ -808,6 +809,7 @@ bool Walker::ipvs(St& s) {
         c.p.dst = ip_of(str(d, "address"));
         if (num(d, "port")) c.p.dport = uint16_t(num(d, "port"));
         c.ipvs = true;
+        c.ipvs_ns = c.ns;
         hop(c, "ipvs", key, sched + " [" + all + "]", "to " + str(d, "address") + " (" + str(d, "forward") + ")");
         local_out(std::move(c), true);
     }
@@ -823,7 +825,9 @@ void Walker::local_in(St s) {
         if (st.inner && st.p.proto == "udp") {
             if (decap(st)) continue;
         }
-        if (ipvs(st)) continue;
+        // A destination IPVS picked in this namespace that is local (a task balancing to itself) is
+        // delivered, not balanced again: the connection exists (without this the walk looped).
+        if (st.ipvs_ns != st.ns && ipvs(st)) continue;
         bool found = false;
         auto sock = w_.listener(st.ns, st.p, &found);
         std::string tuple = st.p.proto + " " + st.p.dst.str() + (st.p.proto == "icmp" ? "" : ":" + std::to_string(st.p.dport));
