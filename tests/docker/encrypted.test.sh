@@ -28,6 +28,11 @@ for n in 1 2; do
     assert_eq "$states" "" "$W: no SA (the kernel has no ESP; dockerd logged the failure)"
     # The OUT policy's SPI is the forward SA's (this node -> the other) that dockerd tried to add.
     # (it retries on every peer event: the same SPI, possibly several times)
+    # dockerd writes that line after its attempt, which may come after the policy we read: wait for it.
+    for _ in $(seq 600); do
+      grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $spi," "$OVNET_DOCKER_RUN/dk$n.log" && break
+      sleep 0.1
+    done
     grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $spi," "$OVNET_DOCKER_RUN/dk$n.log"
     assert_eq "$?" 0 \
       "$W: the policy's SPI $spi is the forward SA's dockerd logged"
