@@ -1,6 +1,7 @@
 // ovnet-lab, the execution: builds a plan (lib/lab.cpp) in network namespaces with the library's
 // own calls (sandboxes, bridges, VTEPs, peers, LB, routing mesh, ESP), records it first so that
 // lab_down can always undo it, and runs one responder process per task.
+#include <filesystem>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -593,6 +594,12 @@ LabResult lab_down(const std::string& prefix) {
     if (have_dir) {
         for (auto f : {"plan.json", "plan.json.tmp", "pids", "pids.tmp", "keys", "keys.tmp", "skipped.json", "skipped.json.tmp"})
             ::unlink((dir + "/" + f).c_str());
+        // The break scenarios' records (ovnet-lab break): break-<scenario>.json
+        std::error_code ec;
+        for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+            std::string n = e.path().filename().string();
+            if (n.rfind("break-", 0) == 0 && (n.ends_with(".json") || n.ends_with(".json.tmp"))) ::unlink(e.path().c_str());
+        }
         if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) throw_sys(errno, "removing " + dir);
         res.changes.push_back(Change(Action::Removed, "state " + dir));
     }

@@ -108,7 +108,7 @@ if command -v dot >/dev/null; then
   dot -Tsvg "$TMP/lab.dot" >"$TMP/lab.svg" 2>"$TMP/dot.err" && pass "dot accepts the graph" || fail "dot: $(cat "$TMP/dot.err")"
   expect_rc 0 "graph -o x.svg" LAB graph -o "$TMP/x.svg"
   grep -q "<svg" "$TMP/x.svg" && pass "graph -o x.svg is an SVG" || fail "no SVG in $TMP/x.svg"
-  run ovnet-trace --from "$P-swarm-01-redis.2" icmp 10.0.0.6 -j
+  run ovnet-trace --netns-prefix "$P-" --from "$P-swarm-01-redis.2" icmp 10.0.0.6 -j
   if jq -e '.schema == "ovnet-trace/1"' <<<"$OUT" >/dev/null 2>&1; then
     printf '%s\n' "$OUT" >"$TMP/trace.json"
     expect_rc 0 "graph --trace" LAB graph --trace "$TMP/trace.json" -o "$TMP/journey.dot"
@@ -120,6 +120,9 @@ if command -v dot >/dev/null; then
 fi
 expect_rc 2 "graph --trace of a file that is no trace: exit 2" LAB graph --trace "$TMP/lab.dot"
 
+# A break left unfixed: down removes its record with the rest of the state.
+expect_rc 0 "break departed-peer (left unfixed)" LAB break departed-peer
 expect_rc 0 "down" LAB down
+[ -e "/run/ovnet/lab-$P" ] && fail "down left /run/ovnet/lab-$P: $(ls "/run/ovnet/lab-$P")" || pass "down removed the state dir, break records included"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
