@@ -121,9 +121,12 @@ K="${P}k"
 ovnet-lab --prefix "$K" up >/dev/null 2>&1 &
 UPPID=$!
 # Kill it once the plan is recorded and a few namespaces exist (waiting on the state, not a time).
-for _ in $(seq 1 2000); do
+# (a deadline, not a count of rounds: under ASan the tool starts slower than the rounds run)
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ]; do
   [ -f "$STATE/lab-$K/plan.json" ] && [ "$(lab_namespaces "$K" | wc -l)" -ge 3 ] && break
   kill -0 "$UPPID" 2>/dev/null || break
+  sleep 0.01
 done
 kill -9 "$UPPID" 2>/dev/null
 wait "$UPPID" 2>/dev/null

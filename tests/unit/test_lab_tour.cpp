@@ -245,7 +245,7 @@ TEST_CASE("lab check: the health checks pass on what up builds and name each bre
         auto& r = find(peers_of(b), "02:42:0a:00:00:06");
         r.status = "fdb-only";
         r.ip = IpAddr{};
-        auto& c = by_id(lab_health_checks(p, b), "fdb-peers");
+        auto c = by_id(lab_health_checks(p, b), "fdb-peers");   // a copy: the vector is a temporary
         CHECK(c.status == CheckStatus::Failed);
         CHECK(has(c.message, "no neighbor (moby #52661)"));
         CHECK(has(c.hint, "ovnet-fdb -n lab-swarm-01 add -d vx-001002-7672d --ip 10.0.0.6 --vtep 192.0.2.12"));
@@ -266,7 +266,7 @@ TEST_CASE("lab check: the health checks pass on what up builds and name each bre
         bl.flags = {"master"};
         peers_of(m).push_back(bl);
         CHECK(by_id(lab_health_checks(p, m), "fdb-peers").status == CheckStatus::Passed);
-        auto& c = by_id(lab_health_checks(p, b), "fdb-peers");
+        auto c = by_id(lab_health_checks(p, b), "fdb-peers");   // a copy: the vector is a temporary
         CHECK(c.status == CheckStatus::Failed);
         CHECK(has(c.message, "shadows the peer (moby #31588)"));
     }
@@ -278,7 +278,7 @@ TEST_CASE("lab check: the health checks pass on what up builds and name each bre
         d.mac = Mac::parse("02:42:0a:00:00:63");
         d.vtep = IpAddr::parse("192.0.2.44");
         peers_of(b).push_back(d);
-        auto& c = by_id(lab_health_checks(p, b), "fdb-peers");
+        auto c = by_id(lab_health_checks(p, b), "fdb-peers");   // a copy: the vector is a temporary
         CHECK(c.status == CheckStatus::Failed);
         CHECK(has(c.message, "stale peer 02:42:0a:00:00:63 -> 192.0.2.44 (no node of the lab: departed)"));
         CHECK(lab_snapshot_check(p, b).status == CheckStatus::Failed);
@@ -286,7 +286,7 @@ TEST_CASE("lab check: the health checks pass on what up builds and name each bre
     SECTION("a peer sent to the wrong node") {
         LabSeen b = s;
         find(peers_of(b), "02:42:0a:00:00:06").vtep = IpAddr::parse("192.0.2.13");
-        auto& c = by_id(lab_health_checks(p, b), "fdb-peers");
+        auto c = by_id(lab_health_checks(p, b), "fdb-peers");   // a copy: the vector is a temporary
         CHECK(c.status == CheckStatus::Failed);
         CHECK(has(c.message, "is sent to 192.0.2.13, not 192.0.2.12"));
     }
