@@ -430,7 +430,9 @@ LabPlan lab_plan(const LabTopology& t, const std::string& prefix, bool scaled) {
     std::map<std::string, Pool> pools;
     pools.emplace("ingress", Pool(t.ingress.subnet, "network ingress"));
     for (auto& n : t.networks) pools.emplace(n.name, Pool(n.subnet, "network " + n.name));
-    for (auto& [name, pool] : pools)
+    for (auto& entry : pools) {
+        const std::string& name = entry.first;   // (not a structured binding: clang 14 cannot capture one)
+        Pool& pool = entry.second;
         for (uint32_t k = 1; k <= 1 + N; ++k) {
             auto a = host(name == "ingress" ? t.ingress.subnet
                                             : std::find_if(t.networks.begin(), t.networks.end(),
@@ -438,6 +440,7 @@ LabPlan lab_plan(const LabTopology& t, const std::string& prefix, bool scaled) {
             if (!a) throw_input("network " + name, "subnet", "", "too small for " + std::to_string(N) + " nodes");
             pool.take(*a);
         }
+    }
     std::set<uint32_t> marks;
     for (auto& s : t.services) {
         auto& pool = pools.at(s.network);
