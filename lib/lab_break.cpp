@@ -127,18 +127,6 @@ namespace {
 
 bool plain_network(const std::string& n) { return n == "ingress" || n == "docker_gwbridge"; }
 
-const LabOverlay* overlay_of(const LabNode& n, const std::string& network) {
-    for (auto& o : n.overlays)
-        if (o.network == network) return &o;
-    return nullptr;
-}
-
-// LabPlan::node() without the plan's library part (lib/lab.cpp).
-const LabNode* find_node(const LabPlan& p, const std::string& name) {
-    for (auto& n : p.nodes)
-        if (n.name == name) return &n;
-    return nullptr;
-}
 
 bool exists(const LabPlan& p, const LabSandbox& s) { return !s.scaled || p.scaled; }
 
@@ -156,8 +144,8 @@ Remote remote_task(const LabPlan& p, const LabNode& victim) {
         if (s.role != "task" || s.node == victim.name || !exists(p, s)) continue;
         for (auto& e : s.endpoints) {
             if (plain_network(e.network)) continue;
-            auto* ov = overlay_of(victim, e.network);
-            auto* n = find_node(p, s.node);
+            auto* ov = (victim).overlay(e.network);
+            auto* n = (p).node(s.node);
             if (ov && n) return {&s, &e, n, ov};
         }
     }
@@ -171,7 +159,7 @@ const LabOverlay& task_overlay(const LabPlan& p, const LabNode& n) {
         if (s.role == "task")
             for (auto& e : s.endpoints)
                 if (!plain_network(e.network))
-                    if (auto* ov = overlay_of(n, e.network)) return *ov;
+                    if (auto* ov = (n).overlay(e.network)) return *ov;
     for (auto& o : n.overlays)
         if (o.network != "ingress") return o;
     if (n.overlays.empty()) throw_input("node " + n.name, "overlays", "[]", "the node has no overlay");
@@ -466,7 +454,7 @@ void rule_findings(const LabScenario& s, const LabPlan& p, const std::vector<Aud
     bool want_esp = std::count(s.codes.begin(), s.codes.end(), "ESP_BLOCKED") > 0;
     if (!want_dnat && !want_esp) return;
     for (auto& snap : snaps) {
-        const LabNode* n = find_node(p, snap.host);
+        const LabNode* n = (p).node(snap.host);
         if (!n) continue;
         auto it = snap.netns.find(n->netns);
         if (it == snap.netns.end() || !it->second.rules || !it->second.rules->is_array()) continue;

@@ -26,21 +26,9 @@ const lab_seed::Quote& quote(const std::string& key) {
 // A sandbox exists in the lab now: scaled tasks only after `scale`.
 bool active(const LabPlan& p, const LabSandbox& s) { return !s.scaled || p.scaled; }
 
-const LabOverlay* overlay_of(const LabNode& n, const std::string& network) {
-    for (auto& o : n.overlays)
-        if (o.network == network) return &o;
-    return nullptr;
-}
-
 const LabEndpoint* endpoint_on(const LabSandbox& s, const std::string& network) {
     for (auto& e : s.endpoints)
         if (e.network == network) return &e;
-    return nullptr;
-}
-
-const LabSandbox* ingress_sbox(const LabPlan& p, const std::string& node) {
-    for (auto& s : p.sandboxes)
-        if (s.role == "ingress_sbox" && s.node == node) return &s;
     return nullptr;
 }
 
@@ -154,8 +142,8 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
     };
     if (!c.n1) return steps;
     const LabNode& n1 = *c.n1;
-    const LabOverlay* ing = overlay_of(n1, p0.topology.ingress.name);
-    const LabSandbox* sb1 = ingress_sbox(p0, n1.name);
+    const LabOverlay* ing = (n1).overlay(p0.topology.ingress.name);
+    const LabSandbox* sb1 = (p0).ingress_sbox(n1.name);
     const std::string differs_layout =
         "Today's Docker moves the overlay's bridge and VTEP into the namespace 1-<netid[:10]> and renames them "
         "br0 and vxlan0; the lab keeps the seed's layout (ov-/vx- in the node's own namespace).";
@@ -238,7 +226,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
         t.commands.push_back(cmd({"ovnet-fdb", "-t", "-n", n1.netns, "show", "-d", ing->vtep}));
         for (auto& n : p0.nodes) {
             if (n.name == n1.name) continue;
-            auto* sb = ingress_sbox(p0, n.name);
+            auto* sb = (p0).ingress_sbox(n.name);
             auto* e = sb ? endpoint_on(*sb, p0.topology.ingress.name) : nullptr;
             if (e)
                 t.look.push_back(fmt::format("{} dst {}: the ingress_sbox endpoint ({}) on {}.", e->mac.str(),
@@ -268,7 +256,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
                             "traffic; ovnet-lab up programmed the peers as the README's pipe does.");
     }
     if (c.other && c.n1) {
-        auto* o = overlay_of(n1, c.other->name);
+        auto* o = (n1).overlay(c.other->name);
         if (o) {
             auto& s = add("Creating overlay networks", "docker network create -d overlay " + c.other->name, "mynet0");
             s.commands.push_back(cmd({"ovnet-vtep", "-t", "-n", n1.netns, "show", o->vtep}));
@@ -276,7 +264,7 @@ std::vector<TourStep> tour_steps(const LabPlan& plan_in) {
                                          o->vni, o->vni, o->mtu));
         }
     }
-    const LabOverlay* vo = c.net ? overlay_of(n1, c.net->name) : nullptr;
+    const LabOverlay* vo = c.net ? (n1).overlay(c.net->name) : nullptr;
     if (vo) {
         auto& s = add("Creating overlay networks", "docker network create --opt encrypted -d overlay " + c.net->name,
                       "vote_net");
@@ -521,7 +509,7 @@ std::vector<LabTask> lab_tasks(const LabPlan& plan) {
     };
     std::string n1 = c.n1 ? c.n1->name : "swarm-01", n2 = c.n2 ? c.n2->name : n1;
     std::string P = plan.prefix;
-    const LabOverlay* vo = c.n2 && c.net ? overlay_of(*c.n2, c.net->name) : nullptr;
+    const LabOverlay* vo = c.n2 && c.net ? (*c.n2).overlay(c.net->name) : nullptr;
     std::string vtep = vo ? vo->vtep : "vx-...";
     add("Show forwarding table for this overlay vtep",
         fmt::format("Do the same from the other end: check the fdb of the {} overlay's VXLAN interface ({}) on {} and "
@@ -744,7 +732,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
         case 1: {
             if (answer.empty()) bad_answer(task, "MAC [TASK] [NODE]");
             Mac mac = arg_mac(answer[0], task);
-            const LabOverlay* o = c.net ? overlay_of(*n2, c.net->name) : nullptr;
+            const LabOverlay* o = c.net ? (*n2).overlay(c.net->name) : nullptr;
             if (!o) return skip(r, "the topology has no overlay with tasks on two nodes");
             std::string show = fmt::format("ovnet-fdb -t -n {} show -d {}", n2->netns, o->vtep);
             auto* st = seen_ns(s, n2->netns);
@@ -790,7 +778,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
             if (!c.other) return skip(r, "the topology has no overlay without services");
             std::set<std::string> have;
             for (auto& n : p.nodes) {
-                auto* o = overlay_of(n, c.other->name);
+                auto* o = (n).overlay(c.other->name);
                 auto* st = seen_ns(s, n.netns);
                 if (o && st && seen_bridge(*st, o->bridge)) have.insert(n.name);
             }
@@ -804,7 +792,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
         case 3: {
             if (answer.size() != 2) bad_answer(task, "VTEP VNI");
             if (!c.other) return skip(r, "the topology has no overlay without services");
-            auto* o = overlay_of(*n1, c.other->name);
+            auto* o = (*n1).overlay(c.other->name);
             auto* st = seen_ns(s, n1->netns);
             const Vtep* v = o && st ? seen_vtep(*st, o->vtep) : nullptr;
             if (!v) return fail(r, n1->name + " has no VTEP for " + c.other->name, "is the lab up? (ovnet-lab status)");
@@ -851,7 +839,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
             std::string msg;
             for (auto* n : {c.n1, c.n2}) {
                 if (!n || n->name == b1->node) continue;
-                auto* o = overlay_of(*n, c.net->name);
+                auto* o = (*n).overlay(c.net->name);
                 auto* st = seen_ns(s, n->netns);
                 const PeerEntry* row = nullptr;
                 if (o && st)
@@ -872,7 +860,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
         case 7: {
             if (answer.size() != 1) bad_answer(task, "N (a number)");
             if (!c.net) return skip(r, "the topology has no service");
-            auto* o = overlay_of(*n1, c.net->name);
+            auto* o = (*n1).overlay(c.net->name);
             auto* st = seen_ns(s, n1->netns);
             size_t live = 0;
             if (o && st)
@@ -929,7 +917,7 @@ CheckResult lab_task_check(const LabPlan& p, const LabSeen& s, unsigned task, co
             std::string msg = fmt::format("port {}: FWM {} -> {}", pub->port, pub->fwmark, join(have));
             if (have != said)
                 return fail(r, msg + "; you said: " + join(said),
-                            "ovnet-ipvs -t -n " + (ingress_sbox(p, n1->name) ? ingress_sbox(p, n1->name)->netns
+                            "ovnet-ipvs -t -n " + ((p).ingress_sbox(n1->name) ? (p).ingress_sbox(n1->name)->netns
                                                                              : std::string("INGRESS_SBOX")) +
                                 " show");
             return pass(r, msg);
@@ -1361,11 +1349,11 @@ std::optional<std::vector<std::string>> lab_task_answer(const LabPlan& p, const 
             if (!c.other) return std::nullopt;
             std::vector<std::string> v;
             for (auto& n : p.nodes)
-                if (overlay_of(n, c.other->name)) v.push_back(n.name);
+                if ((n).overlay(c.other->name)) v.push_back(n.name);
             return v;
         }
         case 3: {
-            auto* o = c.other ? overlay_of(n1, c.other->name) : nullptr;
+            auto* o = c.other ? (n1).overlay(c.other->name) : nullptr;
             if (!o) return std::nullopt;
             return std::vector<std::string>{o->vtep, std::to_string(o->vni)};
         }

@@ -125,6 +125,12 @@ struct LabNode {
     std::string netns;                ///< prefixed host namespace
     Prefix underlay;                  ///< 192.0.2.11/24 on eth0
     std::vector<LabOverlay> overlays; ///< ingress first, then every network with a task here (and all on nodes of the seed: managers have them all)
+    /// The overlay of `network` on this node; nullptr when none.
+    const LabOverlay* overlay(const std::string& network) const {
+        for (auto& o : overlays)
+            if (o.network == network) return &o;
+        return nullptr;
+    }
     template <class W> void fields(W& w) const;   ///< the JSON form (schema.hpp; lib/lab.cpp)
 };
 
