@@ -269,9 +269,8 @@ void ipt_restore(const std::string& netns_path, const std::string& payload) {
 
 namespace {
 
-// Whether `name` on PATH (or $env when set) is iptables-legacy (xtables-legacy-multi).
-bool legacy_binary(const char* env, const char* name) {
-    if (const char* v = std::getenv(env); v && *v) return false;
+// The file `name` runs as, found on PATH as execvp finds it, its links resolved ("" when none).
+std::string on_path(const std::string& name) {
     const char* path = std::getenv("PATH");
     std::string_view rest = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
     while (true) {
@@ -281,11 +280,18 @@ bool legacy_binary(const char* env, const char* name) {
         if (::access(f.c_str(), X_OK) == 0) {
             std::error_code ec;
             auto real = std::filesystem::canonical(f, ec);
-            return !ec && real.filename() == "xtables-legacy-multi";
+            return ec ? std::string() : real.string();
         }
-        if (colon == std::string_view::npos) return false;
+        if (colon == std::string_view::npos) return {};
         rest.remove_prefix(colon + 1);
     }
+}
+
+// Whether `name` on PATH (or $env when set) is iptables-legacy (xtables-legacy-multi).
+bool legacy_binary(const char* env, const char* name) {
+    if (const char* v = std::getenv(env); v && *v) return false;
+    std::string real = on_path(name);
+    return !real.empty() && std::filesystem::path(real).filename() == "xtables-legacy-multi";
 }
 
 // Whether the legacy table `table` of the current namespace has a user chain named `chain`, read
@@ -323,6 +329,23 @@ std::optional<bool> legacy_chain_present(const std::string& table, const std::st
 
 }  // namespace
 
+IptBoth ipt_read_both(const std::string& netns_path) {
+    auto outs = ipt_save_all(netns_path);
+    IptBoth b;
+    for (auto& o : outs) b.all = ipt_merge(std::move(b.all), IptState::parse(o.text));
+    // The backend ovnet writes is one of those just run (the same binary under another name, as
+    // xtables-*-multi is): its output is already there, no second process.
+    const char* v = std::getenv("OVNET_IPTABLES_SAVE");
+    std::string own = v && *v ? std::string() : on_path("iptables-save");
+    for (auto& o : outs)
+        if ((v && *v) || (!own.empty() && on_path(o.backend) == own)) {
+            b.own = IptState::parse(o.text);
+            return b;
+        }
+    b.own = ipt_read(netns_path);
+    return b;
+}
+
 bool ipt_chains_absent(const std::string& netns_path, const std::vector<IptChain>& desired) {
     if (desired.empty() || !legacy_binary("OVNET_IPTABLES_SAVE", "iptables-save") ||
         !legacy_binary("OVNET_IPTABLES_RESTORE", "iptables-restore"))
@@ -348,6 +371,90 @@ Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& de
         if (restores) *restores = 1;
     }
     return plan.changes;
+}
+
+IptBatch::Ns& IptBatch::ns(const std::string& netns_path) {
+    auto [it, added] = ns_.try_emplace(netns_path);
+    if (added) order_.push_back(netns_path);
+    return it->second;
+}
+
+void IptBatch::fresh(const std::string& netns_path) {
+    Ns& n = ns(netns_path);
+    if (n.base || n.base_all) return;   // already read: what was read stands
+    n.fresh = true;
+    n.base = n.cur = n.base_all = n.cur_all = IptState{};
+}
+
+IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains) {
+    for (auto& c : chains) {
+        auto& t = st.tables[c.table];
+        t.name = c.table;
+        if (c.rules.empty()) {
+            t.chains.erase(std::remove(t.chains.begin(), t.chains.end(), c.chain), t.chains.end());
+            t.rules.erase(c.chain);
+        } else {
+            if (!t.has_chain(c.chain)) t.chains.push_back(c.chain);
+            t.rules[c.chain] = c.rules;
+        }
+    }
+    return st;
+}
+
+void IptBatch::read(const std::string& netns_path, Ns& n) {
+    if (n.base && n.base_all) return;
+    auto both = ipt_read_both(netns_path);
+    if (!n.base) n.base = std::move(both.own), n.cur = ipt_with_chains(*n.base, n.queued);
+    if (!n.base_all) n.base_all = std::move(both.all), n.cur_all = ipt_with_chains(*n.base_all, n.queued);
+}
+
+const IptState& IptBatch::state(const std::string& netns_path) {
+    Ns& n = ns(netns_path);
+    read(netns_path, n);
+    return *n.cur;
+}
+
+const IptState& IptBatch::state_all(const std::string& netns_path) {
+    Ns& n = ns(netns_path);
+    read(netns_path, n);
+    return *n.cur_all;
+}
+
+void IptBatch::add(const std::string& netns_path, const std::vector<IptChain>& chains) {
+    for (auto& c : chains) validate_ipt_chain(c);
+    Ns& n = ns(netns_path);
+    for (auto& c : chains) {
+        auto same = [&](const IptChain& q) { return q.table == c.table && q.chain == c.chain; };
+        n.queued.erase(std::remove_if(n.queued.begin(), n.queued.end(), same), n.queued.end());
+        n.queued.push_back(c);
+    }
+    if (n.cur) n.cur = ipt_with_chains(std::move(*n.cur), chains);
+    if (n.cur_all) n.cur_all = ipt_with_chains(std::move(*n.cur_all), chains);
+}
+
+Changes IptBatch::commit(const std::map<std::string, std::string>& label, size_t* restores) {
+    Changes out;
+    if (restores) *restores = 0;
+    for (auto& path : order_) {
+        Ns& n = ns_.at(path);
+        if (n.queued.empty()) continue;
+        if (!n.base) n.base = ipt_read(path);
+        auto plan = ipt_plan(*n.base, n.queued);
+        if (!plan.payload.empty()) {
+            ipt_restore(path, plan.payload);
+            if (restores) ++*restores;
+        }
+        auto l = label.find(path);
+        for (auto c : plan.changes) {
+            if (l != label.end()) c.object += " in " + l->second;
+            out.push_back(std::move(c));
+        }
+        // committed: the batch goes on from the state written
+        n.base = ipt_with_chains(std::move(*n.base), n.queued);
+        if (n.base_all) n.base_all = ipt_with_chains(std::move(*n.base_all), n.queued);
+        n.queued.clear();
+    }
+    return out;
 }
 
 std::vector<std::string> ipt_words(const std::string& spec) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -290,8 +291,27 @@ void ensure_keys(const std::string& dir) {
     write_file(key_file(dir), fmt::format("# ovnet-lab's cluster key (tag key)\n1 {}\n", hex), 0600);
 }
 
+/// True when sbox_add's changes say it created the namespace (then it has no rules yet).
+bool created(const Changes& ch) { return !ch.empty() && ch.front().action == Action::Added; }
+
 LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<LabPlan>& old) {
     LabResult res;
+    auto t = std::chrono::steady_clock::now();
+    auto phase = [&](const char* name) {
+        auto now = std::chrono::steady_clock::now();
+        res.phases.push_back({name, std::chrono::duration<double, std::milli>(now - t).count()});
+        t = now;
+    };
+    // Every rule of the lab (LB in the tasks, the mesh, ESP) goes through one batch: one
+    // iptables-restore per namespace, none read back where up just made the namespace.
+    IptBatch ipt;
+    std::map<std::string, std::string> ipt_label;   // namespace path -> name, for the report
+    auto made = [&](const std::string& netns, Changes ch) {
+        std::string path = std::string(kNetnsDir) + "/" + netns;
+        ipt_label[path] = netns;
+        if (created(ch)) ipt.fresh(path);
+        append(res.changes, std::move(ch));
+    };
     const std::string dir = lab_state_dir(plan.prefix);
     make_dir(dir);
     // The plan first: from here on, down knows everything that may exist.
@@ -317,6 +337,7 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
             append(res.changes, sbox_del(gone));
         }
     }
+    phase("state");
 
     // The underlay: ul0 with the outside client's address.
     const std::vector<std::pair<std::string, std::string>> fwd = {{"net.ipv4.ip_forward", "1"}};
@@ -329,7 +350,7 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
 
     std::map<std::string, Handle> hosts;
     for (auto& n : plan.nodes) {
-        append(res.changes, sbox_add(n.netns, fwd));
+        made(n.netns, sbox_add(n.netns, fwd));
         ConnectSpec c;
         c.sandbox = n.netns;
         c.bridge = "ul0";
@@ -361,10 +382,11 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
         }
         append(res.changes, vtep_apply(h, vteps));
     }
+    phase("nodes");
 
     // Sandboxes: ingress_sbox and tasks, each endpoint a veth to its bridge on its node.
     for (auto& sb : plan.sandboxes) {
-        append(res.changes, sbox_add(sb.netns, sb.role == "ingress_sbox" ? fwd : decltype(fwd){}));
+        made(sb.netns, sbox_add(sb.netns, sb.role == "ingress_sbox" ? fwd : decltype(fwd){}));
         for (auto& e : sb.endpoints) {
             ConnectSpec c;
             c.sandbox = sb.netns;
@@ -377,6 +399,8 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
             append(res.changes, sbox_connect(hosts.at(sb.node), c));
         }
     }
+
+    phase("sandboxes");
 
     // Peers, as the README's pipe does: each node's local endpoints (fdb_local) go to every other
     // node's VTEP of that overlay, one batch per VTEP, pruned to exactly that set.
@@ -397,6 +421,8 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
             append(res.changes, std::move(ch));
         }
 
+    phase("peers");
+
     // Load balancing: every task sandbox of a network gets that network's services (its own
     // address as the SNAT source); every node its published ports.
     if (caps.ipvs) {
@@ -416,7 +442,7 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
                 l.subnet = plan.network(net)->subnet;
                 l.lb_ip = own;
                 l.backends = s.backends;
-                auto r = lb_add(sb.netns, l);
+                auto r = lb_add(sb.netns, l, 0, &ipt);
                 append(res.changes, std::move(r.changes));
             }
         }
@@ -433,10 +459,12 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
                 p.lb_ip = isb->endpoints[0].ip.addr;
                 p.backends = s.ingress_backends;
                 p.fwmark = s.ingress_fwmark;
-                auto r = publish_add(n.netns, p);
+                auto r = publish_add(n.netns, p, 0, &ipt);
                 append(res.changes, std::move(r.changes));
             }
     }
+
+    phase("lb");
 
     // ESP between the nodes on encrypted overlays (ovnet-crypt's add: SAs, policies, rules).
     if (any_encrypted && caps.gcm) {
@@ -459,12 +487,14 @@ LabResult up_impl(const LabPlan& plan, const LabCaps& caps, const std::optional<
                     c.object = n.name + " " + c.object;
                     res.changes.push_back(std::move(c));
                 }
-                std::string path = std::string(kNetnsDir) + "/" + n.netns;
-                append(res.changes, ipt_apply(path, crypt_chains(o.vni, kVxlanPort, false)));
+                ipt.add(std::string(kNetnsDir) + "/" + n.netns, crypt_chains(o.vni, kVxlanPort, false));
             }
     }
-
+    phase("esp");
+    append(res.changes, ipt.commit(ipt_label, &res.restores));
+    phase("rules");
     append(res.changes, start_responders(plan, dir));
+    phase("responders");
     return res;
 }
 

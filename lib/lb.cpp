@@ -264,21 +264,6 @@ bool lb_namespace_in_use(const IptState& st) {
     return false;
 }
 
-IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains) {
-    for (auto& c : chains) {
-        auto& t = st.tables[c.table];
-        t.name = c.table;
-        if (c.rules.empty()) {
-            t.chains.erase(std::remove(t.chains.begin(), t.chains.end(), c.chain), t.chains.end());
-            t.rules.erase(c.chain);
-        } else {
-            if (!t.has_chain(c.chain)) t.chains.push_back(c.chain);
-            t.rules[c.chain] = c.rules;
-        }
-    }
-    return st;
-}
-
 std::vector<IptChain> lb_chains(const IptState& cur, const LbService& s, bool remove) {
     IptChain mark{"mangle", kLbMarkChain, {},
                   {{"INPUT", std::string("-j ") + kLbMarkChain}, {"OUTPUT", std::string("-j ") + kLbMarkChain}}};
@@ -450,7 +435,7 @@ json lb_doc(const std::string& netns, const IpAddr& vip) {
 }
 }  // namespace
 
-LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
+LbResult lb_add(const std::string& netns, LbService s, unsigned drain, IptBatch* batch) {
     s.validate();
     std::string obj = "service " + s.vip.str();
     Handle h(netns);
@@ -468,9 +453,9 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     if (!s.subnet) s.subnet = a->prefix.network();
     s.subnet = s.subnet->network();
     s.validate();   // again, now with subnet and lb_ip
-    auto st = ipt_read(path);
     // Docker's services (either backend) are never taken over, nor their marks handed out.
-    auto all = ipt_read_all(path);
+    IptBoth both = batch ? IptBoth{batch->state(path), batch->state_all(path)} : ipt_read_both(path);
+    const IptState &st = both.own, &all = both.all;
     if (auto d = docker_vip(all, s.vip))
         throw_input(obj, "vip", s.vip.str(), "owned by docker (" + d->second + "); ovnet does not change Docker's services");
     auto docker_marks = docker_used_marks(all);
@@ -502,15 +487,19 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain) {
     LbResult res;
     sysctls_apply(path, netns, lb_sysctl_list(), lb_namespace_in_use(st), res.changes, "");
     ipvs_converge(ih, s.fwmark, s.scheduler, s.backends, drain, res.changes);
-    if (!plan.payload.empty()) {
-        ipt_restore(path, plan.payload);
-        res.restores = 1;
+    if (batch) {
+        batch->add(path, chains);   // its commit reports the chains
+    } else {
+        if (!plan.payload.empty()) {
+            ipt_restore(path, plan.payload);
+            res.restores = 1;
+        }
+        append(res.changes, plan.changes);
     }
-    append(res.changes, plan.changes);
     if (addr_add(h, a->ifindex, Prefix{s.vip, 32}, obj))
         res.changes.push_back(Change{Action::Added, fmt::format("address {}/32 on {}", s.vip.str(), ifname_of(h, a->ifindex))});
     res.changes = tidy(res.changes, obj);
-    res.doc = lb_doc(netns, s.vip);
+    if (!batch) res.doc = lb_doc(netns, s.vip);
     return res;
 }
 

@@ -278,7 +278,7 @@ json publish_doc(const std::string& netns, const PublishSpec& p) {
 }
 }  // namespace
 
-LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
+LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain, IptBatch* batch) {
     p.validate();
     std::string obj = fmt::format("port {}/{}", p.port, p.proto);
     Handle hh(netns);
@@ -310,12 +310,13 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
     } else if (!link_get(hh, p.gw_bridge)) {
         throw_input(obj, "gw_bridge", p.gw_bridge, "no such interface in the host namespace");
     }
-    auto hst = ipt_read(hpath);
-    auto sst = ipt_read(spath);
+    IptBoth hb = batch ? IptBoth{batch->state(hpath), batch->state_all(hpath)} : ipt_read_both(hpath);
+    IptBoth sb = batch ? IptBoth{batch->state(spath), batch->state_all(spath)} : ipt_read_both(spath);
+    const IptState &hst = hb.own, &sst = sb.own;
     // Docker's published ports are never taken over, nor the sandbox's Docker marks handed out.
-    if (auto d = docker_port_rule(ipt_read_all(hpath), p.proto, p.port); !d.empty())
+    if (auto d = docker_port_rule(hb.all, p.proto, p.port); !d.empty())
         throw_input(obj, "port", std::to_string(p.port), "owned by docker (" + d + "); ovnet does not change Docker's published ports");
-    auto docker_marks = docker_used_marks(ipt_read_all(spath));
+    auto docker_marks = docker_used_marks(sb.all);
     IpvsHandle ih(p.sbox);
     auto services = ipvs_list(ih);
     std::optional<uint32_t> have;
@@ -341,29 +342,39 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain) {
     } else {
         p.fwmark = lb_alloc_mark(used);
     }
-    auto splan = ipt_plan(sst, publish_sbox_chains(sst, p, false));
-    auto hplan = ipt_plan(hst, publish_host_chains(hst, p, false));
+    auto schains = publish_sbox_chains(sst, p, false);
+    auto hchains = publish_host_chains(hst, p, false);
+    auto splan = ipt_plan(sst, schains);   // validates the chains
+    auto hplan = ipt_plan(hst, hchains);
     LbResult res;
     // Sandbox first (sysctls, IPVS, mark + SNAT), then the host's DNAT that sends traffic there.
     sysctls_apply(spath, p.sbox, lb_sysctl_list(), lb_namespace_in_use(sst), res.changes, " in " + p.sbox);
     ipvs_converge(ih, p.fwmark, p.scheduler, p.backends, drain, res.changes);
-    if (!splan.payload.empty()) {
-        ipt_restore(spath, splan.payload);
-        res.restores++;
-    }
-    for (auto c : splan.changes) {
-        c.object += " in " + p.sbox;
-        res.changes.push_back(c);
+    if (batch) {
+        batch->add(spath, schains);
+    } else {
+        if (!splan.payload.empty()) {
+            ipt_restore(spath, splan.payload);
+            res.restores++;
+        }
+        for (auto c : splan.changes) {
+            c.object += " in " + p.sbox;
+            res.changes.push_back(c);
+        }
     }
     sysctls_apply(hpath, netns, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.conf." + p.gw_bridge + ".route_localnet", "1"}},
                   lb_namespace_in_use(hst), res.changes, "");
-    if (!hplan.payload.empty()) {
-        ipt_restore(hpath, hplan.payload);
-        res.restores++;
+    if (batch) {
+        batch->add(hpath, hchains);
+    } else {
+        if (!hplan.payload.empty()) {
+            ipt_restore(hpath, hplan.payload);
+            res.restores++;
+        }
+        append(res.changes, hplan.changes);
     }
-    append(res.changes, hplan.changes);
     res.changes = tidy(res.changes, obj);
-    res.doc = publish_doc(netns, p);
+    if (!batch) res.doc = publish_doc(netns, p);
     return res;
 }
 

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -23,8 +24,22 @@ json result_doc(const std::string& prefix, const LabResult& r) {
 
 /// JSON on a pipe; on a terminal the changes made (not the unchanged ones), a summary and what
 /// was skipped.
-void print_result(tool::Global& g, const std::string& verb, const std::string& prefix, const LabResult& r) {
+void print_result(tool::Global& g, const std::string& verb, const std::string& prefix, const LabResult& r,
+                  bool timings = false) {
     json doc = result_doc(prefix, r);
+    std::string took;
+    if (timings) {
+        json ph = json::object();
+        double total = 0;
+        for (auto& [name, ms] : r.phases) {
+            ph[name] = std::round(ms * 10) / 10;
+            total += ms;
+            took += fmt::format("{}{} {:.0f}", took.empty() ? "" : ", ", name, ms);
+        }
+        doc["timings_ms"] = std::move(ph);
+        doc["restores"] = r.restores;
+        took = fmt::format("took {:.0f} ms ({} ms; {} iptables-restore)", total, took, r.restores);
+    }
     ChangeStats s = count(r.changes);
     std::string summary = fmt::format("ovnet-lab {} (prefix {}): {} added, {} changed, {} removed, {} unchanged", verb, prefix,
                                       s.added, s.changed, s.removed, s.unchanged);
@@ -33,6 +48,7 @@ void print_result(tool::Global& g, const std::string& verb, const std::string& p
         if (!g.quiet) fmt::print(stderr, "{}\n", summary);
         for (auto& k : r.skipped)
             if (!g.quiet) fmt::print(stderr, "skipped: {}\n", k);
+        if (timings && !g.quiet) fmt::print(stderr, "{}\n", took);
         return;
     }
     if (!g.quiet) {
@@ -43,6 +59,7 @@ void print_result(tool::Global& g, const std::string& verb, const std::string& p
     }
     fmt::print("{}\n", summary);
     for (auto& k : r.skipped) fmt::print("skipped: {}\n", k);
+    if (timings) fmt::print("{}\n", took);
 }
 
 /// Exit status 1 without an error line of App::run (status reports what is missing itself).
@@ -65,12 +82,14 @@ void add_core_verbs(tool::App& app, LabCli& c) {
         ->check(CLI::Range(1, 89));
     app.cli.add_flag("--vm", c.vm, "Run in the project's qemu VM (IPVS, AES-GCM): one boot runs up, the verb and down");
 
+    static bool up_timings = false, scale_timings = false;
     auto* up = app.verb("up", "Build the lab (idempotent: a second up changes nothing)");
     up->callback([&] {
         LabPlan p = lab_plan(c.topology_read(), c.prefix);
         LabResult r = lab_up(p, lab_caps());
-        print_result(app.g, "up", c.prefix, r);
+        print_result(app.g, "up", c.prefix, r, up_timings);
     });
+    up->add_flag("--timings", up_timings, "Say where the time went (per phase) and how many iptables-restore processes ran");
 
     auto* down = app.verb("down", "Remove the lab: responders, namespaces, state (also after a crash of up)");
     down->callback([&] {
@@ -125,8 +144,9 @@ void add_core_verbs(tool::App& app, LabCli& c) {
         if (ec != std::errc() || ptr != n.data() + n.size() || v < 1 || v > 1000)
             throw_input("scale", "N", n, "must be an integer in 1..1000");
         LabResult r = lab_scale(c.prefix, svc, v);
-        print_result(app.g, "scale", c.prefix, r);
+        print_result(app.g, "scale", c.prefix, r, scale_timings);
     });
+    scale->add_flag("--timings", scale_timings, "As for up");
 }
 
 }  // namespace ovnet::lab

@@ -13,6 +13,7 @@
 // through a stdin pipe.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,14 @@ struct IptSaveText {
 /// The outputs ipt_read_all parses, binary by binary (the same binaries, in the same order), each
 /// run with `args` (ovnet-inspect: {"-c"} for counters).
 std::vector<IptSaveText> ipt_save_all(const std::string& netns_path, const std::vector<std::string>& args = {});
+/// ipt_read and ipt_read_all at once: the backend ovnet writes is usually one of the backends
+/// ipt_read_all runs (iptables-save is iptables-nft-save or iptables-legacy-save under another
+/// name), and then its output serves both, one process less per backend.
+struct IptBoth {
+    IptState own;   ///< as ipt_read
+    IptState all;   ///< as ipt_read_all
+};
+IptBoth ipt_read_both(const std::string& netns_path);
 /// `a` followed by what `b` adds (the merge ipt_read_all does; pure).
 IptState ipt_merge(IptState a, const IptState& b);
 
@@ -118,5 +127,44 @@ bool ipt_chains_absent(const std::string& netns_path, const std::vector<IptChain
 /// plan is made against an empty state without running iptables-save.
 Changes ipt_apply(const std::string& netns_path, const std::vector<IptChain>& desired,
                   size_t* restores = nullptr);
+
+/// `st` with the chains written as ipt_plan's payload writes them (an empty chain removed). Pure.
+IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains);
+
+/// Netfilter writes of several steps to several namespaces, gathered and committed with one
+/// `iptables-restore` per namespace (ovnet-lab's up: every service of a task sandbox, the mesh and
+/// ESP chains of a node, each namespace in one process instead of one or two per step). A step
+/// reads a namespace's state through the batch (read once; later reads see the chains queued
+/// since, as the kernel will once committed) and queues its chains instead of restoring them.
+/// Nothing is written before commit().
+class IptBatch {
+public:
+    /// Declares that the namespace has no rules yet in either backend (its caller just created
+    /// it): its state is empty without running iptables-save.
+    void fresh(const std::string& netns_path);
+    /// The namespace's state through the backend ovnet writes (ipt_read), with the queued chains.
+    const IptState& state(const std::string& netns_path);
+    /// Both backends' rules merged (ipt_read_all), with the queued chains: for other programs'
+    /// rules (Docker's), read once.
+    const IptState& state_all(const std::string& netns_path);
+    /// Queues chains (validated now); a chain queued again replaces the earlier version.
+    void add(const std::string& netns_path, const std::vector<IptChain>& chains);
+    /// Plans each namespace's queued chains against the state first read and restores once per
+    /// namespace that differs, in the order the namespaces were first queued. Returns the changes,
+    /// each object followed by " in NETNS" when `label` gives the namespace's name (else as is).
+    Changes commit(const std::map<std::string, std::string>& label = {}, size_t* restores = nullptr);
+
+private:
+    struct Ns {
+        std::optional<IptState> base, base_all;    // as read (or empty when fresh)
+        std::optional<IptState> cur, cur_all;      // with the queued chains
+        std::vector<IptChain> queued;
+        bool fresh = false;
+    };
+    Ns& ns(const std::string& netns_path);
+    void read(const std::string& netns_path, Ns& n);
+    std::vector<std::string> order_;
+    std::map<std::string, Ns> ns_;
+};
 
 }  // namespace ovnet

@@ -184,6 +184,9 @@ void lab_validate_prefix(const std::string& prefix);
 struct LabResult {
     Changes changes;                  ///< every change made, for the report
     std::vector<std::string> skipped; ///< "IPVS services: no IPVS in this kernel", ...
+    /// Where the time went (up and scale): {"nodes", ms}, {"sandboxes", ms}, ..., in order.
+    std::vector<std::pair<std::string, double>> phases;
+    size_t restores = 0;              ///< iptables-restore processes run (one per namespace at most)
 };
 
 /// Builds the plan (idempotent: a second up changes nothing). Records the plan first, so that

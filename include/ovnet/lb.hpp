@@ -177,8 +177,6 @@ IpvsService lb_ipvs_service(uint32_t mark, const std::string& sched, const std::
 /// OVNET-LB mark, an OVNET-INGRESS port mark (ingress sandbox) or an OVNET-INGRESS DNAT (host).
 /// The sysctls ovnet saved for the namespace are restored when this becomes false.
 bool lb_namespace_in_use(const IptState& st);
-/// `st` with the given chains' rules replaced (as after a restore of their plan).
-IptState ipt_with_chains(IptState st, const std::vector<IptChain>& chains);
 /// Where the saved sysctls live: $OVNET_STATE_DIR, default /run/ovnet.
 std::string lb_state_dir();
 /// Largest --drain accepted (seconds).
@@ -219,8 +217,9 @@ struct LbResult {
 
 /// Adds or converges one service in `netns` (a -n argument). Scaling is re-running add with
 /// another backend list; with drain > 0 removed backends get weight 0, then are deleted after
-/// `drain` seconds.
-LbResult lb_add(const std::string& netns, LbService s, unsigned drain = 0);
+/// `drain` seconds. With `batch`, the rules are read through it and queued there (written by its
+/// commit(), one restore per namespace for many services), and `doc` stays null.
+LbResult lb_add(const std::string& netns, LbService s, unsigned drain = 0, IptBatch* batch = nullptr);
 /// Removes the service of `vip` (its mark rule, its IPVS service, its VIP address; the SNAT rule
 /// when no other service uses the subnet; the saved sysctls when it was the namespace's last
 /// service). With drain > 0 every destination first gets weight 0, then after `drain` seconds
@@ -239,8 +238,8 @@ LbListing lb_show(const std::string& netns);
 std::vector<LbService> lb_rows(const IptState& st, const std::vector<IpvsService>* ipvs, const std::vector<Addr>& addrs,
                                const std::function<std::string(int)>& ifname, const std::string& netns);
 
-/// Publishes a port: host side in `netns`, sandbox side in p.sbox.
-LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0);
+/// Publishes a port: host side in `netns`, sandbox side in p.sbox. With `batch`, as for lb_add.
+LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain = 0, IptBatch* batch = nullptr);
 /// Unpublishes; with drain > 0 the port's IPVS service (when it goes) first gets weight 0 on
 /// every destination for `drain` seconds. Sysctls are restored per namespace as for lb_del.
 LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain = 0);
