@@ -40,6 +40,17 @@ std::string ct_line(const json& c) {
            " (computed " + list(c["computed"]) + "): " + (c["agrees"].get<bool>() ? "agrees" : "DIFFERS");
 }
 
+// The probe's IPVS connection: "ipvs NS: CLIENT -> VIRTUAL picked REAL (STATE); computed [..]: agrees".
+std::string ipvs_line(const json& c) {
+    std::string comp;
+    for (auto& x : c["computed"]) comp += (comp.empty() ? "" : ", ") + x.get<std::string>();
+    bool ok = c["agrees"].get<bool>();
+    return "ipvs " + c["netns"].get<std::string>() + ": " + c["client"].get<std::string>() + " -> " + c["virtual"].get<std::string>() +
+           (c["real"].is_null() ? ok ? std::string(" no connection (dropped before IPVS)") : std::string(" no connection")
+                                : " picked " + c["real"].get<std::string>() + " (" + c["state"].get<std::string>() + ")") +
+           "; computed [" + comp + "]: " + (ok ? "agrees" : "DIFFERS");
+}
+
 void print_table(const json& doc) {
     auto& pk = doc["packet"];
     fmt::print("{} {} {} -> {}{}  from {} {}{}\n", doc["mode"].get<std::string>(), pk["proto"].get<std::string>(),
@@ -95,6 +106,7 @@ void print_table(const json& doc) {
         for (auto& x : pr["seen"])
             fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
         for (auto& c : pr["conntrack"]) fmt::print("  {}\n", ct_line(c));
+        for (auto& c : pr["ipvs"]) fmt::print("  {}\n", ipvs_line(c));
         for (auto& x : pr["rules"])   // the observed path; a rule the computed one lacks is marked
             fmt::print("  kernel ran {} {} {}: {} -> {}{}\n", x["netns"].get<std::string>(), x["table"].get<std::string>(),
                        x["chain"].get<std::string>(), x["rule"].is_null() ? std::string("?") : x["rule"].get<std::string>(),
@@ -204,6 +216,7 @@ int main(int argc, char** argv) {
                 // the NAT the kernel really did, where some was done or computed
                 for (auto& c : pr["conntrack"])
                     if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
+                for (auto& c : pr["ipvs"]) fmt::print("probe {}\n", ipvs_line(c));
                 if (!pr["agrees"].get<bool>() && pr["differs"].is_string()) fmt::print("probe differs: {}\n", pr["differs"].get<std::string>());
                 if (!pr["rules_agree"].get<bool>()) fmt::print("probe rules differ: {}\n", pr["rules_differ"].get<std::string>());
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),

@@ -24,6 +24,7 @@
 #include <set>
 
 #include "ovnet/fd.hpp"
+#include "ovnet/ipvs.hpp"
 #include "pcap_util.hpp"
 #include "probe_inject.hpp"
 #include "probe_nftrace.hpp"
@@ -171,7 +172,8 @@ bool is_nat_effect(const std::string& eff) {
 /// probe's own tuple in its sandbox, then in each next namespace the tuple the previous entry
 /// translated it to (so the real packet is followed, not the computed one); each entry's real
 /// DNAT/SNAT (its reply tuple against its original one) beside the NAT hops computed there.
-json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::string& differs) {
+/// `arrive` receives the tuple as it comes into each namespace (where IPVS is, its client).
+json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::string& differs, std::map<std::string, CtTuple>& arrive) {
     std::vector<std::string> order;
     for (auto& h : path.hops)
         if (!h.packet.vni && (order.empty() || order.back() != h.netns) &&
@@ -182,6 +184,7 @@ json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::stri
         std::vector<const TraceHop*> nat;
         for (auto& h : path.hops)
             if (h.netns == ns && h.stage == "netfilter" && is_nat_effect(h.effect)) nat.push_back(&h);
+        arrive[ns] = t;
         const CtEntry* found = nullptr;
         auto entries = ct_dump(ns, t.proto);
         for (auto& e : entries) {
@@ -244,6 +247,104 @@ json conntrack_entries(const TracePath& path, CtTuple t, bool& agrees, std::stri
             for (auto& x : j["nat"]) rl += (rl.empty() ? "" : ", ") + x.get<std::string>();
             differs = "conntrack in " + ns + ": computed " + (c.empty() ? "no NAT" : c) + ", the kernel's entry " +
                       (found ? (rl.empty() ? "no NAT" : rl) + " (" + found->orig.str() + ")" : std::string("missing"));
+        }
+        agrees &= ok;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+// ---- IPVS, read from /proc/net/ip_vs_conn in the namespace of each computed IPVS hop ----
+
+std::string addr_port(const IpAddr& a, uint16_t port) { return a.valid() ? a.str() + ":" + std::to_string(port) : std::string("?"); }
+
+/// The live candidates a computed IPVS hop lists: "rr [10.255.0.6:0 w1, 10.255.0.7:0 w0]" ->
+/// {"10.255.0.6:0"} (weight 0 takes no new connection).
+std::vector<std::string> ipvs_candidates(const std::string& entry) {
+    std::vector<std::string> out;
+    size_t a = entry.find('['), b = entry.rfind(']');
+    if (a == std::string::npos || b == std::string::npos || b < a) return out;
+    std::string list = entry.substr(a + 1, b - a - 1);
+    for (size_t i = 0; i < list.size();) {
+        size_t e = list.find(", ", i);
+        std::string d = list.substr(i, e == std::string::npos ? std::string::npos : e - i);
+        i = e == std::string::npos ? list.size() : e + 2;
+        size_t w = d.rfind(" w");
+        if (w == std::string::npos || d.substr(w + 2) == "0") continue;
+        out.push_back(d.substr(0, w));
+    }
+    return out;
+}
+
+/// "10.255.0.6:0" (a firewall-mark destination keeps the packet's port) names 10.255.0.6:30000.
+bool names_dest(const std::string& cand, const IpvsConn& c) {
+    size_t colon = cand.rfind(':');
+    if (colon == std::string::npos) return false;
+    IpAddr a;
+    if (!IpAddr::try_parse(cand.substr(0, colon), a) || !(a == c.daddr)) return false;
+    std::string port = cand.substr(colon + 1);
+    return port == "0" || port == std::to_string(c.dport);
+}
+
+/// The IPVS connection the probe created in each namespace where the first path has an IPVS hop:
+/// the one whose client is the probe's tuple as it came into that namespace (`arrive`, else
+/// `start` in the first namespace). It agrees when the real server is one of the computed
+/// candidates, and where the computation determined the pick (one path through that service:
+/// one live destination, --lb-dst), that one. No connection agrees only when the probe was
+/// dropped and seen nowhere past the hop (dropped before IPVS: the outcome tells it).
+json ipvs_entries(const TraceResult& r, const std::map<std::string, CtTuple>& arrive, const CtTuple& start, const std::vector<Watch>& ws,
+                  const std::string& got, bool& agrees, std::string& differs) {
+    const TracePath& path = r.paths.front();
+    json out = json::array();
+    std::set<std::string> done;
+    for (size_t i = 0; i < path.hops.size(); i++) {
+        const TraceHop& h = path.hops[i];
+        if (h.stage != "ipvs" || !done.insert(h.netns).second) continue;
+        // the pick each computed path made at this service
+        std::vector<std::string> picks;
+        for (auto& p : r.paths)
+            for (auto& x : p.hops)
+                if (x.netns == h.netns && x.stage == "ipvs" && x.object == h.object && x.effect.rfind("to ", 0) == 0) {
+                    std::string d = x.effect.substr(3, x.effect.find(' ', 3) - 3);
+                    if (std::find(picks.begin(), picks.end(), d) == picks.end()) picks.push_back(d);
+                }
+        std::vector<std::string> cands = ipvs_candidates(h.entry), computed;
+        for (auto& c : cands)
+            if (picks.size() != 1 || c.substr(0, c.rfind(':')) == picks[0]) computed.push_back(c);
+        CtTuple t = start;
+        if (auto it = arrive.find(h.netns); it != arrive.end()) t = it->second;
+        else if (h.netns != path.hops.front().netns) t = CtTuple{};
+        std::string pn = t.proto == IPPROTO_TCP ? "TCP" : t.proto == IPPROTO_UDP ? "UDP" : t.proto == 132 ? "SCTP" : "";
+        std::optional<IpvsConn> found;
+        if (t.src.valid() && !pn.empty())
+            for (auto& c : ipvs_conn_read(ns_arg(h.netns)))
+                if (c.proto == pn && c.client == t.src && c.cport == t.sport) {
+                    bool to_v = c.vaddr == t.dst && c.vport == t.dport;
+                    if (!found || to_v) found = c;
+                    if (to_v) break;
+                }
+        json j = json::object();
+        j["netns"] = h.netns;
+        j["client"] = found ? addr_port(found->client, found->cport) : addr_port(t.src, t.sport);
+        j["virtual"] = found ? addr_port(found->vaddr, found->vport) : addr_port(t.dst, t.dport);
+        j["real"] = found ? json(addr_port(found->daddr, found->dport)) : json();
+        j["state"] = found ? json(found->state) : json();
+        j["computed"] = computed;
+        bool ok = false;
+        if (found) {
+            for (auto& c : computed) ok |= names_dest(c, *found);
+        } else {
+            bool past = false;   // seen leaving a device after the IPVS hop
+            for (auto& w : ws) past |= w.hop > i && w.packets > 0;
+            ok = got == "dropped" && !past;
+        }
+        j["agrees"] = ok;
+        if (!ok && differs.empty()) {
+            std::string c;
+            for (auto& x : computed) c += (c.empty() ? "" : ", ") + x;
+            differs = "ipvs in " + h.netns + " (" + h.object + "): computed [" + c + "], the kernel " +
+                      (found ? "picked " + j["real"].get<std::string>() : std::string("has no connection")) + " for " +
+                      j["client"].get<std::string>() + " -> " + j["virtual"].get<std::string>();
         }
         agrees &= ok;
         out.push_back(std::move(j));
@@ -497,7 +598,11 @@ json probe(const TraceResult& r, TraceWorld& world) {
     for (auto& p : r.paths) agrees |= outcome_agrees(p);
     std::string ct_differs;
     bool ct_agrees = true;
-    json ct = tuple.proto == IPPROTO_ICMP || tuple.src.valid() ? conntrack_entries(path, tuple, ct_agrees, ct_differs) : json::array();
+    std::map<std::string, CtTuple> arrive;
+    json ct = tuple.proto == IPPROTO_ICMP || tuple.src.valid() ? conntrack_entries(path, tuple, ct_agrees, ct_differs, arrive) : json::array();
+    std::string lb_differs;
+    bool lb_agrees = true;
+    json lbs = ipvs_entries(r, arrive, tuple, ws, got, lb_agrees, lb_differs);
     json j = json::object();
     j["answer"] = answer;
     j["outcome"] = got;
@@ -599,14 +704,15 @@ json probe(const TraceResult& r, TraceWorld& world) {
     j["traced"] = std::move(traced);
     j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);
+    j["ipvs"] = std::move(lbs);
     std::string nft_diff;
     for (auto& d : nft_differs) nft_diff += (nft_diff.empty() ? "" : "; ") + d;
     // the rules apart: the computed model and the kernel's tracer still part on some paths
     // (IPVS for a VIP local to the sandbox: caught at OUTPUT, traced no further)
     j["rules_agree"] = nft_differs.empty();
     j["rules_differ"] = nft_differs.empty() ? json() : json(nft_diff);
-    j["agrees"] = agrees && ct_agrees;
-    j["differs"] = agrees ? (ct_agrees ? json() : json(ct_differs)) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
+    j["agrees"] = agrees && ct_agrees && lb_agrees;
+    j["differs"] = agrees ? (!ct_agrees ? json(ct_differs) : !lb_agrees ? json(lb_differs) : json()) : json("computed " + path.outcome + (path.code.empty() ? "" : " " + path.code) + ", the probe " + got +
                                           " (" + answer + (last ? ", last seen leaving " + last->netns + " " + last->iface : ", seen nowhere") + ")");
     return j;
 }

@@ -4,6 +4,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ovnet/json.hpp"
@@ -282,5 +283,24 @@ std::string ipvs_format_ipvsadm(const std::vector<IpvsService>& services);
 
 /// Known scheduler names; validate() refuses others.
 const std::vector<std::string>& ipvs_schedulers();
+
+// ---- IPVS connections (/proc/net/ip_vs_conn: IPVS has no netlink dump of them) ----
+
+/// One IPv4 connection of /proc/net/ip_vs_conn: the client, the virtual address it asked for (for a
+/// firewall-mark service the packet's own destination), and the real server IPVS picked.
+struct IpvsConn {
+    std::string proto;        ///< "TCP", "UDP", "SCTP"... as the kernel names it
+    IpAddr client, vaddr, daddr;
+    uint16_t cport = 0, vport = 0, dport = 0;
+    std::string state;        ///< "SYN_RECV", "ESTABLISHED", "UDP"...
+    uint32_t expires = 0;     ///< seconds left
+};
+/// Parses /proc/net/ip_vs_conn's text (pure): its hex form "TCP 0AFF0008 A1B2 0AFF0005 7530
+/// 0AFF0006 7530 SYN_RECV 56 [PEName PEData]". The header, IPv6 lines and malformed lines are
+/// left out.
+std::vector<IpvsConn> ipvs_conn_parse(std::string_view text);
+/// The connections of namespace `netns` (netns_open() rules; "" the caller's): its
+/// /proc/net/ip_vs_conn, read from a thread inside it. Empty when the kernel has no IPVS.
+std::vector<IpvsConn> ipvs_conn_read(const std::string& netns);
 
 }  // namespace ovnet

@@ -101,6 +101,7 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   assert_contains "$(jq -r '[.probe.seen[].iface] | join(" ")' <<<"$OUT")" "$VX" "one of them is h1's VXLAN port"
   assert_eq "$(jq -c '[.probe.conntrack[] | select((.nat | length) > 0 or (.computed | length) > 0)]' <<<"$OUT")" '[]' \
     "no NAT computed or done on c1 -> c2 (conntrack)"
+  assert_eq "$(jq -c '.probe.ipvs' <<<"$OUT")" '[]' "no IPVS hop on c1 -> c2: no IPVS connection reported"
   printf '%s' "$OUT" >"$TMP/probe.json"
   if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
   else fail "probe schema: $(cat "$TMP/verr")"; fi

@@ -616,3 +616,45 @@ TEST_CASE("ipvs_merge_edit: unset options keep their value") {
     e.real = "10.0.0.9";
     require_input_error([&] { ipvs_merge_edit_dest(cur, e); }, "no such destination");
 }
+
+TEST_CASE("ipvs: /proc/net/ip_vs_conn parses, a firewall-mark connection among them, other lines left out") {
+    // as the kernel prints it: a FWM 256 service's connection (the virtual address is the
+    // packet's own destination, the real server's port the packet's), a TCP service's, a UDP one
+    // with persistence engine data, an IPv6 line, and broken lines
+    const char* text =
+        "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+        "TCP 0AFF0008 A1B2 0AFF0005 7530 0AFF0006 7530 SYN_RECV         56\n"
+        "TCP C6336410 9C40 AC120002 7530 0AFF0007 7530 ESTABLISHED     899\n"
+        "UDP 0A000002 D431 0A000005 0035 0A000003 0035 UDP             298 sip 1234\n"
+        "TCP 2001:0db8:0000:0000:0000:0000:0000:0002 A1B2 2001:0db8:0000:0000:0000:0000:0000:0005 0050 2001:0db8:0000:0000:0000:0000:0000:0006 0050 SYN_RECV 56\n"
+        "TCP 0AFF0008 A1B2 0AFF0005 7530 0AFF0006 SYN_RECV 56\n"
+        "TCP 0AFF00 A1B2 0AFF0005 7530 0AFF0006 7530 SYN_RECV 56\n"
+        "TCP 0AFF0008 A1B2 0AFF0005 7530 0AFF0006 753G SYN_RECV 56\n"
+        "TCP 0AFF0008 A1B2 0AFF0005 7530 0AFF0006 7530 SYN_RECV soon\n"
+        "\n"
+        "garbage\n"
+        "TCP 0A000002 0001 0A000005 0050 0A000003 0050 CLOSE 3";   // no final newline
+    auto v = ipvs_conn_parse(text);
+    REQUIRE(v.size() == 4);
+    CHECK(v[0].proto == "TCP");
+    CHECK(v[0].client.str() == "10.255.0.8");
+    CHECK(v[0].cport == 0xA1B2);
+    CHECK(v[0].vaddr.str() == "10.255.0.5");
+    CHECK(v[0].vport == 30000);
+    CHECK(v[0].daddr.str() == "10.255.0.6");
+    CHECK(v[0].dport == 30000);
+    CHECK(v[0].state == "SYN_RECV");
+    CHECK(v[0].expires == 56);
+    CHECK(v[1].client.str() == "198.51.100.16");
+    CHECK(v[1].cport == 40000);
+    CHECK(v[1].vaddr.str() == "172.18.0.2");
+    CHECK(v[1].daddr.str() == "10.255.0.7");
+    CHECK(v[1].state == "ESTABLISHED");
+    CHECK(v[2].proto == "UDP");
+    CHECK(v[2].vport == 53);
+    CHECK(v[2].state == "UDP");
+    CHECK(v[3].state == "CLOSE");
+    CHECK(v[3].expires == 3);
+    CHECK(ipvs_conn_parse("").empty());
+    CHECK(ipvs_conn_parse("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n").empty());
+}

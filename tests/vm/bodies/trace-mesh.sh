@@ -12,7 +12,9 @@
 # internal VIP: a container c1 on node 1 (10.255.0.8) whose own sandbox holds VIP 10.255.0.5 for
 # the two tasks (ovnet-lb, mark 0x100 = 256, as Docker programs a service in each container):
 # the trace from c1 names the mark, FWM 256 with both candidates, the SNAT and VNI 4096, and a
-# probe from c1 is delivered.
+# probe from c1 is delivered; the IPVS connection it created (which real server was picked) is
+# one of the candidates, and so is the one a probe from a client through the routing mesh created
+# in node 1's ingress sandbox.
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}t
 W=${VM_WORKDIR:-/tmp/trace-mesh.$$}; mkdir -p "$W"
@@ -131,6 +133,34 @@ if ovnet-trace --help 2>&1 | grep -q -- --probe; then
   # IPVS's real pick: the probe left through the bridge port of c2 (node 2) or c3 (node 3), both computed candidates
   grep -Eq "^probe delivered.*seen leaving: .*${P}n[23] veth[^,;]*; agrees$" "$W/probe" &&
     ok "VIP: the probe's pick is a computed candidate, and it agrees" || fail "VIP: the probe's path is not a computed one"
+  # the IPVS connection the probe created in c1's sandbox (/proc/net/ip_vs_conn there): the probe's
+  # own socket as the client, the VIP, and the real server IPVS picked, one of the candidates. The
+  # VIP is an address of c1's sandbox, so the socket's source is the VIP itself (the kernel's pick
+  # for a local destination); the SNAT to 10.255.0.8 comes after IPVS, at POSTROUTING.
+  grep -Eq "^probe ipvs ${P}c1: 10\.255\.0\.5:[0-9]+ -> 10\.255\.0\.5:30000 picked 10\.255\.0\.[67]:30000 \([A-Z_]+\); computed \[10\.255\.0\.6:0, 10\.255\.0\.7:0\]: agrees$" "$W/probe" &&
+    ok "VIP: the probe's IPVS connection in c1 names its pick, a computed candidate" || fail "VIP: no probe ipvs line for c1 naming a candidate"
+  ovnet-trace --from ${P}c1 -j --probe tcp 10.255.0.5:30000 > "$W/probe.json" 2> "$W/probe.json.err"
+  if command -v jq >/dev/null; then
+    r=$(jq -c '[.probe.ipvs[0].netns, .probe.ipvs[0].agrees, (.probe.ipvs | length), .probe.agrees]' "$W/probe.json" 2>&1)
+    [ "$r" = "[\"${P}c1\",true,1,true]" ] && ok "VIP: JSON .probe.ipvs[0] in ${P}c1 agrees" ||
+      { fail "VIP: JSON .probe.ipvs: $r"; cat "$W/probe.json.err"; jq -c .probe.ipvs "$W/probe.json"; }
+  else
+    echo "note: no jq in the VM: the JSON check of .probe.ipvs is left out"
+  fi
+  # --lb-dst fixes the computed pick; rr alternates between the two tasks, so of two probes in a
+  # row one picks 10.255.0.7 (agrees) and the other 10.255.0.6, which the probe names as a difference
+  for k in 1 2; do ovnet-trace --from ${P}c1 --minimal --lb-dst 10.255.0.7 --probe tcp 10.255.0.5:30000 > "$W/probe-lb$k" 2>&1; done
+  cat "$W/probe-lb1" "$W/probe-lb2" | grep '^probe '
+  n7=$(cat "$W/probe-lb1" "$W/probe-lb2" | grep -Ec "^probe ipvs ${P}c1: .* picked 10\.255\.0\.7:30000 \([A-Z_]+\); computed \[10\.255\.0\.7:0\]: agrees$")
+  n6=$(cat "$W/probe-lb1" "$W/probe-lb2" | grep -Ec "^probe differs: ipvs in ${P}c1 \(fwm 256\): computed \[10\.255\.0\.7:0\], the kernel picked 10\.255\.0\.6:30000 for ")
+  [ "$n7:$n6" = 1:1 ] && ok "VIP --lb-dst 10.255.0.7: the probe's pick agrees once, and its other pick is named as a difference" ||
+    fail "VIP --lb-dst 10.255.0.7: picks agreeing/differing $n7:$n6, not 1:1"
+  # the routing mesh: from a client on the underlay (an underlay source, so the answer comes back)
+  # to node 1; IPVS picks in the ingress sandbox, for the client as the host's DNAT left it
+  ovnet-trace --from client --src 192.0.2.99 --minimal --probe tcp 192.0.2.11:30000 > "$W/probe-mesh" 2>&1; rc=$?
+  cat "$W/probe-mesh"
+  grep -Eq "^probe ipvs ${P}s1: 192\.0\.2\.99:[0-9]+ -> 172\.18\.0\.2:30000 picked 10\.255\.0\.[67]:30000 \([A-Z_]+\); computed \[10\.255\.0\.6:0, 10\.255\.0\.7:0\]: agrees$" "$W/probe-mesh" &&
+    ok "mesh: the probe's IPVS connection in s1 names its pick, a computed candidate" || fail "mesh: no probe ipvs line for s1 naming a candidate (exit $rc)"
 fi
 echo "trace-mesh body: $(( $(date +%s) - T0 )) s"
 finish
