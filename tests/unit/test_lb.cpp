@@ -1,5 +1,12 @@
 // Service plumbing and routing mesh without a kernel: iptables-save parsing, restore payloads,
 // rule text and its parsers, firewall-mark allocation, validation.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
 #include "helpers.hpp"
 #include "ovnet/lb.hpp"
 #include "ovnet/schema.hpp"
@@ -465,4 +472,85 @@ TEST_CASE("published port JSON: one fields() list, ipvs names the sandbox", "[lb
     CHECK(text == j.dump());
     p.gw_bridge.clear();
     CHECK(p.to_json()["gw_bridge"].is_null());
+}
+
+// IptBatch with stand-in binaries ($OVNET_IPTABLES_SAVE/_RESTORE: scripts that count their runs and
+// keep the payload), in the current namespace: what is read once, what one commit writes.
+TEST_CASE("IptBatch: one read and one restore per namespace, nothing read where the namespace is fresh") {
+    char tmpl[] = "/tmp/ovnet-iptbatch-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string d = tmpl;
+    auto write = [](const std::string& f, const std::string& text) {
+        FILE* o = std::fopen(f.c_str(), "w");
+        REQUIRE(o);
+        std::fputs(text.c_str(), o);
+        std::fclose(o);
+        ::chmod(f.c_str(), 0755);
+    };
+    write(d + "/state", kSave);
+    write(d + "/save", "#!/bin/sh\necho x >> " + d + "/saves\ncat " + d + "/state\n");
+    write(d + "/restore", "#!/bin/sh\necho \"$*\" >> " + d + "/restores\ncat >> " + d + "/payload\n");
+    auto lines = [&](const std::string& f) {
+        FILE* i = std::fopen((d + "/" + f).c_str(), "r");
+        if (!i) return 0;
+        int n = 0;
+        for (int c; (c = std::fgetc(i)) != EOF;) n += c == '\n';
+        std::fclose(i);
+        return n;
+    };
+    auto slurp = [&](const std::string& f) {
+        std::string s;
+        FILE* i = std::fopen((d + "/" + f).c_str(), "r");
+        if (!i) return s;
+        for (int c; (c = std::fgetc(i)) != EOF;) s += char(c);
+        std::fclose(i);
+        return s;
+    };
+    ::setenv("OVNET_IPTABLES_SAVE", (d + "/save").c_str(), 1);
+    ::setenv("OVNET_IPTABLES_RESTORE", (d + "/restore").c_str(), 1);
+    SECTION("read once, both views from one save; a chain queued twice is written once, as last queued") {
+        IptBatch b;
+        auto both = ipt_read_both("");
+        CHECK(lines("saves") == 1);   // one binary set: its output serves both views
+        CHECK(both.own.table("nat").chain_rules("POSTROUTING") == both.all.table("nat").chain_rules("POSTROUTING"));
+        const IptState& st = b.state("");
+        CHECK(st.table("nat").has_chain("DOCKER"));
+        LbService s1 = svc("10.0.0.5", 256), s2 = svc("10.0.0.6", 257);
+        s1.lb_ip = s2.lb_ip = ip("10.0.0.3");
+        b.add("", lb_chains(b.state(""), s1, false));
+        b.add("", lb_chains(b.state(""), s2, false));   // sees s1's mark rule queued
+        CHECK(b.state("").table("mangle").chain_rules(kLbMarkChain).size() == 2);
+        CHECK(b.state_all("").table("mangle").chain_rules(kLbMarkChain).size() == 2);
+        CHECK(lines("saves") == 2);   // ipt_read_both above, then the batch's own read: once
+        CHECK(lines("restores") == 0);   // nothing written before commit
+        size_t restores = 9;
+        Changes ch = b.commit({{"", "ns1"}}, &restores);
+        CHECK(restores == 1);
+        CHECK(lines("restores") == 1);
+        CHECK(slurp("restores") == "-w --noflush\n");
+        std::string p = slurp("payload");
+        CHECK_THAT(p, Contains("-A " + std::string(kLbMarkChain) + " -d 10.0.0.5/32"));
+        CHECK_THAT(p, Contains("-A " + std::string(kLbMarkChain) + " -d 10.0.0.6/32"));
+        REQUIRE_FALSE(ch.empty());
+        for (auto& c : ch) CHECK_THAT(c.object, Contains(" in ns1"));
+        // committed: nothing queued, a second commit writes nothing
+        CHECK(b.commit({}, &restores).empty());
+        CHECK(restores == 0);
+        CHECK(lines("restores") == 1);
+    }
+    SECTION("a fresh namespace is never read; an invalid chain is refused when queued") {
+        IptBatch b;
+        b.fresh("");
+        CHECK(b.state("").tables.empty());
+        CHECK(b.state_all("").tables.empty());
+        CHECK_THROWS(b.add("", {IptChain{"nat", "NOT-OURS", {"-j ACCEPT"}, {}}}));
+        b.add("", {IptChain{"filter", "OVNET-T", {"-j ACCEPT"}, {{"INPUT", "-j OVNET-T"}}}});
+        size_t restores = 0;
+        b.commit({}, &restores);
+        CHECK(restores == 1);
+        CHECK(lines("saves") == 0);
+    }
+    ::unsetenv("OVNET_IPTABLES_SAVE");
+    ::unsetenv("OVNET_IPTABLES_RESTORE");
+    std::filesystem::remove_all(d);
 }
