@@ -88,6 +88,15 @@ head -3 "$W/esp"
   fail "no ESP seen: $(head -3 "$W/esp") $(cat "$W/esp.err")"
 grep -q '"vni":4098' "$W/vx" && fail "clear VXLAN with VNI 4098 on the underlay: $(grep -m1 '"vni":4098' "$W/vx")" ||
   ok "no clear VXLAN with VNI 4098 on the underlay ($(grep -c . "$W/vx") other VXLAN packets)"
+# ---- the journey across the encrypted network: computed (the xfrm policy's SA, its SPI) and probed
+ovnet-trace --netns-prefix "$P-" --from "$P-swarm-01-redis.2" --minimal tcp 10.0.0.6:6379 > "$W/tr-esp" 2>&1; rc=$?
+cat "$W/tr-esp"
+[ $rc = 0 ] && grep -q "$P-swarm-01 xfrm policy: .*=> ESP SPI 0x[0-9a-f]* (transport)" "$W/tr-esp" &&
+  grep -q "VXLAN VNI 4098 192.0.2.11 -> 192.0.2.12" "$W/tr-esp" &&
+  ok "trace redis.2 -> redis.1 (vote, VNI 4098): ESP with the SA's SPI, delivered" || fail "trace across the encrypted network (exit $rc)"
+ovnet-trace --netns-prefix "$P-" --from "$P-swarm-01-redis.2" --minimal --probe tcp 10.0.0.6:6379 > "$W/pr-esp" 2>&1; rc=$?
+grep '^probe' "$W/pr-esp"
+grep -q '^probe delivered' "$W/pr-esp" && ok "probe across the encrypted network: delivered" || { fail "probe across ESP (exit $rc)"; cat "$W/pr-esp"; }
 # ---- scale redis=5: three new tasks, each a new peer on the two other nodes (6 new entries in all)
 peers() { for n in 1 2 3; do ovnet-fdb -n "$P-swarm-0$n" show -d vx-001002-7672d -j | grep -o '"mac":"02:42:0a:00:00:[0-9a-f]*"' | sort | sed "s/^/$n /"; done; }
 peers > "$W/peers-before"
