@@ -196,19 +196,33 @@ NetnsLock::NetnsLock(const std::string& netns_path) {
             throw_sys(errno, "mkdir " + d);
         }
     }
-    fd_.reset(::open(file.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd_) {
-        if (unlockable(errno)) return;
-        throw_sys(errno, "open " + file);
+    // The holder removes the file when it is done (no file per namespace ever locked piles up),
+    // so the lock is ours only if the file we locked is still the one at that path: a waiter that
+    // got the lock of a removed file opens the path again.
+    for (;;) {
+        fd_.reset(::open(file.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+        if (!fd_) {
+            if (unlockable(errno)) return;
+            throw_sys(errno, "open " + file);
+        }
+        // No timeout: a holder is another ovnet run doing its writes, and the lock goes with its
+        // process (also when it is killed; then the file stays, and the next holder removes it).
+        while (::flock(fd_.get(), LOCK_EX) < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            fd_.reset();
+            throw_sys(e, "lock " + file);
+        }
+        struct stat held, now;
+        if (::fstat(fd_.get(), &held) == 0 && ::stat(file.c_str(), &now) == 0 && held.st_dev == now.st_dev &&
+            held.st_ino == now.st_ino)
+            break;
     }
-    // No timeout: a holder is another ovnet run doing its writes, and the lock goes with its
-    // process (also when it is killed).
-    while (::flock(fd_.get(), LOCK_EX) < 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
-        fd_.reset();
-        throw_sys(e, "lock " + file);
-    }
+    file_ = file;
+}
+
+NetnsLock::~NetnsLock() {
+    if (fd_ && !file_.empty()) ::unlink(file_.c_str());   // still locked: nobody can hold it meanwhile
 }
 
 NetnsGuard::NetnsGuard(const std::string& path) {

@@ -100,18 +100,22 @@ std::string missing_capability(int cap, const std::string& what);
 /// that ovnet's mutating verbs on one namespace run one after the other: each takes it before it
 /// reads the state it plans from and keeps it until its writes are done. `netns_path` is a
 /// resolved namespace file (netns_resolve), "" for the caller's namespace (/proc/self/ns/net).
-/// The lock file is netns_lock_file(netns_path); the constructor blocks until the lock is free.
+/// The lock file is netns_lock_file(netns_path); the constructor blocks until the lock is free, and
+/// the destructor removes the file (none stays behind per namespace once locked).
 /// A caller that may not create the lock file (EACCES, EPERM, EROFS: it cannot change a
 /// namespace either) runs unlocked (held() false). Tools outside ovnet do not take it.
 class NetnsLock {
 public:
     explicit NetnsLock(const std::string& netns_path);
+    /// Removes the lock file, then unlocks (a waiter on the removed file opens the path again).
+    ~NetnsLock();
     NetnsLock(NetnsLock&&) noexcept = default;
     NetnsLock& operator=(NetnsLock&&) = delete;
     bool held() const noexcept { return bool(fd_); }
 
 private:
     Fd fd_;
+    std::string file_;
 };
 
 /// The lock file of a namespace: $OVNET_STATE_DIR/netns-<st_dev>-<st_ino>.lock (default

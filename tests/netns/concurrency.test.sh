@@ -82,9 +82,9 @@ done
 
 echo "# the lock itself: named by the namespace file's device and inode; show never waits for it"
 LOCK="$OVNET_STATE_DIR/netns-$(stat -L -c '%d-%i' "/run/netns/$A").lock"
-assert_eq "$([ -f "$LOCK" ] && echo yes)" yes "lock file $OVNET_STATE_DIR/netns-DEV-INO.lock of $A"
-exec 9<"$LOCK"
-flock 9                                   # this shell holds $A's lock now
+assert_eq "$(ls "$OVNET_STATE_DIR" | grep -c '^netns-.*\.lock$')" 0 "no lock file left behind by the runs above (each holder removes its own)"
+exec 9>>"$LOCK"
+flock 9                                   # this shell holds $A's lock now (the file ovnet would lock)
 run ovnet-fdb -n "$A" show 9<&-
 assert_eq "$RC" 0 "show while the lock is held: exit 0 (read-only verbs never lock)"
 ovnet-fdb -q -n "$A" add --ip 10.3.0.1 --vtep 192.0.2.99 9<&- >/dev/null 2>&1 &
@@ -95,6 +95,7 @@ exec 9<&-                                 # release
 wait "$adder"
 assert_eq "$?" 0 "add after the lock is released: exit 0"
 assert_eq "$(ovnet-fdb -n "$A" show -j | jq -c 'map(select(.ip == "10.3.0.1") | .status)')" '["peer"]' "add after the lock is released: done"
+assert_eq "$([ -e "$LOCK" ] && echo left || echo removed)" removed "the add removed the lock file when it was done"
 
 echo "concurrency: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
