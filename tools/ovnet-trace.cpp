@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "ovnet/snapshot_diff.hpp"
 #include "ovnet/trace.hpp"
+#include "ovnet/trace_counters.hpp"
 #ifdef OVNET_HAVE_PCAP
 #include "probe.hpp"
 #endif
@@ -49,6 +50,27 @@ std::string ipvs_line(const json& c) {
            (c["real"].is_null() ? ok ? std::string(" no connection (dropped before IPVS)") : std::string(" no connection")
                                 : " picked " + c["real"].get<std::string>() + " (" + c["state"].get<std::string>() + ")") +
            "; computed [" + comp + "]: " + (ok ? "agrees" : "DIFFERS");
+}
+
+// The probe's moved counters, one "moved NETNS: rule ... +1; link eth0 tx+1 rx+1" line per
+// namespace where something moved, in the path's order.
+std::vector<std::string> moved_lines(const json& pr) {
+    std::vector<std::string> out;
+    std::vector<CounterMove> ms;
+    auto flush = [&] {
+        if (!ms.empty()) out.push_back("moved " + ms.front().netns + ": " + counters_line(ms));
+        ms.clear();
+    };
+    for (auto& x : pr["moved"]) {
+        CounterMove m;
+        m.netns = x["netns"].get<std::string>(), m.kind = x["kind"].get<std::string>(), m.object = x["object"].get<std::string>();
+        m.packets = x["packets"].get<uint64_t>();
+        m.rx = x.value("rx", uint64_t(0)), m.tx = x.value("tx", uint64_t(0));
+        if (!ms.empty() && ms.front().netns != m.netns) flush();
+        ms.push_back(std::move(m));
+    }
+    flush();
+    return out;
 }
 
 void print_table(const json& doc) {
@@ -107,6 +129,7 @@ void print_table(const json& doc) {
             fmt::print("  {} packet(s) leaving {} {}\n", x["packets"].dump(), x["netns"].get<std::string>(), x["iface"].get<std::string>());
         for (auto& c : pr["conntrack"]) fmt::print("  {}\n", ct_line(c));
         for (auto& c : pr["ipvs"]) fmt::print("  {}\n", ipvs_line(c));
+        for (auto& l : moved_lines(pr)) fmt::print("  {}\n", l);
         for (auto& x : pr["rules"])   // the observed path; a rule the computed one lacks is marked
             fmt::print("  kernel ran {} {} {}: {} -> {}{}\n", x["netns"].get<std::string>(), x["table"].get<std::string>(),
                        x["chain"].get<std::string>(), x["rule"].is_null() ? std::string("?") : x["rule"].get<std::string>(),
@@ -152,7 +175,7 @@ int main(int argc, char** argv) {
     app.cli.add_flag("--dot", dot, "The journey as a Graphviz graph (dot -Tsvg)");
     app.cli.add_flag("--probe", do_probe,
                      "Also send one real packet (from the sandbox; from a client or --iif: from a throwaway namespace on the bridge the "
-                     "start interface's peer is on), watch the path's devices, read its conntrack entries, and say whether it agrees");
+                     "start interface's peer is on), watch the path's devices, read its conntrack entries and the counters it moved, and say whether it agrees");
     app.cli.add_option("PROTO", proto, "tcp, udp or icmp")->required();
     app.cli.add_option("DST", dst, "Destination ADDR:PORT (icmp: ADDR)")->required();
     app.cli.callback([&] {
@@ -217,6 +240,7 @@ int main(int argc, char** argv) {
                 for (auto& c : pr["conntrack"])
                     if (!c["nat"].empty() || !c["computed"].empty()) fmt::print("probe {}\n", ct_line(c));
                 for (auto& c : pr["ipvs"]) fmt::print("probe {}\n", ipvs_line(c));
+                for (auto& l : moved_lines(pr)) fmt::print("probe {}\n", l);
                 if (!pr["agrees"].get<bool>() && pr["differs"].is_string()) fmt::print("probe differs: {}\n", pr["differs"].get<std::string>());
                 if (!pr["rules_agree"].get<bool>()) fmt::print("probe rules differ: {}\n", pr["rules_differ"].get<std::string>());
                 fmt::print("probe {} ({}), seen leaving: {}; {}\n", pr["outcome"].get<std::string>(), pr["answer"].get<std::string>(),

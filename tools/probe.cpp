@@ -25,6 +25,7 @@
 
 #include "ovnet/fd.hpp"
 #include "ovnet/ipvs.hpp"
+#include "ovnet/trace_counters.hpp"
 #include "pcap_util.hpp"
 #include "probe_inject.hpp"
 #include "probe_nftrace.hpp"
@@ -378,6 +379,39 @@ struct SignalGuard {
 
 void on_pkt(u_char* user, const pcap_pkthdr*, const u_char*) { ++*reinterpret_cast<uint64_t*>(user); }
 
+/// The namespaces whose counters the probe reads: those of the first path's hops in order, then
+/// the other paths' (where IPVS forks, the probe takes one of them), each with what it has to
+/// read. A label the world cannot read (a client's side) is left out; rules are read where the
+/// trace read some, SAs where it read states (a save run per backend, not run for nothing).
+std::vector<std::pair<std::string, CounterRead>> counter_namespaces(const TraceResult& r, TraceWorld& world) {
+    std::vector<std::pair<std::string, CounterRead>> out;
+    std::set<std::string> seen;
+    for (auto& p : r.paths)
+        for (auto& h : p.hops) {
+            if (!seen.insert(h.netns).second) continue;
+            const json* n = world.netns(h.netns);
+            if (!n) continue;
+            CounterRead what;
+            auto has = [&](const char* obj, const char* list) {
+                return n->contains(obj) && (*n)[obj].is_object() && (*n)[obj].contains(list) && !(*n)[obj][list].empty();
+            };
+            what.rules = has("netfilter", "rules");
+            what.sas = has("xfrm", "states");
+            out.emplace_back(h.netns, what);
+        }
+    return out;
+}
+
+std::vector<CounterSnapshot> counters_read_all(const std::vector<std::pair<std::string, CounterRead>>& nss) {
+    std::vector<CounterSnapshot> out;
+    out.reserve(nss.size());
+    for (auto& [ns, what] : nss) {
+        out.push_back(counters_read(ns, ns_arg(ns), what));
+        SignalGuard::check();
+    }
+    return out;
+}
+
 }  // namespace
 
 // A rule read from iptables-legacy-save: invisible to the kernel's tracer.
@@ -452,6 +486,10 @@ json probe(const TraceResult& r, TraceWorld& world) {
         socklen_t ml = sizeof me;
         if (pk.proto != "icmp" && ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&me), &ml) == 0) my_port = ntohs(me.sin_port);
     }
+    // the counters along the path, before the packet (and before the rule trace's tables, which
+    // are not iptables')
+    auto counter_nss = counter_namespaces(r, world);
+    std::vector<CounterSnapshot> counters_before = counters_read_all(counter_nss);
     // the kernel's rule trace, set for this packet only in each namespace of the path, on each
     // form it has there (the overlay's packet; the VXLAN packet carrying it), as it enters
     std::vector<std::unique_ptr<NfTrace>> traces;
@@ -699,12 +737,15 @@ json probe(const TraceResult& r, TraceWorld& world) {
     }
     std::vector<std::string>& nft_differs = cmp.differs;
     traces.clear();   // the trace rules go now
+    // the counters that moved meanwhile (the probe's packets, its answer, and any other traffic)
+    json moved = schema::DomWriter::value(counters_moved(counters_before, counters_read_all(counter_nss)));
     j["rules"] = std::move(hit);
     j["path"] = best;
     j["traced"] = std::move(traced);
     j["nftrace"] = std::move(nft_notes);
     j["conntrack"] = std::move(ct);
     j["ipvs"] = std::move(lbs);
+    j["moved"] = std::move(moved);
     std::string nft_diff;
     for (auto& d : nft_differs) nft_diff += (nft_diff.empty() ? "" : "; ") + d;
     // the rules apart: the computed model and the kernel's tracer still part on some paths

@@ -9,7 +9,8 @@
 # exit 2, one line. The probe's kernel rule trace (nftrace): iptables-nft rules on c1 -> c2 (h2's on
 # the VXLAN packet, c2's) observed and named by their computed hops; an unmodelled match resolved by
 # the path the kernel took; a real difference named; no ovnet_probe table left in any namespace,
-# also after ^C and SIGKILL; legacy rules said to be invisible.
+# also after ^C and SIGKILL; legacy rules said to be invisible. The counters the probe moved: h1's
+# VXLAN device, h2's veth toward c2, the nft rules on the path, in the path's namespace order.
 . "$(dirname "$0")/lib.sh"
 SRC=${OVNET_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=${OVNET_PYTHON:-/usr/bin/python3}
@@ -102,9 +103,26 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
   assert_eq "$(jq -c '[.probe.conntrack[] | select((.nat | length) > 0 or (.computed | length) > 0)]' <<<"$OUT")" '[]' \
     "no NAT computed or done on c1 -> c2 (conntrack)"
   assert_eq "$(jq -c '.probe.ipvs' <<<"$OUT")" '[]' "no IPVS hop on c1 -> c2: no IPVS connection reported"
+  # the counters that moved: h1's VXLAN device sent the packet, h2's veth toward c2 passed it on
+  VETH2=$(jq -r --arg h "$H2" '[.probe.seen[] | select(.netns == $h) | .iface] | last' <<<"$OUT")
+  assert_eq "$(jq --arg h "$H1" --arg d "$VX" '[.probe.moved[] | select(.netns == $h and .kind == "link" and .object == $d and .tx >= 1)] | length' <<<"$OUT")" 1 \
+    "moved: h1's VXLAN device $VX sent it (tx >= 1)"
+  assert_eq "$(jq --arg h "$H2" --arg d "$VETH2" '[.probe.moved[] | select(.netns == $h and .kind == "link" and .object == $d and .tx >= 1)] | length' <<<"$OUT")" 1 \
+    "moved: h2's veth toward c2 ($VETH2) passed it on (tx >= 1)"
+  assert_eq "$(jq -c --arg h "$H2" --arg d "$VX" '[.probe.moved[] | select(.netns == $h and .object == $d) | [.kind, .rx >= 1, .packets == .rx + .tx]]' <<<"$OUT")" \
+    '[["link",true,true]]' "moved: h2's VXLAN device received it; a link's packets are rx + tx"
+  # in the path's namespace order (c1, h1, the underlay, h2, c2), nothing outside it
+  assert_eq "$(jq -c '[.probe.moved[].netns] | unique' <<<"$OUT")" "$(jq -c '[.paths[0].hops[].netns] | unique' <<<"$OUT")" \
+    "moved: counters of every namespace of the path, no other"
+  assert_eq "$(jq -r '[.probe.moved[].netns] | reduce .[] as $n ([]; if (.[-1] // "") == $n then . else . + [$n] end) | join(" ")' <<<"$OUT")" \
+    "$(jq -r '[.paths[0].hops[].netns] | reduce .[] as $n ([]; if index([$n]) then . else . + [$n] end) | join(" ")' <<<"$OUT")" \
+    "moved: grouped by namespace, in the path's order"
   printf '%s' "$OUT" >"$TMP/probe.json"
   if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON is valid"
   else fail "probe schema: $(cat "$TMP/verr")"; fi
+  run ovnet-trace --from "$C1" --probe --minimal tcp 10.0.0.3:6379
+  assert_contains "$(grep "^probe moved $H1: " <<<"$OUT")" "link $VX tx+" "--minimal: a probe moved line for h1 names its VXLAN device's tx"
+  assert_eq "$(tail -1 <<<"$OUT" | cut -d' ' -f1-3)" "probe delivered (connected)," "--minimal: the probe's outcome line stays the last"
   # the kernel's own rule trace (nftrace): iptables-nft rules on the path, on the overlay's
   # packet (c2) and on the VXLAN packet carrying it (h2), each observed and named by its computed hop
   if iptables -V 2>/dev/null | grep -q nf_tables && ip netns exec "$H2" iptables -A INPUT -p udp --dport 4789 -j ACCEPT 2>/dev/null; then
@@ -119,12 +137,18 @@ if ovnet-trace --help | grep -q -- --probe && [ "$(ovnet-trace --from "$C1" --pr
     assert_eq "$(jq -c '[.probe.agrees, .probe.rules_agree, .probe.rules_differ, ([.probe.rules[] | select(.computed | not) | select(.rule != "policy ACCEPT")] | length)]' <<<"$OUT")" \
       '[true,true,null,0]' "nftrace: every rule the kernel ran was computed, the probe agrees"
     assert_eq "$(jq -c --arg h1 "$H1" --arg c1 "$C1" '.probe.traced - [$h1, $c1]' <<<"$OUT")" "[\"$H2\",\"$C2\"]" "nftrace: traced in h2 and c2"
+    # the same rules' packet counters moved (iptables-save -c before and after)
+    for want in "$H2 filter INPUT -A INPUT -p udp -m udp --dport 4789 -j ACCEPT" "$C2 filter INPUT -A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT"; do
+      assert_eq "$(jq --arg w "$want" '[.probe.moved[] | select(.kind == "rule" and .netns + " " + .object == $w and .packets >= 1)] | length' <<<"$OUT")" 1 \
+        "moved: the rule counter of $want"
+    done
     printf '%s' "$OUT" >"$TMP/probe-nft.json"
     if "$PY" "$SRC/tests/schema/validate.py" "$SRC/schema" trace "$TMP/probe-nft.json" >"$TMP/verr" 2>&1; then pass "the probe's JSON with a rule trace is valid"
     else fail "probe nftrace schema: $(cat "$TMP/verr")"; fi
     run ovnet-trace --table --from "$C1" --probe tcp 10.0.0.3:6379
     assert_contains "$(grep " filter INPUT " <<<"$OUT" | grep -c " ran$")" "2" "terminal: the KERNEL RAN column marks both rules"
     assert_contains "$OUT" "kernel ran $H2 filter INPUT: -A INPUT -p udp -m udp --dport 4789 -j ACCEPT -> ACCEPT" "terminal: the observed rules listed"
+    assert_contains "$(grep "^  moved $H2: " <<<"$OUT")" "rule filter INPUT -A INPUT -p udp -m udp --dport 4789 -j ACCEPT +" "terminal: the moved rule counter listed"
     assert_eq "$(probe_tables)" 0 "nftrace: no probe table left in any namespace"
     # a rule behind a match ovnet does not model: the trace forks on it, the kernel ran the next
     # rule, as the second path computed: the rules are compared with that path

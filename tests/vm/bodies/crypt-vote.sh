@@ -8,7 +8,8 @@
 # with, node B receives with (SPI and key fingerprint); a key rotation (apply with the new key second,
 # rotate, apply with the new key alone, on every node) under a continuous ping loses nothing and
 # leaves no old SA; a node leaving is removed by one apply on the others, and added back when it
-# joins again (symmetric with the others); del removes everything.
+# joins again (symmetric with the others); del removes everything. With ovnet-trace shipped, a probe
+# v1 -> v2 names the SA it moved on both nodes.
 set -u
 P=${VM_NS_PREFIX:-ovt$$-}cv
 W=${VM_WORKDIR:-/tmp/crypt-vote.$$}; mkdir -p "$W"
@@ -107,6 +108,19 @@ b=$(jq -c '[.sas[] | select(.dir == "in" and .src == "192.0.2.11") | {spi, key_f
 o=$(jq '[.sas[] | select(.dir == "out") | .packets] | add' "$W/s1.json")
 i=$(jq '[.sas[] | select(.dir == "in") | .packets] | add' "$W/s2.json")
 [ "${o:-0}" -gt 0 ] && [ "${i:-0}" -gt 0 ] && ok "SA counters rise on both sides (n1 out $o, n2 in $i)" || fail "SA counters: n1 out $o, n2 in $i"
+# The counters a probe moves (ovnet-trace --probe, where shipped): the SA n1 sends with and n2
+# receives with, on both nodes
+if command -v ovnet-trace >/dev/null && ovnet-trace --help 2>&1 | grep -q -- --probe; then
+  spi=$(jq -r '[.sas[] | select(.dir == "out" and .dst == "192.0.2.12") | .spi][0]' "$W/s1.json")
+  ovnet-trace --netns-prefix "$P" --from ${P}v1 --minimal --probe icmp 10.0.2.3 > "$W/probe" 2>&1; rc=$?
+  grep '^probe' "$W/probe" || cat "$W/probe"
+  for n in 1 2; do
+    grep -Eq "^probe moved ${P}n$n: .*sa esp $spi 192\.0\.2\.11 -> 192\.0\.2\.12 \+[1-9]" "$W/probe" &&
+      ok "probe: the SA $spi moved on node $n" || fail "probe (exit $rc): no moved SA $spi on node $n"
+  done
+else
+  echo "note: no ovnet-trace --probe shipped: the probe's SA counters are not checked"
+fi
 
 # ---- rotation under a continuous ping
 # The ping runs through the whole rotation and a moment after it, then is interrupted; every
