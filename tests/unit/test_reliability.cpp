@@ -83,10 +83,22 @@ TEST_CASE("NetnsLock: one lock file per namespace identity under $OVNET_STATE_DI
         CHECK(errno == EWOULDBLOCK);
         ::close(other);
     }
-    int other = ::open(want.c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(other >= 0);
-    CHECK(::flock(other, LOCK_EX | LOCK_NB) == 0);   // released with the object
-    ::close(other);
+    CHECK(::access(want.c_str(), F_OK) < 0);   // released with the object, its file removed
+    {
+        // A removed file still locked (a holder just done with it) blocks nobody: the path's new file is locked.
+        int stale = ::open(want.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+        REQUIRE(stale >= 0);
+        REQUIRE(::flock(stale, LOCK_EX) == 0);
+        ::unlink(want.c_str());   // as a holder does when done (the stale fd stays locked)
+        NetnsLock lock("");       // would block forever if it locked the removed inode
+        CHECK(lock.held());
+        struct stat a, b;
+        REQUIRE(::fstat(stale, &a) == 0);
+        REQUIRE(::stat(want.c_str(), &b) == 0);
+        CHECK(a.st_ino != b.st_ino);
+        ::close(stale);
+    }
+    CHECK(::access(want.c_str(), F_OK) < 0);
     std::filesystem::remove_all(dir.substr(0, dir.rfind('/')));
     if (old) ::setenv("OVNET_STATE_DIR", keep.c_str(), 1);
     else ::unsetenv("OVNET_STATE_DIR");
