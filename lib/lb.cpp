@@ -133,6 +133,17 @@ void drain_service(IpvsHandle& ih, uint32_t mark, unsigned drain, Changes& ch, c
     std::this_thread::sleep_for(std::chrono::seconds(drain));
 }
 
+void restore_plan(const std::string& netns_path, const IptPlan& plan, const std::string& where, LbResult& res) {
+    if (!plan.payload.empty()) {
+        ipt_restore(netns_path, plan.payload);
+        res.restores++;
+    }
+    for (auto c : plan.changes) {
+        c.object += where;
+        res.changes.push_back(std::move(c));
+    }
+}
+
 Changes tidy(const Changes& ch, const std::string& object) {
     if (!any_change(ch)) return {Change{Action::Unchanged, object}};
     Changes out;
@@ -487,15 +498,8 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain, IptBatch*
     LbResult res;
     sysctls_apply(path, netns, lb_sysctl_list(), lb_namespace_in_use(st), res.changes, "");
     ipvs_converge(ih, s.fwmark, s.scheduler, s.backends, drain, res.changes);
-    if (batch) {
-        batch->add(path, chains);   // its commit reports the chains
-    } else {
-        if (!plan.payload.empty()) {
-            ipt_restore(path, plan.payload);
-            res.restores = 1;
-        }
-        append(res.changes, plan.changes);
-    }
+    if (batch) batch->add(path, chains);   // its commit reports the chains
+    else restore_plan(path, plan, "", res);
     if (addr_add(h, a->ifindex, Prefix{s.vip, 32}, obj))
         res.changes.push_back(Change{Action::Added, fmt::format("address {}/32 on {}", s.vip.str(), ifname_of(h, a->ifindex))});
     res.changes = tidy(res.changes, obj);
@@ -533,11 +537,7 @@ LbResult lb_del(const std::string& netns, const IpAddr& vip, unsigned drain) {
     auto plan = ipt_plan(st, chains);
     // Writes: with --drain, weight 0 and the wait first; then as without it.
     drain_service(ih, *mark, drain, res.changes, "");
-    if (!plan.payload.empty()) {
-        ipt_restore(path, plan.payload);
-        res.restores = 1;
-    }
-    append(res.changes, plan.changes);
+    restore_plan(path, plan, "", res);
     if (find_fwm(ipvs_list(ih), *mark)) append(res.changes, ipvs_del_service(ih, lb_ipvs_service(*mark, "rr", {})));
     for (auto& a : addr_list(h))
         if (a.prefix.addr == vip && a.prefix.len == 32 && addr_del(h, a.ifindex, a.prefix, obj))

@@ -54,6 +54,9 @@ void drain_service(IpvsHandle& ih, uint32_t mark, unsigned drain, Changes& ch, c
 inline void append(Changes& into, const Changes& from) { into.insert(into.end(), from.begin(), from.end()); }
 /// Keeps "unchanged" entries only when nothing at all changed (then one, for `object`, is enough).
 Changes tidy(const Changes& ch, const std::string& object);
+/// Runs a planned payload (when anything differs; res.restores counts it) and reports the plan's
+/// changes, each object followed by `where` (" in SBOX", or "").
+void restore_plan(const std::string& netns_path, const IptPlan& plan, const std::string& where, LbResult& res);
 
 /// The OVNET-LB-SNAT chain after ensuring the SNAT rule `add` (replacing its subnet's rule) and/or
 /// dropping the rule of subnet `drop`; other rules stay in place.

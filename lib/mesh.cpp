@@ -350,29 +350,12 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain, Ip
     // Sandbox first (sysctls, IPVS, mark + SNAT), then the host's DNAT that sends traffic there.
     sysctls_apply(spath, p.sbox, lb_sysctl_list(), lb_namespace_in_use(sst), res.changes, " in " + p.sbox);
     ipvs_converge(ih, p.fwmark, p.scheduler, p.backends, drain, res.changes);
-    if (batch) {
-        batch->add(spath, schains);
-    } else {
-        if (!splan.payload.empty()) {
-            ipt_restore(spath, splan.payload);
-            res.restores++;
-        }
-        for (auto c : splan.changes) {
-            c.object += " in " + p.sbox;
-            res.changes.push_back(c);
-        }
-    }
+    if (batch) batch->add(spath, schains);
+    else restore_plan(spath, splan, " in " + p.sbox, res);
     sysctls_apply(hpath, netns, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.conf." + p.gw_bridge + ".route_localnet", "1"}},
                   lb_namespace_in_use(hst), res.changes, "");
-    if (batch) {
-        batch->add(hpath, hchains);
-    } else {
-        if (!hplan.payload.empty()) {
-            ipt_restore(hpath, hplan.payload);
-            res.restores++;
-        }
-        append(res.changes, hplan.changes);
-    }
+    if (batch) batch->add(hpath, hchains);
+    else restore_plan(hpath, hplan, "", res);
     res.changes = tidy(res.changes, obj);
     if (!batch) res.doc = publish_doc(netns, p);
     return res;
@@ -415,19 +398,8 @@ LbResult publish_del(const std::string& netns, PublishSpec p, unsigned drain) {
     // wait; the port stays published meanwhile, so established connections carry on.
     if (mark && !still) drain_service(ih, *mark, drain, res.changes, " in " + p.sbox);
     // Host first: stop sending traffic to the sandbox, then take the sandbox's part down.
-    if (!hplan.payload.empty()) {
-        ipt_restore(hpath, hplan.payload);
-        res.restores++;
-    }
-    append(res.changes, hplan.changes);
-    if (!splan.payload.empty()) {
-        ipt_restore(spath, splan.payload);
-        res.restores++;
-    }
-    for (auto c : splan.changes) {
-        c.object += " in " + p.sbox;
-        res.changes.push_back(c);
-    }
+    restore_plan(hpath, hplan, "", res);
+    restore_plan(spath, splan, " in " + p.sbox, res);
     if (mark && !still && find_fwm(ipvs_list(ih), *mark))
         append(res.changes, ipvs_del_service(ih, lb_ipvs_service(*mark, "rr", {})));
     sysctls_release(hpath, lb_namespace_in_use(ipt_with_chains(hst, hchains)), res.changes, "");
