@@ -620,7 +620,11 @@ LabResult lab_down(const std::string& prefix) {
         ::poll(&pf, 1, 5000);
         ::close(fd);
     }
-    if (!present.empty()) append(res.changes, sbox_del(present));
+    // Every link of the lab is in one of its namespaces (a veth's two ends included), so the
+    // namespaces go as they are: no link is deleted one by one first (each such delete waits for an
+    // RCU grace period, 20-70 ms; the kernel frees the whole lab's devices in one batch instead).
+    for (auto& n : present)
+        if (netns_del(n)) res.changes.push_back(Change{Action::Removed, "sandbox " + n});
     if (have_dir) {
         for (auto f : {"plan.json", "plan.json.tmp", "pids", "pids.tmp", "keys", "keys.tmp", "skipped.json", "skipped.json.tmp"})
             ::unlink((dir + "/" + f).c_str());
