@@ -32,14 +32,18 @@ in_ns() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
 T0=$(date +%s)
 
 # ---- up
-ovnet-lab --prefix "$P" up -t > "$W/up.out" 2>&1; rc=$?
+ovnet-lab --prefix "$P" up -t --timings > "$W/up.out" 2>&1; rc=$?
 cat "$W/up.out"
+# every rule of the lab in one iptables-restore per namespace that has rules: 5 tasks (VIP marks,
+# SNAT), 3 ingress sandboxes (the mesh), 3 hosts (DNAT, ESP marks)
+grep -q '; 11 iptables-restore)$' "$W/up.out" && ok "up: one iptables-restore per namespace with rules (11)" ||
+  fail "up: not one restore per namespace: $(grep '^took' "$W/up.out")"
 [ $rc = 0 ] && ok "up ($(( $(date +%s) - T0 )) s)" || { fail "up exit $rc"; finish; }
 grep -qi 'skip' "$W/up.out" && fail "up skipped something in the VM: $(grep -i skip "$W/up.out")"
 ovnet-lab --prefix "$P" status -t > "$W/status" 2>&1 && ok "status: complete" || { fail "status after up"; cat "$W/status"; }
-ovnet-lab --prefix "$P" up -t > "$W/up2.out" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q ': 0 added, 0 changed, 0 removed' "$W/up2.out" && ok "second up changes nothing: $(head -1 "$W/up2.out")" ||
-  fail "second up: rc=$rc $(cat "$W/up2.out")"
+ovnet-lab --prefix "$P" up -t --timings > "$W/up2.out" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q ': 0 added, 0 changed, 0 removed' "$W/up2.out" && grep -q '; 0 iptables-restore)$' "$W/up2.out" &&
+  ok "second up changes nothing, writes no rule: $(head -1 "$W/up2.out")" || fail "second up: rc=$rc $(cat "$W/up2.out")"
 
 # ---- the routing mesh: every node's port 30000 answers from both vote tasks (HTTP GET from the outside client)
 cat > "$W/get.sh" <<'EOF'
