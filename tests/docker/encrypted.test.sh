@@ -29,11 +29,13 @@ for n in 1 2; do
     # The OUT policy's SPI is the forward SA's (this node -> the other) that dockerd tried to add.
     # (it retries on every peer event: the same SPI, possibly several times)
     # dockerd writes that line after its attempt, which may come after the policy we read: wait for it.
+    # (ip prints the SPI zero-padded, 0x007f7c17; dockerd's log does not, 0x7f7c17)
+    lspi=$(printf '0x%x' "$spi")
     for _ in $(seq 600); do
-      grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $spi," "$OVNET_DOCKER_RUN/dk$n.log" && break
+      grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $lspi," "$OVNET_DOCKER_RUN/dk$n.log" && break
       sleep 0.1
     done
-    grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $spi," "$OVNET_DOCKER_RUN/dk$n.log"
+    grep -q "Failed Adding fSA{Dst: 192.0.2.$o, Src: 192.0.2.$n, .*SPI: $lspi," "$OVNET_DOCKER_RUN/dk$n.log"
     assert_eq "$?" 0 \
       "$W: the policy's SPI $spi is the forward SA's dockerd logged"
   else fail "$W: no SA for SPI $spi and dockerd logged no failure"; fi
