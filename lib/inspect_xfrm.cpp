@@ -96,18 +96,6 @@ std::string mode_name(uint8_t m) {
     }
 }
 
-// Attributes after a fixed header of `hdrlen` bytes: calls f(type, payload, len) for each.
-template <class F>
-void each_attr(const nlmsghdr* h, size_t hdrlen, F f) {
-    size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
-    while (off + sizeof(nlattr) <= h->nlmsg_len) {
-        auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
-        if (a->nla_len < sizeof(nlattr) || off + a->nla_len > h->nlmsg_len) break;
-        f(a->nla_type & NLA_TYPE_MASK, reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN, size_t(a->nla_len) - NLA_HDRLEN);
-        off += NLA_ALIGN(a->nla_len);
-    }
-}
-
 XfrmAlg alg_of(const char* kind, const char* name, uint32_t key_bits, const uint8_t* key, size_t avail, uint32_t icv) {
     XfrmAlg a;
     a.kind = kind;

@@ -20,22 +20,6 @@ namespace ovnet {
 
 OVNET_SCHEMA_FIELDS(CounterMove)
 
-namespace {
-
-// The attributes of one reply message after its fixed header, as (type, data, length).
-template <class F>
-void attrs(const nlmsghdr* h, size_t hdrlen, F f) {
-    size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
-    while (off + sizeof(nlattr) <= h->nlmsg_len) {
-        auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
-        if (a->nla_len < sizeof(nlattr) || off + a->nla_len > h->nlmsg_len) break;
-        f(a->nla_type & NLA_TYPE_MASK, reinterpret_cast<const char*>(a) + NLA_HDRLEN, size_t(a->nla_len) - NLA_HDRLEN);
-        off += NLA_ALIGN(a->nla_len);
-    }
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, uint64_t>> counter_rules(const std::vector<IptSaveText>& outputs) {
     Netfilter nf = Netfilter::parse(outputs);
     std::vector<std::pair<std::string, uint64_t>> out;
@@ -59,8 +43,8 @@ CounterSnapshot counters_read(const std::string& label, const std::string& netns
             if (r->nlmsg_type != RTM_NEWLINK || r->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) return;
             CounterSnapshot::LinkCount l;
             bool stats = false;
-            attrs(r, sizeof(ifinfomsg), [&](int type, const char* d, size_t n) {
-                if (type == IFLA_IFNAME) l.name.assign(d, strnlen(d, n));
+            each_attr(r, sizeof(ifinfomsg), [&](int type, const uint8_t* d, size_t n) {
+                if (type == IFLA_IFNAME) l.name.assign(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), n));
                 if (type == IFLA_STATS64 && n >= sizeof(rtnl_link_stats64)) {
                     rtnl_link_stats64 st;   // 4-byte aligned in the message: read a copy
                     std::memcpy(&st, d, sizeof st);

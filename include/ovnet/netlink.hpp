@@ -1,5 +1,9 @@
 // ovnet/netlink.hpp - a rtnetlink handle bound to one namespace, with batched requests.
 #pragma once
+#include <linux/netlink.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +14,20 @@ struct nl_msg;
 struct nlmsghdr;
 
 namespace ovnet {
+
+/// The attributes of one netlink message after its fixed header of `hdrlen` bytes: calls
+/// f(type, payload, len) for each (type without the nested/byte-order flags); stops at the first
+/// malformed one.
+template <class F>
+void each_attr(const nlmsghdr* h, size_t hdrlen, F f) {
+    size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
+    while (off + sizeof(nlattr) <= h->nlmsg_len) {
+        auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
+        if (a->nla_len < sizeof(nlattr) || off + a->nla_len > h->nlmsg_len) break;
+        f(a->nla_type & NLA_TYPE_MASK, reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN, size_t(a->nla_len) - NLA_HDRLEN);
+        off += NLA_ALIGN(a->nla_len);
+    }
+}
 
 class NetnsFile;
 
