@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -85,8 +86,12 @@ void add_core_verbs(tool::App& app, LabCli& c) {
     static bool up_timings = false, scale_timings = false;
     auto* up = app.verb("up", "Build the lab (idempotent: a second up changes nothing)");
     up->callback([&] {
+        auto t0 = std::chrono::steady_clock::now();
         LabPlan p = lab_plan(c.topology_read(), c.prefix);
-        LabResult r = lab_up(p, lab_caps());
+        LabCaps caps = lab_caps();
+        double plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        LabResult r = lab_up(p, caps);
+        r.phases.insert(r.phases.begin(), {"plan", plan_ms});   // the topology read, planned, the kernel's features
         print_result(app.g, "up", c.prefix, r, up_timings);
     });
     up->add_flag("--timings", up_timings, "Say where the time went (per phase) and how many iptables-restore processes ran");

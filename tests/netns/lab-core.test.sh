@@ -61,8 +61,11 @@ expect_rc 0 "status on a terminal form (-t)" LAB status -t
 assert_contains "$OUT" "0 missing" "status -t says nothing is missing"
 
 # ---- second up: nothing changes
-expect_rc 0 "second up" LAB up
+expect_rc 0 "second up" LAB up --timings
 assert_eq "$(jq -c '[.summary.added, .summary.changed, .summary.removed]' <<<"$OUT")" "[0,0,0]" "second up changes nothing"
+assert_eq "$(jq -c '.timings_ms | keys_unsorted' <<<"$OUT")" '["plan","state","nodes","sandboxes","peers","lb","esp","rules","responders"]' \
+  "--timings: every phase, the plan first"
+assert_eq "$(jq '.restores' <<<"$OUT")" "0" "--timings: a second up runs no iptables-restore"
 
 # ---- traffic: redis.1 (swarm-02) -> redis.2 (swarm-01) over the vote overlay's VXLAN
 if ip netns exec "$P-swarm-02-redis.1" ping -c 1 -W 3 10.0.0.7 >/dev/null; then pass "redis.1 reaches redis.2 across VXLAN"
