@@ -15,7 +15,7 @@ LabPlan LabCli::plan() const {
 
 LabTopology LabCli::topology_read() const {
     std::string source = topology.empty() ? std::string("built-in deep-dive topology") : topology == "-" ? std::string("stdin") : topology;
-    std::string text = topology.empty() ? default_topology_yaml() : read_path_all(topology);
+    const std::string& text = topology.empty() ? default_topology_json() : read_path_all(topology);
     size_t first = text.find_first_not_of(" \t\r\n");
     json j;
     if (first != std::string::npos && (text[first] == '{')) {

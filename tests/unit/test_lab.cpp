@@ -36,6 +36,15 @@ const LabEndpoint& ep(const LabSandbox& s, const std::string& ifname) {
 
 }  // namespace
 
+TEST_CASE("lab: the built-in topology's JSON (made at build time) is the YAML file read", "[lab]") {
+    // ovnet-lab reads the JSON form (no YAML parse at each start); it must say what the YAML says.
+    std::ifstream f(OVNET_LAB_DEFAULT_JSON);
+    REQUIRE(f);
+    json built = json::parse(f);
+    CHECK(built == deep_dive_json());
+    CHECK(LabTopology::from_json(built).to_json() == deep_dive().to_json());
+}
+
 TEST_CASE("lab: the default YAML reads into the topology's JSON form") {
     json j = deep_dive_json();
     CHECK(j["name"] == "deep-dive");
