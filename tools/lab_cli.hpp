@@ -28,9 +28,8 @@ struct LabCli {
     std::string tool_path(const std::string& tool) const;
 };
 
-/// The built-in default topology (examples/lab/deep-dive.yaml, compiled in).
-const std::string& default_topology_yaml();
-/// The same in its JSON form, converted at build time (lab_yaml2json.cpp): read without yaml-cpp.
+/// The built-in default topology (examples/lab/deep-dive.yaml) in its JSON form, converted at build
+/// time (lab_yaml2json.cpp): read without yaml-cpp.
 const std::string& default_topology_json();
 /// YAML text -> the topology's JSON form (yaml-cpp); Error(Input) naming `source`, line and key.
 json yaml_to_json(const std::string& text, const std::string& source);
