@@ -320,10 +320,13 @@ Changes ipvs_del_dest(IpvsHandle& h, const IpvsService& key, const IpvsDest& d, 
 }
 
 
-Changes ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune, ChangeStats* stats) {
+Changes ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune, ChangeStats* stats,
+                       const std::vector<IpvsService>* current) {
     check_unique(desired);
-    auto current = ipvs_list(h);
-    auto p = ipvs_plan(current, desired, prune);
+    // The plan points into the listing: it must outlive the plan's execution.
+    std::vector<IpvsService> listed;
+    if (!current) listed = ipvs_list(h);
+    auto p = ipvs_plan(current ? *current : listed, desired, prune);
     ChangeStats st = p.stats;
     ipvs_execute(h, p, &st);
     if (stats) *stats = st;

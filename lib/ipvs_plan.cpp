@@ -88,7 +88,7 @@ struct Planner {
 
 IpvsPlan ipvs_plan(const std::vector<IpvsService>& current, const std::vector<IpvsService>& desired, bool prune) {
     IpvsPlan p;
-    Planner pl{p};
+    Planner pl{p, nullptr, {}};
     p.ops.reserve(desired.size() * 11);
     p.changes.reserve(desired.size() * 11);
     std::unordered_map<std::string, const IpvsService*> cur;
@@ -111,7 +111,7 @@ namespace ipvs_detail {
 
 IpvsPlan plan_one(const IpvsService& want, const IpvsService* cur) {
     IpvsPlan p;
-    Planner{p}.service(want, cur, false);
+    Planner{p, nullptr, {}}.service(want, cur, false);
     return p;
 }
 

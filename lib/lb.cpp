@@ -101,22 +101,23 @@ std::string ifname_of(Handle& h, int ifindex) {
     return l ? l->name : std::to_string(ifindex);
 }
 
-void ipvs_converge(IpvsHandle& ih, uint32_t mark, const std::string& sched, const std::vector<IpAddr>& backends,
-                   unsigned drain, Changes& ch) {
-    auto cur = find_fwm(ipvs_list(ih), mark);
+void ipvs_converge(IpvsHandle& ih, const std::vector<IpvsService>& services, uint32_t mark, const std::string& sched,
+                   const std::vector<IpAddr>& backends, unsigned drain, Changes& ch) {
+    auto cur = find_fwm(services, mark);
     std::vector<IpAddr> draining;
     if (cur && drain)
         for (auto& d : cur->dests)
             if (std::find(backends.begin(), backends.end(), d.addr) == backends.end()) draining.push_back(d.addr);
     if (!draining.empty()) {
-        auto c1 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends, draining)}, false);
+        auto c1 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends, draining)}, false, nullptr, &services);
         for (auto& c : c1) if (c.action != Action::Unchanged) ch.push_back(c);
         std::string who;
         for (auto& d : draining) who += (who.empty() ? "" : " ") + d.str();
         ch.push_back(Change{Action::Changed, fmt::format("fwm {}: {} (weight 0 for {} s)", mark, who, drain), "draining"});
         std::this_thread::sleep_for(std::chrono::seconds(drain));
     }
-    auto c2 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends)}, false);
+    // After a drain the kernel's services changed: read again.
+    auto c2 = ipvs_apply(ih, {lb_ipvs_service(mark, sched, backends)}, false, nullptr, draining.empty() ? &services : nullptr);
     for (auto& c : c2) ch.push_back(c);
 }
 
@@ -497,7 +498,7 @@ LbResult lb_add(const std::string& netns, LbService s, unsigned drain, IptBatch*
     // Writes: sysctls, IPVS first (a marked packet needs its service), then the rules, then the VIP.
     LbResult res;
     sysctls_apply(path, netns, lb_sysctl_list(), lb_namespace_in_use(st), res.changes, "");
-    ipvs_converge(ih, s.fwmark, s.scheduler, s.backends, drain, res.changes);
+    ipvs_converge(ih, services, s.fwmark, s.scheduler, s.backends, drain, res.changes);
     if (batch) batch->add(path, chains);   // its commit reports the chains
     else restore_plan(path, plan, "", res);
     if (addr_add(h, a->ifindex, Prefix{s.vip, 32}, obj))

@@ -45,9 +45,10 @@ std::optional<Addr> find_addr(const std::vector<Addr>& addrs, const IpAddr& want
 std::string ifname_of(Handle& h, int ifindex);
 
 /// Converges IPVS service `mark` to `backends`; with drain > 0, destinations that go first get
-/// weight 0 for `drain` seconds ("draining").
-void ipvs_converge(IpvsHandle& ih, uint32_t mark, const std::string& sched, const std::vector<IpAddr>& backends,
-                   unsigned drain, Changes& ch);
+/// weight 0 for `drain` seconds ("draining"). `services`: the namespace's IPVS services as just
+/// read (ipvs_list on `ih`, nothing written since), not read again.
+void ipvs_converge(IpvsHandle& ih, const std::vector<IpvsService>& services, uint32_t mark, const std::string& sched,
+                   const std::vector<IpAddr>& backends, unsigned drain, Changes& ch);
 /// Graceful removal: every destination of service `mark` gets weight 0, then `drain` seconds pass.
 void drain_service(IpvsHandle& ih, uint32_t mark, unsigned drain, Changes& ch, const std::string& where);
 

@@ -349,7 +349,7 @@ LbResult publish_add(const std::string& netns, PublishSpec p, unsigned drain, Ip
     LbResult res;
     // Sandbox first (sysctls, IPVS, mark + SNAT), then the host's DNAT that sends traffic there.
     sysctls_apply(spath, p.sbox, lb_sysctl_list(), lb_namespace_in_use(sst), res.changes, " in " + p.sbox);
-    ipvs_converge(ih, p.fwmark, p.scheduler, p.backends, drain, res.changes);
+    ipvs_converge(ih, services, p.fwmark, p.scheduler, p.backends, drain, res.changes);
     if (batch) batch->add(spath, schains);
     else restore_plan(spath, splan, " in " + p.sbox, res);
     sysctls_apply(hpath, netns, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.conf." + p.gw_bridge + ".route_localnet", "1"}},

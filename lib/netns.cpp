@@ -394,9 +394,10 @@ std::string trim(std::string s) {
 }
 }  // namespace
 
-std::string sysctl_get(const std::string& netns_path, const std::string& key) {
+namespace {
+// The namespace's sysctl `key`, read by a thread already in the namespace.
+std::string read_sysctl_here(const std::string& key) {
     std::string p = sysctl_path(key);
-    NetnsGuard g(netns_path);
     Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         if (errno == ENOENT) throw_input({}, "sysctl", key, "no such sysctl in this namespace");
@@ -408,12 +409,14 @@ std::string sysctl_get(const std::string& netns_path, const std::string& key) {
     return trim(std::string(buf, size_t(n)));
 }
 
-bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value) {
+void check_sysctl_value(const std::string& key, const std::string& value) {
     if (value.empty() || value.find('\n') != std::string::npos)
         throw_input({}, "sysctl", key + "=" + value, "value must be one non-empty line");
-    if (sysctl_get(netns_path, key) == value) return false;
+}
+
+// Writes `value` to the sysctl, from inside the namespace.
+void write_sysctl_here(const std::string& key, const std::string& value) {
     std::string p = sysctl_path(key);
-    NetnsGuard g(netns_path);
     Fd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) throw_sys(errno, "open " + p);
     if (::write(fd.get(), value.data(), value.size()) < 0) {
@@ -421,7 +424,44 @@ bool sysctl_set(const std::string& netns_path, const std::string& key, const std
         if (e == EINVAL) throw_input({}, "sysctl", key + "=" + value, "the kernel refused this value");
         throw_sys(e, "write " + p);
     }
+}
+}  // namespace
+
+std::string sysctl_get(const std::string& netns_path, const std::string& key) {
+    sysctl_path(key);   // validated before the namespace is entered
+    NetnsGuard g(netns_path);
+    return read_sysctl_here(key);
+}
+
+std::vector<std::string> sysctl_get_many(const std::string& netns_path, const std::vector<std::string>& keys) {
+    for (auto& k : keys) sysctl_path(k);
+    std::vector<std::string> out;
+    if (keys.empty()) return out;
+    NetnsGuard g(netns_path);
+    for (auto& k : keys) out.push_back(read_sysctl_here(k));
+    return out;
+}
+
+bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value) {
+    check_sysctl_value(key, value);
+    sysctl_path(key);
+    NetnsGuard g(netns_path);
+    if (read_sysctl_here(key) == value) return false;
+    write_sysctl_here(key, value);
     return true;
+}
+
+std::vector<bool> sysctl_set_many(const std::string& netns_path,
+                                  const std::vector<std::pair<std::string, std::string>>& settings) {
+    for (auto& [k, v] : settings) check_sysctl_value(k, v), sysctl_path(k);
+    std::vector<bool> out;
+    if (settings.empty()) return out;
+    NetnsGuard g(netns_path);
+    // Every key read (so known to exist) before the first write.
+    for (auto& [k, v] : settings) out.push_back(read_sysctl_here(k) != v);
+    for (size_t i = 0; i < settings.size(); ++i)
+        if (out[i]) write_sysctl_here(settings[i].first, settings[i].second);
+    return out;
 }
 
 }  // namespace ovnet

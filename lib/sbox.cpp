@@ -108,8 +108,11 @@ void lo_up(Handle& sh) {
 Changes apply_sysctls(const std::string& name, const std::string& path,
                       const std::vector<std::pair<std::string, std::string>>& sysctls) {
     Changes ch;
-    for (auto& [k, v] : sysctls)
-        if (sysctl_set(path, k, v)) ch.push_back(Change::with_detail(Action::Changed, "sandbox " + name + " sysctl " + k, json{{"value", v}}, "set"));
+    auto written = sysctl_set_many(path, sysctls);
+    for (size_t i = 0; i < sysctls.size(); ++i)
+        if (written[i])
+            ch.push_back(Change::with_detail(Action::Changed, "sandbox " + name + " sysctl " + sysctls[i].first,
+                                             json{{"value", sysctls[i].second}}, "set"));
     return ch;
 }
 

@@ -127,8 +127,11 @@ private:
 void sysctls_apply(const std::string& path, const std::string& netns, const Sysctls& want, bool in_use, Changes& ch,
                    const std::string& where) {
     Sysctls differ;   // key, current value
-    for (auto& [k, v] : want)
-        if (auto cur = sysctl_get(path, k); cur != v) differ.push_back({k, cur});
+    std::vector<std::string> keys;
+    for (auto& kv : want) keys.push_back(kv.first);
+    auto cur = sysctl_get_many(path, keys);
+    for (size_t i = 0; i < want.size(); ++i)
+        if (cur[i] != want[i].second) differ.push_back({want[i].first, cur[i]});
     if (differ.empty()) return;
     SysctlState state(path);
     state.lock();
@@ -141,8 +144,9 @@ void sysctls_apply(const std::string& path, const std::string& netns, const Sysc
         dirty = true;
     }
     if (dirty) state.store(netns, saved);
-    for (auto& [k, v] : want)
-        if (sysctl_set(path, k, v)) ch.push_back(Change{Action::Changed, fmt::format("sysctl {}={}{}", k, v, where), "set"});
+    auto written = sysctl_set_many(path, want);
+    for (size_t i = 0; i < want.size(); ++i)
+        if (written[i]) ch.push_back(Change{Action::Changed, fmt::format("sysctl {}={}{}", want[i].first, want[i].second, where), "set"});
 }
 
 void sysctls_release(const std::string& path, bool in_use, Changes& ch, const std::string& where) {

@@ -202,13 +202,14 @@ void ipvs_execute(IpvsHandle& h, const IpvsPlan& p, ChangeStats* stats = nullptr
 /// adds, edits, removes destinations missing from a listed service, and with `prune` removes
 /// services missing from the set. An unchanged set issues no write. Returns the writes' changes,
 /// or when there are none, "unchanged" for the one service ("service K") or the set ("N services",
-/// "ipvs" when empty).
+/// "ipvs" when empty). `current`: the kernel's services as the caller has just read them
+/// (ipvs_list on this handle, nothing written since), used instead of listing them again.
 Changes ipvs_apply_set(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
-                       ChangeStats* stats = nullptr);
+                       ChangeStats* stats = nullptr, const std::vector<IpvsService>* current = nullptr);
 /// ipvs_apply_set() under the name the small callers (lb, publish) use.
 inline Changes ipvs_apply(IpvsHandle& h, const std::vector<IpvsService>& desired, bool prune,
-                          ChangeStats* stats = nullptr) {
-    return ipvs_apply_set(h, desired, prune, stats);
+                          ChangeStats* stats = nullptr, const std::vector<IpvsService>* current = nullptr) {
+    return ipvs_apply_set(h, desired, prune, stats, current);
 }
 /// Zero the counters of one service, or of all when key is nullopt.
 Changes ipvs_zero(IpvsHandle& h, const std::optional<IpvsService>& key);

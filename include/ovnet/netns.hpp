@@ -158,6 +158,13 @@ void validate_netns_name(const std::string& name);
 std::string sysctl_get(const std::string& netns_path, const std::string& key);
 /// Writes a sysctl inside the namespace. Returns false if it already had that value.
 bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value);
+/// sysctl_get of several keys, the namespace entered once (all keys validated first).
+std::vector<std::string> sysctl_get_many(const std::string& netns_path, const std::vector<std::string>& keys);
+/// sysctl_set of several (key, value) in order, the namespace entered once; every key validated
+/// and read (a missing one is Error(Input)) before the first write. For each, whether it was
+/// written (false: it had that value).
+std::vector<bool> sysctl_set_many(const std::string& netns_path,
+                                  const std::vector<std::pair<std::string, std::string>>& settings);
 /// Throws Error(Input) unless key is a well-formed net.* sysctl name.
 void validate_sysctl_key(const std::string& key);
 

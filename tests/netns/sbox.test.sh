@@ -52,6 +52,16 @@ assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$ROOT_FWD" "root namespace's i
 assert_eq "$(echo "$OUT" | jq -r '.name + " " + .source')" "$S1 netns" "add prints the sandbox (name, source)"
 expect_rc 0 "add $S1 again" ovnet-sbox add "$S1" --sysctl net.ipv4.ip_forward=1
 assert_contains "$ERR" "nothing changed" "second add: nothing changed"
+echo "# add on an existing sandbox: only the sysctls that differ are written; one that does not exist writes none"
+expect_rc 0 "add $S1 with ip_forward=1 (has it) and rp_filter=2" \
+  ovnet-sbox add "$S1" --sysctl net.ipv4.ip_forward=1 --sysctl net.ipv4.conf.all.rp_filter=2
+assert_contains "$ERR" "sysctl net.ipv4.conf.all.rp_filter" "rp_filter reported as set"
+assert_not_contains "$ERR" "sysctl net.ipv4.ip_forward" "ip_forward (unchanged) not reported"
+assert_eq "$(ovnet-sbox exec "$S1" -- cat /proc/sys/net/ipv4/conf/all/rp_filter)" 2 "rp_filter is 2 inside"
+expect_rc 2 "add $S1 with rp_filter=1 and a sysctl that does not exist" \
+  ovnet-sbox add "$S1" --sysctl net.ipv4.conf.all.rp_filter=1 --sysctl net.ipv4.no_such_knob=1
+assert_contains "$ERR" "net.ipv4.no_such_knob" "the missing sysctl is named"
+assert_eq "$(ovnet-sbox exec "$S1" -- cat /proc/sys/net/ipv4/conf/all/rp_filter)" 2 "rp_filter still 2: nothing written"
 
 echo "# the host: overlay bridge (MTU 1450) and a docker_gwbridge-like bridge"
 expect_rc 0 "add host $H" ovnet-sbox -q add "$H"
