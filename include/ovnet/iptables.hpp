@@ -8,7 +8,7 @@
 // desired list; rewrite it if they differ". Nobody else's rules or chains are touched. All the
 // tables that change go into one restore payload, one process, each table committed atomically.
 //
-// The binaries run inside the target namespace (exec_in_netns in netns.hpp: clone, setns,
+// The binaries run inside the target namespace (exec_in_netns in netns.hpp: fork, setns,
 // execvp): never through a shell and never with rule text on a command line; the payload goes
 // through a stdin pipe.
 #pragma once

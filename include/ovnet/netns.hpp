@@ -168,7 +168,7 @@ std::vector<bool> sysctl_set_many(const std::string& netns_path,
 /// Throws Error(Input) unless key is a well-formed net.* sysctl name.
 void validate_sysctl_key(const std::string& key);
 
-/// Runs argv inside the namespace (clone, setns, execvp), feeding `input` on stdin; collects
+/// Runs argv inside the namespace (fork, setns, execvp), feeding `input` on stdin; collects
 /// stdout and stderr. Returns the exit status (or 128+signal); -1 with errno-like `err` set
 /// when the program could not be started (e.g. ENOENT).
 struct ExecResult {

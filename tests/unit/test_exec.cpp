@@ -65,7 +65,7 @@ TEST_CASE("exec_in_netns: the program gets the caller's signal mask and SIGPIPE 
     sigaddset(&usr1, SIGUSR1);
     auto plain = exec_in_netns("", {"cat", "/proc/self/status"});
     REQUIRE(plain.status == 0);
-    // Everything is blocked while the child is made; none of it may stay blocked in the program.
+    // The program gets the caller's mask, no more (a spawn that blocks signals around the start must restore it).
     sigset_t now;
     pthread_sigmask(SIG_SETMASK, nullptr, &now);
     bool usr1_blocked_here = sigismember(&now, SIGUSR1);
