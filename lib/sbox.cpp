@@ -170,10 +170,10 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         path = netns_resolve(spec.sandbox);
     }
     Handle sh(path);
-    lo_up(sh);
 
     std::optional<Link> inner;
     if (existing) {
+        lo_up(sh);
         // Already connected: find our end by the peer index and converge it.
         inner = link_get(sh, existing->link);
         if (!inner) throw_sys(EEXIST, "host interface " + host_ifname + " exists but its peer is not in the sandbox", {}, obj);
@@ -183,7 +183,14 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         std::string ifname = spec.ifname;
         auto links = link_list(sh);
         std::set<std::string> names;
-        for (auto& l : links) names.insert(l.name);
+        for (auto& l : links) {
+            names.insert(l.name);
+            if (l.name == "lo" && !l.up) {   // lo_up, from the listing at hand
+                LinkChange c;
+                c.up = true;
+                link_set(sh, l.ifindex, c, "lo");
+            }
+        }
         if (ifname.empty())
             for (int i = 0; ifname.empty(); i++)
                 if (!names.count("eth" + std::to_string(i))) ifname = "eth" + std::to_string(i);

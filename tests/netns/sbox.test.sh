@@ -112,6 +112,15 @@ assert_eq "$(echo "$HL" | jq -c '[.master, .mtu, .link_index]')" "[\"$OV\",1400,
 assert_eq "$(addrs "$C2" ov0)" '["10.0.0.8/24"]' "ov0 has 10.0.0.8/24"
 assert_eq "$(link "$H" "$OV" | jq .mtu)" 1450 "$OV keeps its MTU 1450 after a --mtu 1400 port joined"
 
+echo "# connect into a namespace made elsewhere (ip netns add: lo down): lo comes up"
+PRE=$(ns pre)
+mkns "$PRE"
+assert_eq "$(ip -n "$PRE" -j link show lo | jq -r '.[0].flags | index("UP") != null')" false "$PRE: lo down before"
+expect_rc 0 "connect $PRE to $GW" ovnet-sbox -q -n "$H" connect "$PRE" --bridge "$GW" --ip 172.18.0.40/16
+assert_eq "$(ip -n "$PRE" -j link show lo | jq -r '.[0].flags | index("UP") != null')" true "$PRE: lo up after connect"
+assert_eq "$(link "$H" "$GW" | jq .mtu)" 1500 "$GW keeps its MTU 1500"
+expect_rc 0 "del $PRE (its veth goes with it)" ovnet-sbox -q del "$PRE"
+
 echo "# show -j: the veth correlation matches the kernel's view (the seed's eth0 <===> vethX (bridge))"
 expect_rc 0 "show $C1 -j" ovnet-sbox show "$C1" -j
 SH=$(echo "$OUT" | jq -c '.[0]')
