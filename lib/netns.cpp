@@ -392,9 +392,7 @@ std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
 }
-}  // namespace
 
-namespace {
 // The namespace's sysctl `key`, read by a thread already in the namespace.
 std::string read_sysctl_here(const std::string& key) {
     std::string p = sysctl_path(key);
@@ -427,12 +425,6 @@ void write_sysctl_here(const std::string& key, const std::string& value) {
 }
 }  // namespace
 
-std::string sysctl_get(const std::string& netns_path, const std::string& key) {
-    sysctl_path(key);   // validated before the namespace is entered
-    NetnsGuard g(netns_path);
-    return read_sysctl_here(key);
-}
-
 std::vector<std::string> sysctl_get_many(const std::string& netns_path, const std::vector<std::string>& keys) {
     for (auto& k : keys) sysctl_path(k);
     std::vector<std::string> out;
@@ -442,13 +434,8 @@ std::vector<std::string> sysctl_get_many(const std::string& netns_path, const st
     return out;
 }
 
-bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value) {
-    check_sysctl_value(key, value);
-    sysctl_path(key);
-    NetnsGuard g(netns_path);
-    if (read_sysctl_here(key) == value) return false;
-    write_sysctl_here(key, value);
-    return true;
+std::string sysctl_get(const std::string& netns_path, const std::string& key) {
+    return sysctl_get_many(netns_path, {key}).front();
 }
 
 std::vector<bool> sysctl_set_many(const std::string& netns_path,
@@ -462,6 +449,10 @@ std::vector<bool> sysctl_set_many(const std::string& netns_path,
     for (size_t i = 0; i < settings.size(); ++i)
         if (out[i]) write_sysctl_here(settings[i].first, settings[i].second);
     return out;
+}
+
+bool sysctl_set(const std::string& netns_path, const std::string& key, const std::string& value) {
+    return sysctl_set_many(netns_path, {{key, value}}).front();
 }
 
 }  // namespace ovnet

@@ -96,8 +96,13 @@ std::string default_host_ifname(const std::string& sandbox, const std::string& b
     return fmt::format("veth{:07x}", h & 0xfffffff);
 }
 
-void lo_up(Handle& sh) {
-    auto lo = link_get(sh, "lo");
+/// Brings lo up; `listed`: the namespace's links when the caller has listed them (no lookup then).
+void lo_up(Handle& sh, const std::vector<Link>* listed = nullptr) {
+    std::optional<Link> lo;
+    if (!listed) lo = link_get(sh, "lo");
+    else
+        for (auto& l : *listed)
+            if (l.name == "lo") lo = l;
     if (lo && !lo->up) {
         LinkChange c;
         c.up = true;
@@ -183,14 +188,8 @@ Changes connect_impl(Handle& host, const ConnectSpec& spec, bool& created) {
         std::string ifname = spec.ifname;
         auto links = link_list(sh);
         std::set<std::string> names;
-        for (auto& l : links) {
-            names.insert(l.name);
-            if (l.name == "lo" && !l.up) {   // lo_up, from the listing at hand
-                LinkChange c;
-                c.up = true;
-                link_set(sh, l.ifindex, c, "lo");
-            }
-        }
+        lo_up(sh, &links);
+        for (auto& l : links) names.insert(l.name);
         if (ifname.empty())
             for (int i = 0; ifname.empty(); i++)
                 if (!names.count("eth" + std::to_string(i))) ifname = "eth" + std::to_string(i);
